@@ -1,0 +1,68 @@
+// The CLI entry: dispatches to one file per command, and is the only place that prints errors and picks exit codes.
+import { errorCodeOf, HaplayError } from '../errors.js';
+import { EXIT, exitCodeForError } from './exit-codes.js';
+import { formatError } from './print-error.js';
+
+export interface CommandIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+type CommandMain = (argv: string[], io: CommandIo) => Promise<number>;
+
+// Lazy imports keep `haplay --help` and small commands fast.
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMain> }> = {
+  run: { summary: 'run a command on the hosts of a pattern, in parallel', load: async () => (await import('./run.js')).runMain },
+  ping: { summary: 'check connection, sudo and the remote shell', load: async () => (await import('./ping.js')).pingMain },
+  inventory: { summary: 'show an inventory (--list | --graph)', load: async () => (await import('./inventory.js')).inventoryMain },
+  demo: {
+    summary: 'the main job: start loopback hosts and run haplay against them',
+    load: async () => (await import('./demo.js')).demoMain,
+  },
+};
+
+export const HELP = `haplay — agentless SSH executor for highly available clusters
+
+Usage: haplay <command> [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  .join('\n')}
+
+Run "haplay <command> --help" for a command's options. Exit codes: 0 ok, 1 internal error, 2 bad input (nothing
+touched), 3 some host failed, 4 some host unreachable (none failed), 5 lab error, 130 interrupted.
+`;
+
+/** Runs the CLI and returns the exit code. */
+export async function main(argv: string[], io: CommandIo = defaultIo()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(HELP);
+    return name === undefined ? EXIT.BAD_INPUT : EXIT.OK;
+  }
+  if (name === '--version' || name === '-V') {
+    io.out(`${await version()}\n`);
+    return EXIT.OK;
+  }
+  const command = COMMANDS[name];
+  const verbose = rest.some((a) => /^-v{2,}$/.test(a)) || process.env['HAPLAY_DEBUG'] === '1';
+  try {
+    if (!command) throw new HaplayError('E_USAGE', `unknown command "${name}" (see haplay --help)`);
+    const run = await command.load();
+    return await run(rest, io);
+  } catch (error) {
+    io.err(formatError(error, verbose));
+    return exitCodeForError(errorCodeOf(error));
+  }
+}
+
+function defaultIo(): CommandIo {
+  return { out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t) };
+}
+
+async function version(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}

@@ -1,0 +1,56 @@
+// `haplay ping <inventory> [pattern]`: checks connection, the remote shell and (with become) sudo on every host.
+import { runAdhoc } from '../engine/adhoc.js';
+import { jsonLine, recapLine, summaryLine } from '../report/adhoc.js';
+import { parseCommand, usage } from './args.js';
+import { CONNECT_HELP, CONNECT_OPTIONS, openSession, type ConnectValues } from './connect-options.js';
+import { exitCodeForHosts, EXIT } from './exit-codes.js';
+import type { CommandIo } from './main.js';
+
+export const PING_HELP = `Usage: haplay ping <inventory> [pattern] [options]
+
+Connects to every host (default pattern: all) and checks that the remote POSIX shell runs commands; with --become
+(or become in the inventory) also that sudo works non-interactively or with the given password.
+Prints "pong" details per host; exit code 0 only when every host answered.
+
+Options:
+      --json                   one JSON object per host
+${CONNECT_HELP}`;
+
+// One exec checks the shell (quoting, $(), printf) and reports who we are; under become it runs through sudo.
+const PROBE = `printf 'pong user=%s uid=%s shell=%s\\n' "$(id -un)" "$(id -u)" "$(readlink /proc/$$/exe 2>/dev/null || echo sh)"`;
+
+export async function pingMain(argv: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parseCommand<ConnectValues & { json?: boolean }>('ping', argv, {
+    ...CONNECT_OPTIONS,
+    json: { type: 'boolean' },
+  });
+  if (values.help) {
+    io.out(PING_HELP);
+    return EXIT.OK;
+  }
+  const [inventoryFile, pattern = 'all'] = positionals;
+  if (!inventoryFile) usage('ping: expected <inventory> [pattern] (see haplay ping --help)');
+  const session = await openSession(inventoryFile, pattern, values, io.err);
+  try {
+    const results = await runAdhoc(
+      session.transport,
+      session.hosts.map((h) => ({ name: h.host.name, target: h.target, become: h.become })),
+      PROBE,
+      {
+        forks: session.forks,
+        timeoutS: Math.min(session.timeoutS || 30, 30),
+        onResult: (r) => {
+          if (values.json) io.out(jsonLine(r));
+          else {
+            const ok = r.status === 'ok' && r.stdout.toString('utf8').startsWith('pong');
+            io.out(`${summaryLine(r)}${ok ? ` | ${r.stdout.toString('utf8').trim()}` : ''}\n`);
+          }
+        },
+      },
+    );
+    if (!values.json) io.out(recapLine(results));
+    return exitCodeForHosts(results.map((r) => r.status));
+  } finally {
+    await session.transport.close();
+  }
+}

@@ -1,0 +1,8 @@
+// The public API of haplay: what user inventories, roles and playbooks import from 'haplay'.
+export { defineInventory } from './inventory/define.js';
+export type { InventorySpec, HostSpec, GroupSpec, BecomeSpec, Inventory, Host, Group } from './inventory/types.js';
+export { secret, isSecret } from './secret.js';
+export type { Secret } from './secret.js';
+export { HaplayError, isHaplayError } from './errors.js';
+export type { ErrorCode } from './errors.js';
+export { shq, shjoin } from './ssh/quote.js';

@@ -1,0 +1,121 @@
+// Ansible connection variables (ansible_host, ansible_user, ...). Converters turn host-level ones into HostSpec fields;
+// group/global ones stay variables, and resolve.ts uses them for the fields a host does not set itself.
+import { isSecret, secret } from '../secret.js';
+import type { Secret } from '../secret.js';
+import type { HostSpec } from './types.js';
+
+/** Accepted without error and dropped: haplay builds its own ssh options (use `jump` instead of ProxyJump args). */
+export const IGNORED_VARS: ReadonlySet<string> = new Set(['ansible_ssh_common_args']);
+
+// First name of each list is the preferred one; the others are Ansible's older aliases.
+const NAMES = {
+  address: ['ansible_host', 'ansible_ssh_host'],
+  port: ['ansible_port', 'ansible_ssh_port'],
+  user: ['ansible_user', 'ansible_ssh_user'],
+  identityFile: ['ansible_ssh_private_key_file', 'ansible_private_key_file'],
+  become: ['ansible_become'],
+  becomeUser: ['ansible_become_user'],
+  becomePassword: ['ansible_become_password', 'ansible_become_pass'],
+  becomeMethod: ['ansible_become_method'],
+} as const;
+
+// Kept as variables but wrapped in secret() so --list and logs never print them.
+const PASSWORD_VARS = new Set(['ansible_password', 'ansible_ssh_pass', ...NAMES.becomePassword]);
+
+export interface ConnectionVars {
+  address?: string;
+  port?: number;
+  user?: string;
+  identityFile?: string;
+  become?: boolean;
+  becomeUser?: string;
+  becomePassword?: Secret;
+}
+
+export interface VarProblem {
+  key: string;
+  message: string;
+}
+
+// Ansible's boolean(): yes/no/true/false/on/off/1/0 in any case.
+function toBoolean(value: unknown): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  const text = String(value).toLowerCase();
+  if (['yes', 'true', 'on', '1', 'y', 't'].includes(text)) return true;
+  if (['no', 'false', 'off', '0', 'n', 'f'].includes(text)) return false;
+  return undefined;
+}
+
+function toPort(value: unknown): number | undefined {
+  const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : value;
+  return typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 65535 ? n : undefined;
+}
+
+const toText = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+
+/** Reads the connection variables present in `vars`; values of the wrong type are reported, not returned. */
+export function readConnectionVars(vars: Record<string, unknown>): { fields: ConnectionVars; problems: VarProblem[] } {
+  const fields: ConnectionVars = {};
+  const problems: VarProblem[] = [];
+  const read = <T>(names: readonly string[], parse: (v: unknown) => T | undefined, message: string): T | undefined => {
+    for (const key of names) {
+      if (!(key in vars)) continue;
+      const parsed = parse(vars[key]);
+      if (parsed === undefined) problems.push({ key, message });
+      else return parsed;
+    }
+    return undefined;
+  };
+  const assign = <K extends keyof ConnectionVars>(key: K, value: ConnectionVars[K] | undefined): void => {
+    if (value !== undefined) fields[key] = value;
+  };
+  assign('address', read(NAMES.address, toText, 'must be a non-empty string'));
+  assign('port', read(NAMES.port, toPort, 'must be an integer between 1 and 65535'));
+  assign('user', read(NAMES.user, toText, 'must be a non-empty string'));
+  assign('identityFile', read(NAMES.identityFile, toText, 'must be a non-empty string'));
+  assign('become', read(NAMES.become, toBoolean, 'must be a boolean (true/false/yes/no)'));
+  assign('becomeUser', read(NAMES.becomeUser, toText, 'must be a non-empty string'));
+  assign('becomePassword', read(NAMES.becomePassword, (v) => (isSecret(v) ? v : typeof v === 'string' ? secret(v) : undefined), 'must be a secret or a string'));
+  read(NAMES.becomeMethod, (v) => (v === 'sudo' ? v : undefined), 'only "sudo" is supported');
+  return { fields, problems };
+}
+
+/** Wraps plain-text password variables in secret() and drops ignored ones (for group and global vars). */
+export function protectVars(vars: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(vars)) {
+    if (IGNORED_VARS.has(key)) continue;
+    out[key] = PASSWORD_VARS.has(key) && typeof value === 'string' ? secret(value) : value;
+  }
+  return out;
+}
+
+// Become variables stay variables unless the host turns become on itself: a group may set the flag, the host the user.
+const FIELD_VARS = new Set<string>([...NAMES.address, ...NAMES.port, ...NAMES.user, ...NAMES.identityFile]);
+
+/**
+ * Splits a host's Ansible variables into HostSpec fields and the remaining variables.
+ * Problems (wrong types) are returned so the converter can name its file and line.
+ */
+export function hostSpecFromAnsibleVars(vars: Record<string, unknown>): { spec: HostSpec; problems: VarProblem[] } {
+  const { fields, problems } = readConnectionVars(vars);
+  const rest = protectVars(vars);
+  const spec: HostSpec = {};
+  if (fields.address !== undefined) spec.address = fields.address;
+  if (fields.port !== undefined) spec.port = fields.port;
+  if (fields.user !== undefined) spec.user = fields.user;
+  if (fields.identityFile !== undefined) spec.identityFile = fields.identityFile;
+  for (const key of FIELD_VARS) delete rest[key];
+  if (fields.become !== undefined) {
+    for (const key of [...NAMES.become, ...NAMES.becomeUser, ...NAMES.becomePassword]) delete rest[key];
+    if (!fields.become) spec.become = false;
+    else if (fields.becomeUser === undefined && fields.becomePassword === undefined) spec.become = true;
+    else {
+      spec.become = { method: 'sudo' };
+      if (fields.becomeUser !== undefined) spec.become.user = fields.becomeUser;
+      if (fields.becomePassword !== undefined) spec.become.password = fields.becomePassword;
+    }
+  }
+  if (Object.keys(rest).length > 0) spec.vars = rest;
+  return { spec, problems };
+}

@@ -1,0 +1,78 @@
+// Inventory shapes: what users write (…Spec) and the resolved model the engine consumes.
+import type { Secret } from '../secret.js';
+
+export interface BecomeSpec {
+  /** Privilege escalation method; only sudo is supported. */
+  method?: 'sudo';
+  /** Target user; defaults to root. */
+  user?: string;
+  /** sudo password: a Secret (from 'haplay' secret()). */
+  password?: Secret;
+}
+
+export interface HostSpec {
+  /** Address to connect to; defaults to the host name. */
+  address?: string;
+  /** SSH port; defaults to the SSH layer's default (22 or ssh config). */
+  port?: number;
+  /** SSH user. */
+  user?: string;
+  /** Private key file. */
+  identityFile?: string;
+  /** Jump host(s): a host name of this inventory or user@host:port; multi-hop = array in order. */
+  jump?: string | string[];
+  /** true = sudo to root; an object picks the user/password. */
+  become?: boolean | BecomeSpec;
+  /** Host variables (highest inventory precedence). */
+  vars?: Record<string, unknown>;
+}
+
+export interface GroupSpec {
+  /** Member hosts; a value (even null) adds the host, an object also merges fields into it. */
+  hosts?: Record<string, HostSpec | null>;
+  /** Names of child groups (defined in the same inventory). */
+  children?: string[];
+  /** Group variables. */
+  vars?: Record<string, unknown>;
+}
+
+export interface InventorySpec {
+  hosts?: Record<string, HostSpec>;
+  groups?: Record<string, GroupSpec>;
+  /** Global variables (group `all`). */
+  vars?: Record<string, unknown>;
+}
+
+export interface Host {
+  name: string;
+  /** Defaults to the name. */
+  address: string;
+  port?: number;
+  user?: string;
+  identityFile?: string;
+  /** Jump hosts in hop order; empty when connecting directly. */
+  jump: string[];
+  become?: { method: 'sudo'; user: string; password?: Secret };
+  /** Merged: global < group (parents before children, alphabetical among equals) < host. */
+  vars: Record<string, unknown>;
+  /** 'all', then every group incl. ancestors in variable-precedence order ('ungrouped' if no group). */
+  groups: string[];
+}
+
+export interface Group {
+  name: string;
+  /** Direct member hosts, in inventory order. */
+  hosts: string[];
+  children: string[];
+  vars: Record<string, unknown>;
+}
+
+export interface Inventory {
+  /** Path of the inventory file, as given to loadInventory. */
+  file: string;
+  /** In inventory order (first appearance). */
+  hosts: Map<string, Host>;
+  /** 'all' and 'ungrouped' first, then groups in definition order. */
+  groups: Map<string, Group>;
+  vars: Record<string, unknown>;
+}

@@ -1,0 +1,43 @@
+// Every concurrency limit of haplay lives here, each with the reason for its value. Nothing else creates concurrency.
+
+/** Hosts worked on at once (`--forks`). Each host holds one connection; 64 keeps a 2-core controller busy without
+ * starving the event loop, and is far below file-descriptor limits. */
+export const DEFAULT_FORKS = 64;
+
+/** SSH handshakes in flight across the whole run. Key exchange is CPU-bound on both ends; with hosts sharing the
+ * controller's cores (loopback, lab) more than this only queues work in sshd. Each target sshd sees one connection. */
+export const HANDSHAKES_IN_FLIGHT = 24;
+
+/** Handshakes in flight through one jump host: below sshd's `MaxStartups` start value of 10 (10:30:100), so a bastion
+ * never starts dropping unauthenticated connections because of us. */
+export const HANDSHAKES_PER_JUMP_HOST = 8;
+
+/** Session channels (exec, sftp) open at once on one connection: below sshd's `MaxSessions` default of 10, leaving
+ * room for one sftp and one control channel. Forwarded (direct-tcpip) channels to jump targets do not count. */
+export const CHANNELS_PER_CONNECTION = 8;
+
+/** Attempts for a handshake reset before authentication (the `MaxStartups` random-early-drop symptom). */
+export const HANDSHAKE_ATTEMPTS = 8;
+
+/** First backoff delay after a reset handshake; doubled per attempt, with full jitter. */
+export const HANDSHAKE_BACKOFF_MS = 100;
+
+/** Upper bound of one backoff delay. */
+export const HANDSHAKE_BACKOFF_MAX_MS = 3000;
+
+/** Time for TCP connect + key exchange + authentication of one attempt. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 20_000;
+
+/** SSH-level keepalive: a host that stops answering is declared lost after interval × count (45 s), as OpenSSH's
+ * ServerAliveInterval 15 / ServerAliveCountMax 3. */
+export const KEEPALIVE_INTERVAL_MS = 15_000;
+export const KEEPALIVE_COUNT_MAX = 3;
+
+/** Default per-command timeout (seconds), enforced on the host with `timeout` and locally by a watchdog. */
+export const DEFAULT_COMMAND_TIMEOUT_S = 600;
+
+/** Extra time the local watchdog grants over the remote `timeout` (its kill-after, plus a round trip). */
+export const WATCHDOG_GRACE_MS = 7_000;
+
+/** Seconds `timeout --kill-after` waits between TERM and KILL on the host. */
+export const REMOTE_KILL_AFTER_S = 5;

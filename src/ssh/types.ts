@@ -1,0 +1,45 @@
+// Data the transport takes and returns: where to connect, and what one exec produced.
+import type { BecomeOptions } from './command.js';
+
+/** A resolved SSH endpoint: inventory, ssh_config and command-line options already merged. */
+export interface ConnectTarget {
+  /** Inventory name (used in messages and as a known_hosts alias). */
+  name: string;
+  /** Address or DNS name to connect to. */
+  address: string;
+  port: number;
+  user: string;
+  /** Private key files to try, in order (after the agent). */
+  identityFiles: string[];
+  /** Use only the identity files, not the agent (ssh_config IdentitiesOnly). */
+  identitiesOnly?: boolean;
+  /** Jump hosts, outermost first (ProxyJump order). */
+  jump: ConnectTarget[];
+}
+
+export interface ExecOptions {
+  /** Bytes written to the command's stdin (file contents, secrets). */
+  stdin?: Buffer | string;
+  /** Remote and local time limit in seconds; 0 = none. */
+  timeoutS?: number;
+  become?: BecomeOptions | false;
+  /** Live output, for `--stream`. Chunks are raw bytes; decode with a StringDecoder. */
+  onStdout?: (chunk: Buffer) => void;
+  onStderr?: (chunk: Buffer) => void;
+}
+
+/** What one exec produced. A lost connection is `lost: true`, never a success. */
+export interface ExecResult {
+  /** Exit status; null when the command ended by a signal or the connection was lost. */
+  exitCode: number | null;
+  signal?: string;
+  stdout: Buffer;
+  stderr: Buffer;
+  /** The connection dropped before the command reported an exit status. */
+  lost: boolean;
+  /** The remote `timeout` or the local watchdog ended the command. */
+  timedOut: boolean;
+  /** sudo refused the password or needs one that was not given. */
+  becomeFailed?: string;
+  durationMs: number;
+}

@@ -1,0 +1,58 @@
+// copy: put literal content or a controller-side file at `dest` (sha256 compare, atomic install).
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
+import { HaplayError } from '../errors.js';
+import { isSecret, revealSecret, type Secret } from '../secret.js';
+import { attrsSchema, pickAttrs, type FileAttrs } from './fsops.js';
+import { planPutContent } from './put-content.js';
+import type { ModuleContext, ModuleDef } from './types.js';
+
+export interface CopyArgs extends FileAttrs {
+  /** Absolute destination path on the host (a symlink is followed). */
+  dest: string;
+  /** Literal content; a Secret is written as its real value and its diff is hidden. */
+  content?: string | Buffer | Secret;
+  /** Controller-side file, relative to `<roleDir>/files/` (or absolute). Exactly one of content/src. */
+  src?: string;
+  /** Keep the replaced file as `<dest>.<timestamp>.<pid>~`. */
+  backup?: boolean;
+}
+
+/** Resolves a role-relative controller path (`files/` or `templates/`). */
+export function rolePath(ctx: ModuleContext, sub: 'files' | 'templates', src: string): string {
+  if (isAbsolute(src)) return src;
+  if (ctx.roleDir === undefined) {
+    throw new HaplayError('E_TASK', `${sub.slice(0, -1)} src ${JSON.stringify(src)} is relative but the task has no role directory`, { host: ctx.host });
+  }
+  return join(ctx.roleDir, sub, src);
+}
+
+export const copy: ModuleDef<CopyArgs> = {
+  name: 'copy',
+  schema: {
+    type: 'object',
+    properties: { dest: { type: 'string', pattern: '^/' }, content: {}, src: { type: 'string', minLength: 1 }, backup: { type: 'boolean' }, ...attrsSchema },
+    required: ['dest'],
+    oneOf: [{ required: ['content'] }, { required: ['src'] }],
+    additionalProperties: false,
+  },
+  plan(args, ctx) {
+    let content: Buffer;
+    let secretContent = false;
+    if (args.content !== undefined && args.src !== undefined) throw new HaplayError('E_TASK', 'copy takes content or src, not both', { host: ctx.host });
+    if (args.content !== undefined) {
+      if (isSecret(args.content)) {
+        secretContent = true;
+        content = Buffer.from(revealSecret(args.content), 'utf8');
+      } else content = Buffer.isBuffer(args.content) ? args.content : Buffer.from(String(args.content), 'utf8');
+    } else if (args.src !== undefined) {
+      const file = rolePath(ctx, 'files', args.src);
+      try {
+        content = readFileSync(file);
+      } catch (cause) {
+        throw new HaplayError('E_TASK', `cannot read copy src ${file}`, { cause, host: ctx.host, file });
+      }
+    } else throw new HaplayError('E_TASK', 'copy needs content or src', { host: ctx.host });
+    return planPutContent({ dest: args.dest, content, attrs: pickAttrs(args), backup: args.backup === true, secretContent }, ctx);
+  },
+};

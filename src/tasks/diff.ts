@@ -1,0 +1,47 @@
+// Unified diffs computed on the controller (the host only ships the old content), always passed through redact().
+import { createTwoFilesPatch } from 'diff';
+import { redact, SECRET_MASK } from '../secret.js';
+
+/** Above this size the host does not ship the old content and the diff says so. */
+export const MAX_DIFF_BYTES = 1024 * 1024;
+
+const isBinary = (b: Buffer): boolean => b.includes(0);
+
+/**
+ * Unified diff of a file's content; `before` undefined means the file did not exist.
+ * Binary content gives a one-line note; secrets are masked.
+ */
+export function contentDiff(path: string, before: Buffer | undefined, after: Buffer | undefined): string {
+  const b = before ?? Buffer.alloc(0);
+  const a = after ?? Buffer.alloc(0);
+  if (isBinary(b) || isBinary(a)) return `Binary files ${path} differ\n`;
+  const patch = createTwoFilesPatch(
+    before === undefined ? '/dev/null' : path,
+    after === undefined ? '/dev/null' : path,
+    b.toString('utf8'),
+    a.toString('utf8'),
+    before === undefined ? '(absent)' : 'before',
+    after === undefined ? '(absent)' : 'after',
+  );
+  return redact(patch);
+}
+
+/** Unified diff of two small descriptive texts (state, attributes). */
+export function textDiff(label: string, before: string, after: string): string {
+  return redact(createTwoFilesPatch(label, label, before, after, 'before', 'after'));
+}
+
+/**
+ * Masks every line (3+ characters) of the given secret values: redact() only finds a value written contiguously,
+ * but a diff splits a multi-line secret into prefixed lines.
+ */
+export function maskSecretLines(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const value of secrets) {
+    for (const part of value.split('\n')) {
+      const p = part.replace(/\r$/, '');
+      if (p.trim().length >= 3) out = out.split(p).join(SECRET_MASK);
+    }
+  }
+  return out;
+}

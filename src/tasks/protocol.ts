@@ -1,0 +1,163 @@
+// The result protocol shared by every module script, plus the shell prelude that implements its host side.
+//
+// Host side: the prelude moves the script's stdout to fd 3 and points fd 1 at stderr, so NOTHING but protocol lines
+// reaches stdout (tool chatter lands in stderr, which the parser keeps as a tail for failures). Protocol lines:
+//   @@HAPLAY status=<ok|changed|failed|skipped>   the outcome; the last one wins
+//   @@HAPLAY msg <enc>                            a message (several are joined with "; ")
+//   @@HAPLAY data <key> <enc>                     one structured value (utf-8 text)
+//   @@HAPLAY old <enc> / @@HAPLAY new <enc>       file content before/after (diff mode only)
+// <enc> is `base64 -w0` of the bytes, or `hex:` + lowercase hex when the host has no base64 that knows -w0.
+//
+// Stdin: values that may be secret or large travel in a "stdin bundle": a header line with the byte length of each
+// part, the parts back to back, then the trailer line `@@END` (proves nothing was truncated on the way).
+import { HaplayError } from '../errors.js';
+import { isSecret, redact, revealSecret, type Secret } from '../secret.js';
+import type { ModuleOutcome, RemoteOutput, TaskStatus } from './types.js';
+
+export const PROTO = '@@HAPLAY';
+export const STDIN_TRAILER = '@@END';
+
+/** Tag for shell text: raw (backslashes kept), and `\${` written in the source becomes a shell `${`. */
+export const shraw = (strings: TemplateStringsArray, ...values: unknown[]): string =>
+  String.raw(strings, ...values).replace(/\\\$\{/g, '${');
+
+/** Shell functions every module script starts with (POSIX sh; coreutils or busybox). */
+export const PRELUDE = shraw`set -u
+exec 3>&1 1>&2
+hp_t_write=; hp_t_work=; hp_t_out=; hp_t_err=
+hp_cleanup() { for hp_f in "$hp_t_write" "$hp_t_work" "$hp_t_out" "$hp_t_err"; do if [ -n "$hp_f" ]; then rm -f "$hp_f"; fi; done; }
+trap hp_cleanup EXIT
+trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
+if base64 -w0 </dev/null >/dev/null 2>&1; then hp_enc() { base64 -w0; }; else hp_enc() { printf 'hex:'; od -An -v -tx1 | tr -d ' \n'; }; fi
+hp_status() { printf '${PROTO} status=%s\n' "$1" >&3; }
+hp_msg() { { printf '${PROTO} msg '; printf '%s' "$1" | hp_enc; printf '\n'; } >&3; }
+hp_data() { { printf '${PROTO} data %s ' "$1"; printf '%s' "$2" | hp_enc; printf '\n'; } >&3; }
+hp_data_file() { { printf '${PROTO} data %s ' "$1"; hp_enc <"$2"; printf '\n'; } >&3; }
+hp_blob() { { printf '${PROTO} %s ' "$1"; hp_enc <"$2"; printf '\n'; } >&3; }
+hp_done() { hp_status "$1"; exit 0; }
+hp_fail() { hp_msg "$1"; hp_status failed; exit 1; }
+hp_changes=
+hp_add() { hp_changes="\${hp_changes:+$hp_changes }$1"; }
+hp_param() { hp_v=$(head -c "$2"; printf x) || hp_fail 'cannot read parameters from stdin'; hp_v=\${hp_v%x}; eval "$1=\$hp_v"; export "$1"; }
+hp_trailer() { IFS= read -r hp_end || hp_end=; [ "$hp_end" = '${STDIN_TRAILER}' ] || hp_fail 'stdin ended early (parameters truncated)'; }
+`;
+
+/** Joins script pieces, dropping empty ones. */
+export const sh = (...parts: (string | false | undefined | null)[]): string =>
+  parts.filter((p): p is string => typeof p === 'string' && p !== '').join('\n') + '\n';
+
+export type StdinPart = string | Buffer | Secret;
+
+const partBytes = (part: StdinPart): Buffer =>
+  Buffer.isBuffer(part) ? part : Buffer.from(isSecret(part) ? revealSecret(part) : part, 'utf8');
+
+/** Builds the stdin bundle: `len1 len2 …\n` + parts + `@@END\n`. */
+export function stdinBundle(parts: readonly StdinPart[]): Buffer {
+  const bufs = parts.map(partBytes);
+  const header = Buffer.from(bufs.map((b) => String(b.length)).join(' ') + '\n', 'utf8');
+  return Buffer.concat([header, ...bufs, Buffer.from(`${STDIN_TRAILER}\n`, 'utf8')]);
+}
+
+/**
+ * Script fragment reading a stdin bundle whose parts are all small text values: each lands in the exported
+ * variable of the same position (so awk can read it from ENVIRON without any escape processing).
+ */
+export function readParams(names: readonly string[]): string {
+  for (const n of names) if (!/^HP_[A-Z0-9_]+$/.test(n)) throw new HaplayError('E_INTERNAL', `bad parameter name ${n}`);
+  return sh(
+    `IFS=' ' read -r hp_lens || hp_fail 'expected parameters on stdin'`,
+    'set -- $hp_lens',
+    `[ $# -eq ${names.length} ] || hp_fail 'malformed parameter header on stdin'`,
+    ...names.map((n, i) => `hp_param ${n} "$${i + 1}"`),
+    'hp_trailer',
+  );
+}
+
+/** Escapes control characters (except newline and tab) so remote text cannot drive the operator's terminal. */
+export function escapeControl(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** The last lines of a text (at most `maxLines` lines and `maxChars` characters), control characters escaped. */
+export function tail(text: string, maxLines = 10, maxChars = 2000): string {
+  const lines = text.replace(/\s+$/, '').split('\n');
+  let out = lines.slice(-maxLines).join('\n');
+  if (out.length > maxChars) out = '…' + out.slice(-maxChars);
+  return escapeControl(out);
+}
+
+/** Decodes one protocol value (base64, or `hex:` from the od fallback). */
+export function decodeValue(value: string): Buffer {
+  if (value.startsWith('hex:')) return Buffer.from(value.slice(4), 'hex');
+  return Buffer.from(value, 'base64');
+}
+
+export interface ProtocolResult {
+  /** 'failed' when the exit code is non-zero, the process died, or no status line was printed. */
+  status: TaskStatus;
+  /** Messages joined by "; " (plus a stderr tail on failure), control characters escaped, secrets redacted. */
+  message?: string;
+  /** `data` lines, decoded as utf-8. */
+  data: Record<string, string>;
+  old?: Buffer;
+  new?: Buffer;
+}
+
+const STATUSES = new Set<TaskStatus>(['ok', 'changed', 'failed', 'skipped']);
+
+/** Reads the protocol lines of a module script's output. */
+export function parseProtocol(out: RemoteOutput): ProtocolResult {
+  let status: TaskStatus | undefined;
+  const msgs: string[] = [];
+  const data: Record<string, string> = {};
+  const result: ProtocolResult = { status: 'failed', data };
+  for (const line of out.stdout.split('\n')) {
+    if (!line.startsWith(`${PROTO} `)) continue;
+    const rest = line.slice(PROTO.length + 1).replace(/\r$/, '');
+    if (rest.startsWith('status=')) {
+      const s = rest.slice('status='.length).trim() as TaskStatus;
+      if (STATUSES.has(s)) status = s;
+      continue;
+    }
+    const [kind = '', a = '', b = ''] = rest.split(' ');
+    if (kind === 'msg') msgs.push(decodeValue(a).toString('utf8'));
+    else if (kind === 'data' && a !== '') data[a] = decodeValue(b).toString('utf8');
+    else if (kind === 'old') result.old = decodeValue(a);
+    else if (kind === 'new') result.new = decodeValue(a);
+  }
+  const problems: string[] = [];
+  if (out.exitCode === null) problems.push(`remote script killed by signal ${out.signal ?? 'unknown'}`);
+  else if (out.exitCode !== 0) {
+    if (msgs.length === 0) problems.push(`remote script exited with code ${out.exitCode}`);
+  } else if (status === undefined) problems.push('remote script printed no result (missing status line)');
+  const failed = problems.length > 0 || out.exitCode !== 0 || status === 'failed';
+  result.status = failed ? 'failed' : (status ?? 'failed');
+  const parts = [...problems, ...msgs];
+  if (failed) {
+    const err = tail(out.stderr);
+    if (err !== '') parts.push(`stderr: ${err}`);
+  }
+  if (parts.length > 0) result.message = redact(escapeControl(parts.join('; ')));
+  return result;
+}
+
+/** The default outcome for a protocol result (modules add diff/data on top). */
+export function toOutcome(p: ProtocolResult, extra: Partial<ModuleOutcome> = {}): ModuleOutcome {
+  const o: ModuleOutcome = { status: p.status };
+  if (p.message !== undefined) o.message = p.message;
+  return { ...o, ...extra };
+}
+
+/** The `changes` data value as a list (scripts record what they changed as space-separated words). */
+export const changeList = (p: ProtocolResult): string[] => (p.data['changes'] ?? '').split(' ').filter((w) => w !== '');
+
+/** Rejects values that cannot be a remote path: relative, NUL or control characters (they would break the protocol). */
+export function checkPath(path: unknown, what = 'path'): string {
+  if (typeof path !== 'string' || !path.startsWith('/')) {
+    throw new HaplayError('E_TASK', `${what} must be an absolute path (got ${JSON.stringify(String(path))})`);
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(path)) throw new HaplayError('E_TASK', `${what} contains control characters`);
+  return path;
+}
