@@ -14,6 +14,10 @@ type CommandMain = (argv: string[], io: CommandIo) => Promise<number>;
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMain> }> = {
   run: { summary: 'run a command on the hosts of a pattern, in parallel', load: async () => (await import('./run.js')).runMain },
   ping: { summary: 'check connection, sudo and the remote shell', load: async () => (await import('./ping.js')).pingMain },
+  deploy: {
+    summary: 'run a playbook (default playbooks/site.ts) in start order',
+    load: async () => (await import('./deploy.js')).deployMain,
+  },
   inventory: { summary: 'show an inventory (--list | --graph)', load: async () => (await import('./inventory.js')).inventoryMain },
   demo: {
     summary: 'the main job: start loopback hosts and run haplay against them',

@@ -124,14 +124,14 @@ export function editOutcome(p: ProtocolResult, o: EditOptions, ctx: ModuleContex
   const data: Record<string, unknown> = { path: o.path, changes };
   if (p.data['backup'] !== undefined) data['backup'] = p.data['backup'];
   const outcome = toOutcome(p, { data });
-  if (changes.length > 0) outcome.message = `${ctx.check ? 'would change' : 'changed'} ${describe(changes)}`;
+  if (changes.length > 0) outcome.message = `${ctx.check ? 'would change' : 'changed'}: ${describe(changes)}`;
   if (ctx.diff && changes.length > 0) {
     const parts: string[] = [];
     if (changes.includes('content')) {
       const before = p.data['exists'] === '1' ? (p.old ?? Buffer.alloc(0)) : undefined;
       parts.push(maskSecretLines(contentDiff(o.path, before, p.new ?? Buffer.alloc(0)), secretParams(o)));
     }
-    if (changes.some((c) => c !== 'content')) {
+    if (changes.some((c) => c === 'mode' || c === 'owner' || c === 'group')) {
       const { before, after } = attrsBeforeAfter(p.data, o.attrs);
       parts.push(textDiff(`${o.path} (attributes)`, before, after));
     }

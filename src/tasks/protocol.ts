@@ -44,7 +44,10 @@ hp_trailer() { IFS= read -r hp_end || hp_end=; [ "$hp_end" = '${STDIN_TRAILER}' 
 
 /** Joins script pieces, dropping empty ones. */
 export const sh = (...parts: (string | false | undefined | null)[]): string =>
-  parts.filter((p): p is string => typeof p === 'string' && p !== '').join('\n') + '\n';
+  parts
+    .filter((p): p is string => typeof p === 'string' && p !== '')
+    .map((p) => p.replace(/\n$/, ''))
+    .join('\n') + '\n';
 
 export type StdinPart = string | Buffer | Secret;
 

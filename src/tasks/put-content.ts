@@ -83,7 +83,7 @@ function parsePut(out: Parameters<RemotePlan['parse']>[0], o: PutContentOptions,
   const data: Record<string, unknown> = { dest, checksum: sha, changes };
   if (p.data['backup'] !== undefined) data['backup'] = p.data['backup'];
   const outcome = toOutcome(p, { data });
-  if (changes.length > 0) outcome.message = `${ctx.check ? 'would change' : 'changed'} ${changes.join(', ')}`;
+  if (changes.length > 0) outcome.message = `${ctx.check ? 'would change' : 'changed'}: ${changes.join(', ')}`;
   if (ctx.diff && changes.length > 0) outcome.diff = putDiff(p.data, p.old, o, dest, changes);
   return outcome;
 }

@@ -1,18 +1,20 @@
-import { it, expect } from 'vitest';
+import { it } from 'vitest';
 import { writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { copy } from '../../src/tasks/copy.js';
-import { template } from '../../src/tasks/template.js';
+import { lineinfile } from '../../src/tasks/lineinfile.js';
 import { run, ctx, tempDir, leftovers } from './helpers.js';
 it('scratch', async () => {
   const d = tempDir();
-  const dest = join(d, 'a.txt');
-  let r = await run(copy, { dest, content: 'hello\n', mode: '0640' }, ctx({ diff: true }));
-  console.log(r.out, r.outcome);
-  r = await run(copy, { dest, content: 'hello\n', mode: '0640' }, ctx({ diff: true }));
+  const p = join(d, 'a.conf');
+  writeFileSync(p, 'a=1\n#port=80\nb=2');
+  let r = await run(lineinfile, { path: p, line: 'port=8080', regexp: '^#?port=', mode: '0600' }, ctx({ diff: true }));
+  console.log(r.out.stderr, r.outcome, JSON.stringify(readFileSync(p, 'utf8')), leftovers(d));
+  r = await run(lineinfile, { path: p, line: 'port=8080', regexp: '^#?port=' }, ctx({ diff: true }));
   console.log(r.outcome);
-  r = await run(copy, { dest, content: 'hello2\n', mode: '0600', backup: true }, ctx({ diff: true }));
-  console.log(r.outcome, leftovers(d), readFileSync(dest, 'utf8'));
-  writeFileSync(join(d, 't.ejs'), 'port=<%= it.port %>\n<% if (x) { %>\n<%= it.db.host %>\n');
-  try { await run(template, { src: join(d, 't.ejs'), dest }, ctx({ vars: { port: 1, db: {} } })); } catch (e) { console.log(e); }
+  r = await run(lineinfile, { path: p, line: 'x\\y.*$[', insertAfter: '^a=' }, ctx({ diff: true }));
+  console.log(r.out.stderr, r.outcome.status, JSON.stringify(readFileSync(p, 'utf8')));
+  r = await run(lineinfile, { path: p, line: 'x\\y.*$[', insertAfter: '^a=' }, ctx({ diff: true }));
+  console.log(r.outcome.status);
+  r = await run(lineinfile, { path: p, regexp: '^x', state: 'absent' }, ctx({ check: true, diff: true }));
+  console.log(r.outcome, JSON.stringify(readFileSync(p, 'utf8')));
 });

@@ -1,0 +1,72 @@
+// The example role: a host baseline (a sysctl, a templated config file listing the cluster, packages, a service).
+// Used by the tests and the main job; `root` lets loopback test hosts, which share one machine, keep separate files.
+import { defineRole, tasks } from 'haplay';
+
+export interface BaselineVars extends Record<string, unknown> {
+  /** Filesystem prefix for the files this role manages ('' on real hosts). */
+  root: string;
+  /** Text of the message of the day. */
+  motd: string;
+  /** Kernel settings, persisted and applied (only where the role manages the kernel). */
+  sysctl: Record<string, string>;
+  /** Manage the kernel settings (false on loopback test hosts, which share the machine's kernel). */
+  manageKernel: boolean;
+  /** Packages that must be installed. */
+  packages: string[];
+  /** A systemd service that must be enabled and running (skipped on hosts without systemd). */
+  service: string;
+  /** Pattern of the hosts listed in the cluster file. */
+  clusterPattern: string;
+}
+
+export default defineRole<BaselineVars>({
+  name: 'baseline',
+  defaults: {
+    root: '',
+    motd: 'Managed by haplay',
+    sysctl: { 'net.ipv4.ip_nonlocal_bind': '1' },
+    manageKernel: true,
+    packages: ['procps'],
+    service: 'ssh',
+    clusterPattern: 'all',
+  },
+  schema: {
+    type: 'object',
+    properties: {
+      root: { type: 'string', pattern: '^(|/.*[^/])$' },
+      motd: { type: 'string' },
+      sysctl: { type: 'object', additionalProperties: { type: 'string' } },
+      manageKernel: { type: 'boolean' },
+      packages: { type: 'array', items: { type: 'string', minLength: 1 } },
+      service: { type: 'string', minLength: 1 },
+      clusterPattern: { type: 'string', minLength: 1 },
+    },
+    required: ['root', 'motd', 'sysctl', 'manageKernel', 'packages', 'service', 'clusterPattern'],
+  },
+  tasks: (v) => [
+    tasks.file('haplay config directory', { path: `${v.root}/etc/haplay`, state: 'directory', mode: '0755' }),
+    tasks.copy('message of the day', { dest: `${v.root}/etc/haplay/motd`, content: `${v.motd}\n`, mode: '0644' }),
+    tasks.template(
+      'cluster members file',
+      (ctx) => ({
+        src: 'cluster.conf.ejs',
+        dest: `${v.root}/etc/haplay/cluster.conf`,
+        mode: '0644',
+        vars: { members: ctx.hostsOf(v.clusterPattern), self: ctx.host },
+      }),
+      { notify: ['reload cluster config'] },
+    ),
+    ...Object.entries(v.sysctl).map(([name, value]) =>
+      tasks.sysctl(`sysctl ${name}`, { name, value, file: `${v.root}/etc/sysctl.d/60-haplay-baseline.conf` }, { when: () => v.manageKernel }),
+    ),
+    tasks.package('baseline packages', { name: v.packages, state: 'present' }),
+    tasks.service(`${v.service} running and enabled`, { name: v.service, state: 'started', enabled: true }, {
+      when: (ctx) => ctx.facts?.initSystem === 'systemd',
+    }),
+  ],
+  handlers: (v) => [
+    tasks.shell('reload cluster config', {
+      cmd: `mkdir -p ${v.root}/var/lib/haplay && date +%s.%N >> ${v.root}/var/lib/haplay/cluster-reloads`,
+    }),
+  ],
+});

@@ -1,0 +1,39 @@
+// Everything a run produces is a stream of typed events; reporters, the journal and tests consume them.
+import type { TaskResult } from './types.js';
+
+export interface HostRecap {
+  host: string;
+  ok: number;
+  changed: number;
+  failed: number;
+  skipped: number;
+  unreachable: number;
+  durationMs: number;
+}
+
+export type RunEvent =
+  | { type: 'run-start'; at: number; playbook: string; check: boolean; phases: string[] }
+  | { type: 'phase-start'; at: number; phase: string; index: number; hosts: string[] }
+  | { type: 'batch-start'; at: number; phase: string; hosts: string[] }
+  | { type: 'host-start'; at: number; phase: string; host: string }
+  | { type: 'task-start'; at: number; phase: string; host: string; task: string; role?: string }
+  | { type: 'task-end'; at: number; result: TaskResult }
+  | { type: 'handlers-owed'; at: number; phase: string; host: string; role: string; handlers: string[] }
+  | { type: 'host-end'; at: number; phase: string; host: string; status: 'ok' | 'failed' | 'unreachable' }
+  | { type: 'phase-end'; at: number; phase: string; failedHosts: string[] }
+  | { type: 'notice'; at: number; message: string; host?: string; phase?: string }
+  | { type: 'run-end'; at: number; recap: HostRecap[]; aborted?: string; durationMs: number };
+
+export type RunEventType = RunEvent['type'];
+export type Listener = (event: RunEvent) => void;
+
+/** A synchronous fan-out of run events to every listener. */
+export class EventBus {
+  readonly #listeners: Listener[] = [];
+  on(listener: Listener): void {
+    this.#listeners.push(listener);
+  }
+  emit(event: RunEvent): void {
+    for (const listener of this.#listeners) listener(event);
+  }
+}

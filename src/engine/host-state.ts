@@ -1,0 +1,16 @@
+// What the engine keeps per host for one run: its connection target, facts, registered results, lost state.
+import type { Host } from '../inventory/types.js';
+import type { BecomeOptions } from '../ssh/command.js';
+import type { ConnectTarget } from '../ssh/types.js';
+import type { Facts } from '../tasks/types.js';
+
+export interface HostState {
+  host: Host;
+  target: ConnectTarget;
+  become: BecomeOptions | false;
+  facts?: Facts;
+  /** Data of tasks with `register`, by name. */
+  results: Record<string, Record<string, unknown> | undefined>;
+  /** Set once the host failed or became unreachable: it drops out of later phases. */
+  dropped?: 'failed' | 'unreachable';
+}

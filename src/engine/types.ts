@@ -1,0 +1,124 @@
+// The shapes of roles, playbooks, tasks and their results: what users write and what a run produces.
+import type { Facts, ModuleOutcome, TaskStatus } from '../tasks/types.js';
+
+/** What a task's argument function and `when` see on one host. */
+export interface TaskContext {
+  /** Inventory name of the host the task runs for. */
+  host: string;
+  /** Role variables (defaults < inventory < phase/role vars), validated. */
+  vars: Record<string, unknown>;
+  /** Facts, when gathered (phase `gatherFacts`, or a module that needs them). */
+  facts: Facts | undefined;
+  /** Data of earlier tasks with `register`, by name. */
+  results: Record<string, Record<string, unknown> | undefined>;
+  /** Hosts of a pattern with their address and vars (templates listing cluster members). */
+  hostsOf(pattern: string): HostInfo[];
+  check: boolean;
+}
+
+export interface HostInfo {
+  name: string;
+  address: string;
+  vars: Record<string, unknown>;
+}
+
+/** A task: one module call. Build them with the helpers in `tasks` (e.g. `tasks.file(...)`). */
+export interface TaskDef<A = unknown> {
+  /** Shown in progress and results; unique within a role is recommended. */
+  name: string;
+  /** Module name (`file`, `template`, `command`, …). */
+  module: string;
+  /** Module arguments, or a function of the host's context. */
+  args: A | ((ctx: TaskContext) => A | Promise<A>);
+  /** Runs the task only when this returns true. */
+  when?: (ctx: TaskContext) => boolean;
+  /** Handlers (by name) notified when the task reports changed. */
+  notify?: string[];
+  tags?: string[];
+  /** Stores the task's data under this name in `ctx.results`. */
+  register?: string;
+  /** A failure is reported but does not stop the host. */
+  ignoreErrors?: boolean;
+  /** Overrides the host's/phase's become for this task. */
+  become?: boolean;
+  /** Seconds; overrides --timeout. */
+  timeoutS?: number;
+  /** Where the task was written (file:line), captured when it was defined. */
+  definedAt?: string;
+}
+
+/** A role: tasks plus typed, validated variables and handlers. */
+export interface RoleDef<V extends Record<string, unknown> = Record<string, unknown>> {
+  name: string;
+  /** Default values of the role's variables (lowest precedence). */
+  defaults?: Partial<V>;
+  /** JSON schema (ajv) the merged variables must satisfy before any host is touched. */
+  schema?: object;
+  /** The tasks, or a function of the host's validated variables returning them. */
+  tasks: TaskDef[] | ((vars: V) => TaskDef[]);
+  /** Handlers: run once per host at the end of the role when notified, in definition order. */
+  handlers?: TaskDef[] | ((vars: V) => TaskDef[]);
+  /** A clustered role: phases running it default to maxFailed 0. */
+  clustered?: boolean;
+  /** Directory of the role (templates/, files/); set from where the role was defined. */
+  dir?: string;
+  tags?: string[];
+}
+
+export type RoleRef = string | RoleDef<any> | { role: string | RoleDef<any>; vars?: Record<string, unknown>; tags?: string[] };
+
+/** Count of hosts, or a percentage of the phase's hosts. */
+export type CountOrPercent = number | `${number}%`;
+
+/** One phase of the start order. Every host finishes phase N before phase N+1 starts anywhere. */
+export interface PhaseDef {
+  name: string;
+  /** Host pattern (`controllers`, `all:!computes`, …). */
+  hosts: string;
+  roles?: RoleRef[];
+  /** Tasks after the roles. */
+  tasks?: TaskDef[];
+  /** Hosts per batch (rolling); all at once when absent. */
+  serial?: CountOrPercent;
+  /** Failed or unreachable hosts tolerated before the run stops. @default 0 for clustered roles, else unlimited */
+  maxFailed?: CountOrPercent;
+  /** Run the phase on the first host only. */
+  runOnce?: boolean;
+  /** Run the phase's tasks on this inventory host, with each host's variables. */
+  delegateTo?: string;
+  tags?: string[];
+  vars?: Record<string, unknown>;
+  become?: boolean;
+  /** Gather facts on each host before the phase. @default false (modules that need facts gather them lazily) */
+  gatherFacts?: boolean;
+}
+
+export interface PlaybookDef {
+  name?: string;
+  phases: PhaseDef[];
+}
+
+export type ResultStatus = TaskStatus | 'unreachable';
+
+/** The outcome of one task on one host: data, never an exception. */
+export interface TaskResult {
+  host: string;
+  phase: string;
+  role?: string;
+  task: string;
+  module: string;
+  status: ResultStatus;
+  changed: boolean;
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  diff?: string;
+  message?: string;
+  /** Tail of stderr (escaped, redacted) for failures. */
+  stderr?: string;
+  definedAt?: string;
+  handler?: boolean;
+  data?: Record<string, unknown>;
+}
+
+export type { Facts, ModuleOutcome };
