@@ -11,7 +11,8 @@ import type { IniArgs } from '../tasks/ini.js';
 import type { PackageArgs } from '../tasks/package.js';
 import type { ServiceArgs } from '../tasks/service.js';
 import type { SysctlArgs } from '../tasks/sysctl.js';
-import type { UserArgs, GroupArgs } from '../tasks/user.js';
+import type { UserArgs } from '../tasks/user.js';
+import type { GroupArgs } from '../tasks/group.js';
 import type { WaitForArgs } from '../tasks/wait-for.js';
 import type { ProbeArgs } from '../tasks/probe.js';
 

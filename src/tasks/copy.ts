@@ -33,7 +33,6 @@ export const copy: ModuleDef<CopyArgs> = {
     type: 'object',
     properties: { dest: { type: 'string', pattern: '^/' }, content: {}, src: { type: 'string', minLength: 1 }, backup: { type: 'boolean' }, ...attrsSchema },
     required: ['dest'],
-    oneOf: [{ required: ['content'] }, { required: ['src'] }],
     additionalProperties: false,
   },
   plan(args, ctx) {

@@ -78,7 +78,6 @@ export function readParams(names: readonly string[]): string {
 
 /** Escapes control characters (except newline and tab) so remote text cannot drive the operator's terminal. */
 export function escapeControl(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
@@ -160,7 +159,6 @@ export function checkPath(path: unknown, what = 'path'): string {
   if (typeof path !== 'string' || !path.startsWith('/')) {
     throw new HaplayError('E_TASK', `${what} must be an absolute path (got ${JSON.stringify(String(path))})`);
   }
-  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f]/.test(path)) throw new HaplayError('E_TASK', `${what} contains control characters`);
   return path;
 }

@@ -29,7 +29,7 @@ export const sysctl: ModuleDef<SysctlArgs> = {
     type: 'object',
     properties: {
       name: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_.*/-]*$' },
-      value: { type: ['string', 'number'] },
+      value: { anyOf: [{ type: 'string' }, { type: 'number' }] },
       file: { type: 'string', pattern: '^/' },
       state: { enum: ['present', 'absent'] },
       apply: { type: 'boolean' },

@@ -116,29 +116,30 @@ interface EjsTemplateInternals {
   generateSource(): void;
 }
 
-/** Line of a JS syntax error inside template code: vm.Script on ejs's generated source, mapped back. */
-function syntaxErrorLine(text: string, options: ejs.Options): number | undefined {
+/** Line (and V8's message) of a JS syntax error in template code: vm.Script on ejs's generated source, mapped back. */
+function syntaxErrorAt(text: string, options: ejs.Options): { line: number; message: string } | undefined {
   const Template = (ejs as unknown as { Template: new (t: string, o: ejs.Options) => EjsTemplateInternals }).Template;
   const t = new Template(text, options);
   t.generateSource();
   const header = [
     '"use strict";',
-    '(function (locals, escapeFn, include, rethrow) {',
+    'function __haplay(locals, escapeFn, include, rethrow) {',
     'let __output = ""; function __append(s) { if (s !== undefined && s !== null) __output += s }',
     'let __locals = (locals || {}), it = __locals.it;',
     'let __line = 1;',
   ];
-  const src = `${header.join('\n')}\n${t.source}\nreturn __output;\n})`;
+  const src = `${header.join('\n')}\n${t.source}\nreturn __output;\n}`;
   try {
     new Script(src, { filename: 'haplay-template' });
     return undefined;
   } catch (e) {
     const m = /^haplay-template:(\d+)/.exec(String((e as Error).stack ?? ''));
     if (!m) return undefined;
+    const message = (e as Error).message;
     const lines = t.source.split('\n');
     const idx = Number(m[1]) - header.length - 1;
-    if (idx < 0) return 1;
-    if (idx >= lines.length - 1) return text.replace(/\n$/, '').split('\n').length;
+    if (idx < 0) return { line: 1, message };
+    if (idx >= lines.length - 1) return { line: text.replace(/\n$/, '').split('\n').length, message };
     let line = 1;
     let cont = 0;
     for (let i = 0; i <= idx; i++) {
@@ -149,7 +150,7 @@ function syntaxErrorLine(text: string, options: ejs.Options): number | undefined
         cont = 0;
       } else if (!l.startsWith('    ; ')) cont++; // continuation of a multi-line code block
     }
-    return line + cont;
+    return { line: line + cont, message };
   }
 }
 
@@ -195,12 +196,15 @@ function compileText(text: string, file: string, host?: string): ejs.TemplateFun
     let what = err.message.split('\n')[0] ?? 'error';
     if (/Could not find matching close tag/.test(err.message)) line = unclosedTagLine(text);
     else if (err instanceof SyntaxError) {
-      what = `syntax error: ${what.replace(/ in \S.* while compiling ejs$/, '').replace(/ while compiling ejs$/, '')}`;
+      let at: { line: number; message: string } | undefined;
       try {
-        line = syntaxErrorLine(text, options);
+        at = syntaxErrorAt(text, options);
       } catch {
-        line = undefined;
+        at = undefined;
       }
+      line = at?.line;
+      // V8's own message for the re-parse (ejs's try/catch wrapper turns "end of input" into "Unexpected token 'catch'").
+      what = `syntax error: ${at?.message ?? what.replace(/ in \S.* while compiling ejs$/, '').replace(/ while compiling ejs$/, '')}`;
     }
     throw new HaplayError('E_TEMPLATE', `${where(file, line, host)}: ${escapeControl(what)}`, { cause: e, file, ...(host === undefined ? {} : { host }) });
   }

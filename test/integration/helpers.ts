@@ -137,10 +137,18 @@ export async function ensureBuilt(): Promise<void> {
   }
   try {
     if (!distIsFresh()) {
-      execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
-        cwd: ROOT,
-        stdio: 'pipe',
-      });
+      // tsc emits even when some file has type errors (noEmitOnError is off); those are the typecheck's business, so
+      // only a dist that is still stale afterwards is a failure here.
+      let output = '';
+      try {
+        execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+          cwd: ROOT,
+          stdio: 'pipe',
+        });
+      } catch (error) {
+        output = String((error as { stdout?: Buffer }).stdout ?? error);
+      }
+      if (!distIsFresh()) throw new Error(`dist/ is older than src/ and the build did not refresh it:\n${output}`);
     }
     built = true;
   } finally {

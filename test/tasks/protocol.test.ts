@@ -1,0 +1,90 @@
+import { chmodSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { secret } from '../../src/secret.js';
+import { decodeValue, escapeControl, parseProtocol, PRELUDE, readParams, sh, stdinBundle, tail } from '../../src/tasks/protocol.js';
+import { b64, fakeOut, runScript, syntaxCheck, tempDir } from './helpers.js';
+
+describe('parseProtocol', () => {
+  it.each([
+    { name: 'ok status', out: fakeOut(['@@HAPLAY status=ok']), status: 'ok', message: undefined },
+    { name: 'last status wins', out: fakeOut(['@@HAPLAY status=ok', '@@HAPLAY status=changed']), status: 'changed', message: undefined },
+    { name: 'messages are joined', out: fakeOut([`@@HAPLAY msg ${b64('one')}`, `@@HAPLAY msg ${b64('two')}`, '@@HAPLAY status=ok']), status: 'ok', message: 'one; two' },
+    { name: 'missing status line', out: fakeOut([`@@HAPLAY data x ${b64('1')}`]), status: 'failed', message: 'remote script printed no result (missing status line)' },
+    { name: 'non-zero exit without message', out: fakeOut(['@@HAPLAY status=ok'], 2, 'boom\n'), status: 'failed', message: 'remote script exited with code 2; stderr: boom' },
+    { name: 'hp_fail message plus stderr tail', out: fakeOut([`@@HAPLAY msg ${b64('cannot install /x')}`, '@@HAPLAY status=failed'], 1, 'mv: denied\n'), status: 'failed', message: 'cannot install /x; stderr: mv: denied' },
+    { name: 'killed by a signal', out: { exitCode: null, signal: 'SIGKILL', stdout: '', stderr: '' }, status: 'failed', message: 'remote script killed by signal SIGKILL' },
+    { name: 'unknown status word', out: fakeOut(['@@HAPLAY status=weird']), status: 'failed', message: 'remote script printed no result (missing status line)' },
+    { name: 'control characters in stderr are escaped', out: fakeOut([], 1, 'bad \u001b[31mred\u0007\n'), status: 'failed', message: 'remote script exited with code 1; stderr: bad \\x1b[31mred\\x07' },
+  ])('$name', ({ out, status, message }) => {
+    const p = parseProtocol(out);
+    expect(p.status).toBe(status);
+    expect(p.message).toBe(message);
+  });
+
+  it('decodes data, old/new blobs and the hex fallback', () => {
+    const p = parseProtocol(
+      fakeOut([`@@HAPLAY data k ${b64('v a l')}`, '@@HAPLAY data empty ', `@@HAPLAY old ${b64('before\n')}`, '@@HAPLAY new hex:6869', 'noise line', '@@HAPLAY status=changed']),
+    );
+    expect(p.data).toEqual({ k: 'v a l', empty: '' });
+    expect(p.old?.toString()).toBe('before\n');
+    expect(p.new?.toString()).toBe('hi');
+    expect(decodeValue('hex:00ff')).toEqual(Buffer.from([0, 255]));
+  });
+
+  it('redacts secrets in messages', () => {
+    const s = secret('canary-protocol-1234');
+    void s;
+    const p = parseProtocol(fakeOut([], 1, 'error: canary-protocol-1234 rejected\n'));
+    expect(p.message).not.toContain('canary-protocol-1234');
+  });
+});
+
+describe('helpers', () => {
+  it('escapeControl keeps newline and tab', () => {
+    expect(escapeControl('a\tb\nc\u0000d\u009b')).toBe('a\tb\nc\\x00d\\x9b');
+  });
+  it('tail keeps the last lines', () => {
+    const text = Array.from({ length: 30 }, (_, i) => `line ${i}`).join('\n');
+    expect(tail(text, 3)).toBe('line 27\nline 28\nline 29');
+  });
+  it('stdinBundle: header of lengths, parts, trailer (secrets revealed only here)', () => {
+    const b = stdinBundle(['ab', Buffer.from([1, 2, 3]), secret('pässword')]);
+    expect(b.toString('latin1')).toBe('2 3 9\nab\u0001\u0002\u0003' + Buffer.from('pässword').toString('latin1') + '@@END\n');
+  });
+});
+
+describe('prelude on the local /bin/sh', () => {
+  it('is valid sh', async () => {
+    expect((await syntaxCheck(PRELUDE)).exitCode).toBe(0);
+  });
+
+  it('reads parameters from stdin exactly (multi-line, trailing newlines, quotes) and keeps tool output off stdout', async () => {
+    const values = ['line1\nline2\n\n', "it's \"quoted\" $HOME `x` \\n", ''];
+    const script = sh(PRELUDE, readParams(['HP_A', 'HP_B', 'HP_C']), 'echo chatter', 'hp_data a "$HP_A"; hp_data b "$HP_B"; hp_data c "$HP_C"; hp_done ok');
+    const out = await runScript(script, stdinBundle(values));
+    const p = parseProtocol(out);
+    expect(p.status).toBe('ok');
+    expect([p.data['a'], p.data['b'], p.data['c']]).toEqual(values);
+    expect(out.stdout).not.toContain('chatter');
+    expect(out.stderr).toContain('chatter');
+  });
+
+  it('fails cleanly when stdin is truncated', async () => {
+    const script = sh(PRELUDE, readParams(['HP_A']), 'hp_done ok');
+    const full = stdinBundle(['0123456789']);
+    const p = parseProtocol(await runScript(script, full.subarray(0, full.length - 8)));
+    expect(p.status).toBe('failed');
+    expect(p.message).toContain('stdin ended early');
+  });
+
+  it('falls back to hex when base64 -w0 is unavailable', async () => {
+    const bin = tempDir();
+    writeFileSync(join(bin, 'base64'), '#!/bin/sh\nexit 1\n');
+    chmodSync(join(bin, 'base64'), 0o755);
+    const script = sh(PRELUDE, `hp_data x 'héllo'; hp_done ok`);
+    const out = await runScript(script, undefined, { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}` });
+    expect(out.stdout).toContain('@@HAPLAY data x hex:68c3a96c6c6f');
+    expect(parseProtocol(out).data['x']).toBe('héllo');
+  });
+});
