@@ -1,9 +1,11 @@
 // Everything that can be checked before any host is touched: phases → hosts, roles loaded, variables merged and
 // validated per host, task lists built, modules known, templates compiled. A bad input fails here (exit 2).
+import { isAbsolute, join } from 'node:path';
 import { HaplayError, isHaplayError } from '../errors.js';
 import { selectHosts } from '../inventory/patterns.js';
 import type { Inventory } from '../inventory/types.js';
 import { modules } from '../tasks/index.js';
+import { checkTemplate } from '../tasks/template-engine.js';
 import type { Unit } from './host-run.js';
 import { FLUSH_HANDLERS } from './host-run.js';
 import { loadRole } from './load.js';
@@ -38,10 +40,11 @@ export async function preflight(playbook: PlaybookDef & { file: string }, invent
     if (start < 0) throw new HaplayError('E_USAGE', `--start-at-phase: no phase "${options.startAtPhase}" (phases: ${names.join(', ')})`);
   }
   const roleCache = new Map<string, Promise<RoleDef<any>>>();
+  const templatesChecked = new Set<string>();
   const planned: PlannedPhase[] = [];
   for (const [index, def] of playbook.phases.entries()) {
     if (index < start) continue;
-    planned.push(await planPhase(def, index, playbook.file, inventory, options, roleCache));
+    planned.push(await planPhase(def, index, playbook.file, inventory, options, roleCache, templatesChecked));
   }
   return planned;
 }
@@ -53,10 +56,12 @@ async function planPhase(
   inventory: Inventory,
   options: PreflightOptions,
   roleCache: Map<string, Promise<RoleDef<any>>>,
+  templatesChecked: Set<string>,
 ): Promise<PlannedPhase> {
   const where = `${file}: phase "${def.name}"`;
   if (typeof def.hosts !== 'string' || !def.hosts) throw new HaplayError('E_PLAYBOOK', `${where}: hosts must be a host pattern`, { file });
-  let hosts = selectHosts(inventory, def.hosts, options.limit).map((h) => h.name);
+  // A phase may select no host (e.g. outside --limit, or an empty group): it is then skipped.
+  let hosts = selectHosts(inventory, def.hosts, options.limit, { allowEmpty: true }).map((h) => h.name);
   if (def.runOnce) hosts = hosts.slice(0, 1);
   if (def.delegateTo !== undefined && !inventory.hosts.has(def.delegateTo)) {
     throw new HaplayError('E_PLAYBOOK', `${where}: delegateTo "${def.delegateTo}" is not an inventory host`, { file });
@@ -91,7 +96,10 @@ async function planPhase(
     if (def.tasks?.length) {
       hostUnits.push({ vars: mergeVars(inventory.vars, host.vars, def.vars), tasks: def.tasks.map((t) => ({ ...t, tags: [...(t.tags ?? []), ...(def.tags ?? [])] })), handlers: [] });
     }
-    for (const unit of hostUnits) checkTasks(unit, where, file);
+    for (const unit of hostUnits) {
+      checkTasks(unit, where, file);
+      checkTemplates(unit, where, templatesChecked);
+    }
     units.set(name, hostUnits);
   }
   return {
@@ -117,6 +125,30 @@ function checkTasks(unit: Unit, where: string, file: string): void {
     }
     for (const n of task.notify ?? []) {
       if (!handlerNames.has(n)) throw new HaplayError('E_PLAYBOOK', `${where}: task "${task.name}"${at} notifies unknown handler "${n}"`, { file });
+    }
+  }
+}
+
+// Templates of `template` tasks with static arguments are compiled now (syntax errors, missing files and includes),
+// each file once per run. Tasks whose arguments are a function of the host are checked when they render.
+function checkTemplates(unit: Unit, where: string, checked: Set<string>): void {
+  for (const task of [...unit.tasks, ...unit.handlers]) {
+    if (task.module !== 'template' || typeof task.args === 'function' || task.args === null || typeof task.args !== 'object') continue;
+    const src = (task.args as { src?: unknown }).src;
+    if (typeof src !== 'string' || src === '' || (!isAbsolute(src) && unit.dir === undefined)) continue;
+    const path = isAbsolute(src) ? src : join(unit.dir!, 'templates', src);
+    if (checked.has(path)) continue;
+    checked.add(path);
+    try {
+      checkTemplate(path);
+    } catch (error) {
+      if (!isHaplayError(error)) throw error;
+      const at = task.definedAt ? ` (${task.definedAt})` : '';
+      throw new HaplayError(error.code, error.message, {
+        cause: error,
+        ...(error.file !== undefined ? { file: error.file } : {}),
+        details: [...error.details, `used by ${where}${unit.role ? `, role ${unit.role}` : ''}, task "${task.name}"${at}`],
+      });
     }
   }
 }

@@ -87,16 +87,17 @@ function evaluate(inv: Inventory, pattern: string, label: string): Set<Host> {
 /**
  * Hosts selected by an Ansible pattern, in inventory order without duplicates.
  * @param limit - `--limit`: same grammar, applied as an additional intersection.
+ * @param options.allowEmpty - an empty result is fine (a playbook phase outside --limit); unknown terms still throw.
  * @throws HaplayError E_INVENTORY when a term names nothing, or nothing is left.
  */
-export function selectHosts(inv: Inventory, pattern: string, limit?: string): Host[] {
+export function selectHosts(inv: Inventory, pattern: string, limit?: string, options: { allowEmpty?: boolean } = {}): Host[] {
   let selected = evaluate(inv, pattern, `pattern "${pattern}"`);
   if (limit !== undefined) {
     const limited = evaluate(inv, limit, `limit "${limit}"`);
     selected = new Set([...selected].filter((h) => limited.has(h)));
   }
   const hosts = [...inv.hosts.values()].filter((h) => selected.has(h));
-  if (hosts.length === 0) {
+  if (hosts.length === 0 && !options.allowEmpty) {
     const what = limit === undefined ? `pattern "${pattern}"` : `pattern "${pattern}" with limit "${limit}"`;
     throw new HaplayError('E_INVENTORY', `${what} matches no host`, { file: inv.file });
   }

@@ -6,7 +6,7 @@ import type { Client, ClientChannel } from 'ssh2';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { HaplayError } from '../errors.js';
 import { buildRemoteCommand } from './command.js';
-import { CHANNELS_PER_CONNECTION, DEFAULT_COMMAND_TIMEOUT_S, WATCHDOG_GRACE_MS } from './limits.js';
+import { CHANNELS_PER_CONNECTION, CLOSE_GRACE_MS, DEFAULT_COMMAND_TIMEOUT_S, WATCHDOG_GRACE_MS } from './limits.js';
 import type { ConnectTarget, ExecOptions, ExecResult } from './types.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -54,6 +54,15 @@ export class Connection {
   close(): void {
     this.#lostReason ??= 'closed by haplay';
     this.#client.end();
+    // ssh2's end() only half-closes the socket, and its destroy() is a no-op once the socket is no longer writable:
+    // a frozen host never answers the disconnect, and its socket would keep the whole process alive. After a grace
+    // period the socket (or, through a jump host, the forwarded channel) is destroyed; the timer itself holds nothing.
+    const socket = (this.#client as unknown as { _sock?: { destroy(): void; destroyed?: boolean } })._sock;
+    if (socket && socket.destroyed !== true) {
+      const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+      timer.unref();
+      this.#client.once('close', () => clearTimeout(timer));
+    }
   }
 
   #markLost(reason: string): void {

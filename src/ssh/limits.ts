@@ -39,5 +39,9 @@ export const DEFAULT_COMMAND_TIMEOUT_S = 600;
 /** Extra time the local watchdog grants over the remote `timeout` (its kill-after, plus a round trip). */
 export const WATCHDOG_GRACE_MS = 7_000;
 
+/** Time a closing connection gets to finish the SSH disconnect before its socket is destroyed: a host that stopped
+ * answering never completes it, and its half-closed socket would keep the process alive. */
+export const CLOSE_GRACE_MS = 2_000;
+
 /** Seconds `timeout --kill-after` waits between TERM and KILL on the host. */
 export const REMOTE_KILL_AFTER_S = 5;

@@ -28,12 +28,12 @@ export interface BlockInFileArgs extends FileAttrs {
 
 const PROGRAM = `
 function main(   i, b, e, k, blk, text, cur, present) {
-  mb = ENVIRON["HP_BEGIN"]; me = ENVIRON["HP_END"]; blk = ENVIRON["HP_BLOCK"]
+  mb = param("HP_BEGIN"); me = param("HP_END"); blk = param("HP_BLOCK")
   b = 0; e = 0
   for (i = 1; i <= n; i++) { if (!b && a[i] == mb) b = i; else if (b && !e && a[i] == me) e = i }
   if (b && !e) fail("BEGIN marker without END marker: " mb)
   if (!b) for (i = 1; i <= n; i++) if (a[i] == me) fail("END marker without BEGIN marker: " me)
-  present = (ENVIRON["HP_STATE"] == "present" && blk != "")
+  present = (param("HP_STATE") == "present" && blk != "")
   text = mb "\\n" blk "\\n" me
   if (b) {
     if (present) {
@@ -45,7 +45,7 @@ function main(   i, b, e, k, blk, text, cur, present) {
     changed = 1
     return
   }
-  if (present) insert(position(ENVIRON["HP_AFTER"], ENVIRON["HP_BEFORE"], ENVIRON["HP_FIRST"] == "1"), text)
+  if (present) insert(position(param("HP_AFTER"), param("HP_BEFORE"), param("HP_FIRST") == "1"), text)
 }
 `;
 

@@ -1,7 +1,8 @@
 // Shared by lineinfile, blockinfile, ini and sysctl: edit a text file ON THE HOST with an awk program, in the same
 // single exec that probes, decides and installs.
-// Values reach awk through ENVIRON, filled from the stdin bundle (never `awk -v`, which processes backslash escapes;
-// never the command line, which `ps` shows and which cannot hold secrets). awk runs with LC_ALL=C (byte semantics).
+// Values reach awk in files of a private temp directory, filled from the stdin bundle and read with `param("HP_X")`
+// (never `awk -v`, which processes backslash escapes; never the command line, which `ps` shows; never the environment,
+// since values may be secrets). awk runs with LC_ALL=C (byte semantics).
 // Program contract: input = the file (or /dev/null when absent), stdout = the new content; exit 0 = unchanged,
 // 3 = changed, 4 = refused (reason on stderr). Every output line ends with "\n" — a missing final newline is only
 // added when the file changes anyway.
@@ -14,6 +15,12 @@ import type { ModuleContext, ModuleOutcome, RemoteOutput, RemotePlan } from './t
 
 /** awk helpers: every program defines `main()`, which fills del[]/rep[]/ins[] and sets `changed`. */
 export const AWK_LIB = `
+function param(name,   f, line, v, k) {
+  if (name in hp_P) return hp_P[name]
+  f = hp_pdir "/" name; v = ""; k = 0
+  while ((getline line < f) > 0) v = (k++ ? v "\\n" : "") line
+  close(f); sub(/x$/, "", v); hp_P[name] = v; return v
+}
 function trim(s) { sub(/^[ \\t\\r]+/, "", s); sub(/[ \\t\\r]+$/, "", s); return s }
 function fail(msg) { print "haplay: " msg | "cat 1>&2"; close("cat 1>&2"); failed = 1; exit 4 }
 function insert(p, text) { if (p in ins) ins[p] = ins[p] "\\n" text; else ins[p] = text; changed = 1 }
@@ -40,7 +47,7 @@ export interface EditOptions {
   path: string;
   /** awk source defining main() (AWK_LIB is appended). */
   program: string;
-  /** Values for the program, read from ENVIRON (names must start with HP_). */
+  /** Values for the program, read with param("HP_X") (names must start with HP_). */
   params: Record<string, string | Secret>;
   attrs: FileAttrs;
   backup?: boolean;
@@ -75,7 +82,10 @@ fi`,
     ctx.check
       ? `hp_t_work=$(mktemp) || hp_fail 'cannot create a temporary file'`
       : `hp_t_work=$(mktemp "$hp_dir/.haplay.XXXXXX") || hp_fail "cannot create a temporary file in $hp_dir"`,
-    `LC_ALL=C awk ${shq(o.program + AWK_LIB)} "$hp_src" >"$hp_t_work"`,
+    // Each value in its own file (a trailing x keeps a final newline through awk's line reading).
+    `hp_t_pdir=$(mktemp -d) || hp_fail 'cannot create a temporary directory'`,
+    ...names.map((n) => `printf '%sx' "$${n}" >"$hp_t_pdir/${n}"`),
+    `LC_ALL=C awk -v hp_pdir="$hp_t_pdir" ${shq(o.program + AWK_LIB)} "$hp_src" >"$hp_t_work"`,
     shraw`case $? in
 0) ;;
 3) hp_add content ;;

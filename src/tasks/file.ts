@@ -10,8 +10,9 @@ export interface FileArgs extends FileAttrs {
   /** Absolute path. For file/directory/touch a symlink is followed; link/absent act on the path itself. */
   path: string;
   /**
-   * file: must exist (only attributes are managed); directory: mkdir -p; link: symlink to `src`;
-   * absent: rm -rf; touch: create an empty file if missing (an existing file's times are NOT bumped: idempotent).
+   * Omitted: the path must exist, whatever it is; only its attributes are managed.
+   * file: must exist as a regular file; directory: mkdir -p; link: symlink to `src`; absent: rm -rf;
+   * touch: create an empty file if missing (an existing file's times are NOT bumped: idempotent).
    */
   state?: 'file' | 'directory' | 'link' | 'absent' | 'touch';
   /** Symlink target (state=link), written verbatim (may be relative). */
@@ -31,7 +32,7 @@ fi
 hp_data cur.state "$hp_cur"`;
 
 /** Script body for one state; expects $hp_p set and leaves hp_changes set (actions skipped in check mode). */
-function stateBody(args: FileArgs, state: NonNullable<FileArgs['state']>, check: boolean): string {
+function stateBody(args: FileArgs, state: NonNullable<FileArgs['state']> | 'keep', check: boolean): string {
   const attrs = pickAttrs(args);
   const act = (s: string | false): string | false => !check && s;
   const applyIfChanged = (opts: { link?: boolean; recurse?: boolean } = {}) => {
@@ -39,6 +40,8 @@ function stateBody(args: FileArgs, state: NonNullable<FileArgs['state']>, check:
     return apply === '' ? false : act(`if [ -n "$hp_changes" ]; then\n${apply}\nfi`);
   };
   switch (state) {
+    case 'keep':
+      return sh(`if [ "$hp_cur" = absent ]; then hp_fail "$hp_p does not exist"; fi`, attrCheck('"$hp_p"', attrs), applyIfChanged());
     case 'absent':
       return sh(`if [ "$hp_cur" != absent ]; then`, '  hp_add state', act(`  rm -rf "$hp_p" || hp_fail "cannot remove $hp_p"`), 'fi');
     case 'file':
@@ -132,7 +135,7 @@ export const file: ModuleDef<FileArgs> = {
   },
   plan(args, ctx) {
     const path = checkPath(args.path).replace(/(.)\/+$/, '$1');
-    const state = args.state ?? 'file';
+    const state = args.state ?? 'keep';
     const fail = (msg: string): never => {
       throw new HaplayError('E_TASK', `file ${path}: ${msg}`, { host: ctx.host });
     };
@@ -141,7 +144,7 @@ export const file: ModuleDef<FileArgs> = {
     if (state !== 'link' && args.src !== undefined) fail('`src` only applies to state=link');
     if (args.recurse && state !== 'directory') fail('`recurse` only applies to state=directory');
     if (args.src !== undefined && /[\n\0]/.test(args.src)) fail('invalid link target');
-    const follow = state === 'file' || state === 'directory' || state === 'touch';
+    const follow = state !== 'link' && state !== 'absent';
     const script = sh(
       PRELUDE,
       FS_FUNCS,
@@ -164,7 +167,7 @@ hp_done changed`,
         if (changes.length > 0) o.message = `${ctx.check ? 'would change' : 'changed'}: ${changes.join(', ')}`;
         if (ctx.diff && changes.length > 0) {
           const before: string[] = [`state: ${p.data['cur.state'] ?? 'unknown'}`];
-          const after: string[] = [`state: ${state}`];
+          const after: string[] = [`state: ${state === 'keep' ? (p.data['cur.state'] ?? 'unknown') : state}`];
           if (state === 'link') {
             before.push(`target: ${p.data['cur.target'] ?? ''}`);
             after.push(`target: ${args.src ?? ''}`);

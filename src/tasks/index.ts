@@ -20,7 +20,7 @@ import { waitFor } from './wait-for.js';
 
 export type * from './types.js';
 export { parseProtocol } from './protocol.js';
-export { checkTemplate, compileTemplate } from './template-engine.js';
+export { checkTemplate, checkTemplateDir, compileTemplate } from './template-engine.js';
 
 export const modules: Record<string, ModuleDef<any>> = {
   command,

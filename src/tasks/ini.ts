@@ -27,8 +27,8 @@ export interface IniArgs extends FileAttrs {
 export const INI_PROGRAM = `
 function key(t,   p) { if (t ~ /^[#;]/) return ""; p = index(t, "="); return p ? trim(substr(t, 1, p - 1)) : t }
 function main(   i, t, insec, hassec, sec, opt, hasopt, st, line, found, last, first, text) {
-  sec = ENVIRON["HP_SECTION"]; hassec = (ENVIRON["HP_HASSEC"] == "1"); opt = ENVIRON["HP_OPTION"]; hasopt = (opt != "")
-  line = ENVIRON["HP_LINE"]; st = ENVIRON["HP_STATE"]
+  sec = param("HP_SECTION"); hassec = (param("HP_HASSEC") == "1"); opt = param("HP_OPTION"); hasopt = (opt != "")
+  line = param("HP_LINE"); st = param("HP_STATE")
   insec = !hassec; found = !hassec; last = 0; first = 0
   for (i = 1; i <= n; i++) {
     t = trim(a[i])

@@ -29,8 +29,8 @@ export interface LineInFileArgs extends FileAttrs {
 // awk: rep/del/insert decided in main(); AWK_LIB prints the result.
 const PROGRAM = `
 function main(   i, m, x, re, line, hasre, p) {
-  line = ENVIRON["HP_LINE"]; re = ENVIRON["HP_REGEXP"]; hasre = (re != "")
-  if (ENVIRON["HP_STATE"] == "absent") {
+  line = param("HP_LINE"); re = param("HP_REGEXP"); hasre = (re != "")
+  if (param("HP_STATE") == "absent") {
     for (i = 1; i <= n; i++) if (hasre ? (a[i] ~ re) : (a[i] == line)) { del[i] = 1; changed = 1 }
     return
   }
@@ -41,7 +41,7 @@ function main(   i, m, x, re, line, hasre, p) {
   }
   if (m) { if (a[m] != line) { rep[m] = line; changed = 1 } return }
   if (x) return
-  p = position(ENVIRON["HP_AFTER"], ENVIRON["HP_BEFORE"], ENVIRON["HP_FIRST"] == "1")
+  p = position(param("HP_AFTER"), param("HP_BEFORE"), param("HP_FIRST") == "1")
   insert(p, line)
 }
 `;

@@ -24,8 +24,8 @@ export const shraw = (strings: TemplateStringsArray, ...values: unknown[]): stri
 /** Shell functions every module script starts with (POSIX sh; coreutils or busybox). */
 export const PRELUDE = shraw`set -u
 exec 3>&1 1>&2
-hp_t_write=; hp_t_work=; hp_t_out=; hp_t_err=
-hp_cleanup() { for hp_f in "$hp_t_write" "$hp_t_work" "$hp_t_out" "$hp_t_err"; do if [ -n "$hp_f" ]; then rm -f "$hp_f"; fi; done; }
+hp_t_write=; hp_t_work=; hp_t_out=; hp_t_err=; hp_t_pdir=
+hp_cleanup() { for hp_f in "$hp_t_write" "$hp_t_work" "$hp_t_out" "$hp_t_err"; do if [ -n "$hp_f" ]; then rm -f "$hp_f"; fi; done; if [ -n "$hp_t_pdir" ]; then rm -rf "$hp_t_pdir"; fi; }
 trap hp_cleanup EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
 if base64 -w0 </dev/null >/dev/null 2>&1; then hp_enc() { base64 -w0; }; else hp_enc() { printf 'hex:'; od -An -v -tx1 | tr -d ' \n'; }; fi
@@ -38,7 +38,7 @@ hp_done() { hp_status "$1"; exit 0; }
 hp_fail() { hp_msg "$1"; hp_status failed; exit 1; }
 hp_changes=
 hp_add() { hp_changes="\${hp_changes:+$hp_changes }$1"; }
-hp_param() { hp_v=$(head -c "$2"; printf x) || hp_fail 'cannot read parameters from stdin'; hp_v=\${hp_v%x}; eval "$1=\$hp_v"; export "$1"; }
+hp_param() { hp_v=$(head -c "$2"; printf x) || hp_fail 'cannot read parameters from stdin'; hp_v=\${hp_v%x}; eval "$1=\$hp_v"; }
 hp_trailer() { IFS= read -r hp_end || hp_end=; [ "$hp_end" = '${STDIN_TRAILER}' ] || hp_fail 'stdin ended early (parameters truncated)'; }
 `;
 
@@ -62,8 +62,8 @@ export function stdinBundle(parts: readonly StdinPart[]): Buffer {
 }
 
 /**
- * Script fragment reading a stdin bundle whose parts are all small text values: each lands in the exported
- * variable of the same position (so awk can read it from ENVIRON without any escape processing).
+ * Script fragment reading a stdin bundle whose parts are all small text values: each lands in the (unexported)
+ * shell variable of the same position. Values never enter the environment: programs get them in files.
  */
 export function readParams(names: readonly string[]): string {
   for (const n of names) if (!/^HP_[A-Z0-9_]+$/.test(n)) throw new HaplayError('E_INTERNAL', `bad parameter name ${n}`);

@@ -9,8 +9,8 @@
 // errors: we re-parse ejs's generated source with vm.Script (which does report the line) and map the generated line
 // back to the template line through the `__line = N` markers ejs emits after every newline (compileDebug).
 import ejs from 'ejs';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Script } from 'node:vm';
 import { HaplayError } from '../errors.js';
 import { isSecret, revealSecret } from '../secret.js';
@@ -257,6 +257,9 @@ function renderError(e: unknown, file: string, host: string | undefined): Haplay
   });
 }
 
+// Compiled once per file content (a play renders the same template for many hosts).
+const compiled = new Map<string, { text: string; fn: ejs.TemplateFunction }>();
+
 /** Compiles a template file (throws E_TEMPLATE with file and line on syntax errors). */
 export function compileTemplate(file: string, host?: string): CompiledTemplate {
   let text: string;
@@ -265,7 +268,9 @@ export function compileTemplate(file: string, host?: string): CompiledTemplate {
   } catch (cause) {
     throw new HaplayError('E_TEMPLATE', `${where(file, undefined, host)}: cannot read template`, { cause, file, ...(host === undefined ? {} : { host }) });
   }
-  const fn = compileText(text, file, host);
+  const cached = compiled.get(file);
+  const fn = cached?.text === text ? cached.fn : compileText(text, file, host);
+  compiled.set(file, { text, fn });
   return {
     file,
     render(vars, renderHost) {
@@ -299,3 +304,22 @@ export function checkTemplate(file: string, seen: Set<string> = new Set()): void
 }
 
 const lineAt = (text: string, index: number): number => text.slice(0, index).split('\n').length;
+
+/**
+ * Pre-flight for a whole directory (e.g. `<role>/templates`): checks every file below it and returns the errors
+ * (an empty list when all compile), so a run can report every broken template before touching any host.
+ */
+export function checkTemplateDir(dir: string): HaplayError[] {
+  const errors: HaplayError[] = [];
+  const entries = readdirSync(dir, { withFileTypes: true, recursive: true });
+  for (const e of entries) {
+    if (!e.isFile()) continue;
+    try {
+      checkTemplate(join(e.parentPath, e.name));
+    } catch (err) {
+      if (err instanceof HaplayError) errors.push(err);
+      else throw err;
+    }
+  }
+  return errors;
+}

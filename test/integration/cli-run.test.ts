@@ -3,6 +3,7 @@
 import * as path from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { describeLoopback, useLoopbackHosts } from '../support/loopback.js';
+import { CLOSE_GRACE_MS, WATCHDOG_GRACE_MS } from '../../src/ssh/limits.js';
 import { ensureBuilt, runCli, runHaplayChild } from './helpers.js';
 
 const COUNT = 50;
@@ -15,7 +16,7 @@ describeLoopback(`haplay run / ping on ${COUNT} hosts`, () => {
     const cluster = lab();
     inventory = path.join(cluster.dir, 'hosts.ini');
     known = cluster.knownHostsFile;
-    await cluster.writeInventoryIni(inventory, { groups: { web: ['h1', 'h2', 'h3'] } });
+    await cluster.writeInventoryIni(inventory, { groups: { web: ['h1', 'h2', 'h3'], pair: ['h19', 'h20'] } });
     await ensureBuilt(); // the exit-code test runs bin/haplay.js (dist/)
   }, 120_000);
 
@@ -66,6 +67,35 @@ describeLoopback(`haplay run / ping on ${COUNT} hosts`, () => {
     const pongs = r.out.split('\n').filter((l) => / \| ok \| rc=0 \| \d+ ms \| pong user=root uid=0 shell=/.test(l));
     expect(pongs.map((l) => l.split(' ')[0]).sort()).toEqual([...names()].sort());
     expect(r.out).toContain(`${COUNT} hosts: ${COUNT} ok, 0 failed, 0 unreachable\n`);
+  });
+
+  it('the process exits when a host freezes mid-command (watchdog, then the connection is torn down)', async () => {
+    const cluster = lab();
+    let froze: Promise<void> | undefined;
+    const timeoutS = 3;
+    try {
+      const r = await runHaplayChild(
+        ['run', inventory, 'pair', '--known-hosts', known, '--stream', '-T', String(timeoutS), '--', 'echo started; sleep 1; echo done'],
+        {
+          timeoutMs: 60_000,
+          // Freeze h20 once its command is running: its connection is up and then nothing answers any more.
+          onOut: (soFar) => {
+            if (!froze && soFar.includes('h20 | started')) froze = cluster.kill('h20', 'SIGSTOP');
+          },
+        },
+      );
+      expect(froze).toBeDefined();
+      expect(r.code).toBe(3);
+      expect(r.out).toContain('h19 | done\n');
+      expect(r.out).not.toContain('h20 | done');
+      expect(r.out).toMatch(/^h20 \| FAILED \| rc=- \| \d+ ms \| command timed out$/m);
+      expect(r.out).toContain('2 hosts: 1 ok, 1 failed, 0 unreachable\n');
+      // Node start + watchdog + close grace, with slack; without the close grace the process never exited.
+      expect(r.ms).toBeLessThan(timeoutS * 1000 + WATCHDOG_GRACE_MS + CLOSE_GRACE_MS + 8000);
+    } finally {
+      await froze;
+      await cluster.kill('h20', 'SIGCONT');
+    }
   });
 
   it('with one sshd killed: 49 ok, 1 UNREACHABLE, exit code 4 (bin/haplay.js)', async () => {

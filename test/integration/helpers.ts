@@ -157,8 +157,12 @@ export async function ensureBuilt(): Promise<void> {
 }
 
 /** Runs `node bin/haplay.js ...args` and resolves with its exit code and output (never rejects on a non-zero exit). */
-export async function runHaplayChild(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export async function runHaplayChild(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onOut?: (soFar: string) => void } = {},
+): Promise<CliResult & { ms: number }> {
   await ensureBuilt();
+  const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'haplay.js'), ...args], {
       cwd: ROOT,
@@ -168,15 +172,21 @@ export async function runHaplayChild(args: string[], opts: { env?: NodeJS.Proces
     let out = '';
     let err = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      out += d;
+      opts.onOut?.(out);
+    });
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
     child.on('error', (error) => {
       clearTimeout(timer);
       reject(error);
     });
+    // The time is taken at 'exit' (the process is gone); the result is delivered at 'close' (its output is drained).
+    let ms = 0;
+    child.on('exit', () => (ms = performance.now() - started));
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 128 : -1), out, err });
+      resolve({ code: code ?? (signal ? 128 : -1), out, err, ms: ms || performance.now() - started });
     });
   });
 }

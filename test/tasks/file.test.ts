@@ -96,6 +96,19 @@ describe('file: real execution', () => {
     expect((await run(file, { path: p, mode: '0400' })).outcome.status).toBe('ok');
   });
 
+  it('no state: manages attributes of whatever exists (here a directory); fails when absent', async () => {
+    const d = tempDir();
+    const p = join(d, 'dir');
+    mkdirSync(p, { mode: 0o755 });
+    const r = await run(file, { path: p, mode: '0700' }, ctx({ diff: true }));
+    expect(r.outcome.status).toBe('changed');
+    expect(r.outcome.diff).toContain('-mode: 755\n+mode: 700');
+    expect(r.outcome.diff).not.toContain('-state');
+    expect(statSync(p).mode & 0o777).toBe(0o700);
+    expect((await run(file, { path: p, mode: '0700' })).outcome.status).toBe('ok');
+    expect((await run(file, { path: join(d, 'none'), mode: '0700' })).outcome.status).toBe('failed');
+  });
+
   it('link: create, ok, retarget, refuse to replace a file unless force', async () => {
     const d = tempDir();
     const l = join(d, 'current');

@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import type { ModuleContext, ModuleDef, ModuleOutcome, RemoteOutput, RemotePlan } from '../../src/tasks/types.js';
 
+/** The shell scripts run with: /bin/sh, or e.g. HAPLAY_TEST_SH=/bin/bash to try another POSIX shell. */
+export const TEST_SHELL = process.env['HAPLAY_TEST_SH'] ?? '/bin/sh';
+
 export const ctx = (over: Partial<ModuleContext> = {}): ModuleContext => ({
   host: 'web1',
   check: false,
@@ -18,7 +21,7 @@ export const ctx = (over: Partial<ModuleContext> = {}): ModuleContext => ({
 /** Runs a script like the engine would: `sh -c <script>`, stdin = plan.stdin. */
 export function runScript(script: string, stdin?: Buffer, env: NodeJS.ProcessEnv = process.env): Promise<RemoteOutput> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'], env });
+    const child = spawn(TEST_SHELL, ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'], env });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (d: Buffer) => out.push(d));
@@ -50,7 +53,7 @@ export async function run<A>(mod: ModuleDef<A>, args: A, c: ModuleContext = ctx(
 /** `sh -n` syntax check of a script. */
 export async function syntaxCheck(script: string): Promise<RemoteOutput> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/bin/sh', ['-n', '-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(TEST_SHELL, ['-n', '-c', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { isHaplayError, type HaplayError } from '../../src/errors.js';
 import { secret } from '../../src/secret.js';
 import { template } from '../../src/tasks/template.js';
-import { checkTemplate, compileTemplate } from '../../src/tasks/template-engine.js';
+import { checkTemplate, checkTemplateDir, compileTemplate } from '../../src/tasks/template-engine.js';
 import { ctx, leftovers, run, tempDir } from './helpers.js';
 
 /** A role dir with templates/<name> = text. */
@@ -107,6 +107,15 @@ describe('template errors (E_TEMPLATE with file, line, host, variable)', () => {
     const e = templateError(() => checkTemplate(join(dir, 'templates', 'main.ejs')));
     expect(e.message).toContain('line 3');
     expect(e.message).toContain('"gone" not found');
+  });
+
+  it('checkTemplateDir reports every broken template below a directory', () => {
+    const dir = role({ 'good.ejs': '<%= it.a %>', 'bad1.ejs': '<% if ( %>', 'bad2.ejs': 'x\n<%= it.a' });
+    mkdirSync(join(dir, 'templates', 'sub'));
+    writeFileSync(join(dir, 'templates', 'sub', 'bad3.ejs'), '<% } %>');
+    const errors = checkTemplateDir(join(dir, 'templates'));
+    expect(errors.map((e) => e.file?.slice(dir.length)).sort()).toEqual(['/templates/bad1.ejs', '/templates/bad2.ejs', '/templates/sub/bad3.ejs']);
+    expect(errors.every((e) => e.code === 'E_TEMPLATE' && / line \d+/.test(e.message))).toBe(true);
   });
 
   it('a missing template file is E_TEMPLATE', () => {
