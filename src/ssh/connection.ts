@@ -151,6 +151,8 @@ export class Connection {
           else ch.end();
         };
 
+        // A command may exit before reading all its stdin: a write error then is not a failure of the run.
+        ch.on('error', (error: Error) => stderr.push(Buffer.from(`haplay: channel error: ${error.message}\n`)));
         ch.on('data', (chunk: Buffer) => {
           stdout.push(chunk);
           options.onStdout?.(chunk);
