@@ -98,8 +98,11 @@ export async function runTask(state: HostState, task: TaskDef, options: TaskRunO
     });
     if (task.register) state.results[task.register] = outcome.data;
     const failed = outcome.status === 'failed';
+    // command/shell report their command's exit code in data (the remote wrapper itself exits 0): show that one.
+    const commandRc = outcome.data?.['exitCode'];
     return result(outcome.status, {
       ...io,
+      ...(typeof commandRc === 'number' && Number.isInteger(commandRc) ? { exitCode: commandRc } : {}),
       ...(outcome.diff ? { diff: redact(outcome.diff) } : {}),
       ...(outcome.message ? { message: redact(outcome.message) } : {}),
       ...(failed ? { stderr: tail(stderr) } : {}),

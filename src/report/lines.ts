@@ -56,7 +56,7 @@ export function taskLine(r: TaskResult): string {
 /** A result with its reason: summary line, message, stderr tail and where the task was defined. */
 export function formatResult(r: TaskResult, _diff: boolean): string {
   const lines = [taskLine(r) + (r.exitCode !== null && r.status === 'failed' ? ` | rc=${r.exitCode}` : '')];
-  if (r.message && r.status !== 'changed') lines.push(`      ${escapeControl(r.message)}`);
+  if (r.message && r.status !== 'changed') lines.push(indent(r.message, '      ').trimEnd());
   if (r.stderr) lines.push(indent(r.stderr, '      stderr: ').trimEnd());
   if (r.definedAt && (r.status === 'failed' || r.status === 'unreachable')) lines.push(`      task defined at ${r.definedAt}`);
   return `${lines.join('\n')}\n`;
