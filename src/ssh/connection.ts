@@ -6,7 +6,14 @@ import type { Client, ClientChannel } from 'ssh2';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { HaplayError } from '../errors.js';
 import { buildRemoteCommand } from './command.js';
-import { CHANNELS_PER_CONNECTION, CLOSE_GRACE_MS, DEFAULT_COMMAND_TIMEOUT_S, WATCHDOG_GRACE_MS } from './limits.js';
+import {
+  CHANNEL_OPEN_ATTEMPTS,
+  CHANNEL_OPEN_RETRY_MS,
+  CHANNELS_PER_CONNECTION,
+  CLOSE_GRACE_MS,
+  DEFAULT_COMMAND_TIMEOUT_S,
+  WATCHDOG_GRACE_MS,
+} from './limits.js';
 import type { ConnectTarget, ExecOptions, ExecResult } from './types.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -132,8 +139,28 @@ export class Connection {
         }, timeoutS * 1000 + WATCHDOG_GRACE_MS);
       }
 
-      this.#client.exec(remote, (err, ch) => {
+      const open = (attempt: number): void => {
+        if (settled) return;
+        if (this.#lostReason) {
+          finish(true);
+          return;
+        }
+        try {
+          this.#client.exec(remote, (err, ch) => onChannel(attempt, err, ch));
+        } catch (error) {
+          // ssh2 throws "Not connected" when the socket closed before its events reached us.
+          stderr.push(Buffer.from(`haplay: could not open a channel: ${(error as Error).message}\n`));
+          finish(true);
+        }
+      };
+      const onChannel = (attempt: number, err: Error | undefined, ch: ClientChannel): void => {
         if (err) {
+          // sshd frees a closed session only at its next loop iteration, so a new channel sent right behind our close
+          // can find MaxSessions still taken even though fewer than CHANNELS_PER_CONNECTION are open: retry shortly.
+          if (isSessionRefusal(err) && attempt < CHANNEL_OPEN_ATTEMPTS && !settled && !this.#lostReason) {
+            setTimeout(() => open(attempt + 1), Math.min(CHANNEL_OPEN_RETRY_MS * 2 ** (attempt - 1), 1000));
+            return;
+          }
           stderr.push(Buffer.from(`haplay: could not open a channel: ${err.message}\n`));
           finish(this.#lostReason !== undefined);
           return;
@@ -193,9 +220,17 @@ export class Connection {
           finish(!gotExit);
         });
         if (!withPassword) sendStdin();
-      });
+      };
+      open(1);
     });
   }
+}
+
+/** OpenSSH refuses a session open beyond MaxSessions with reason 2 (connect failed, "open failed"); other servers
+ * say 1 (administratively prohibited). A session channel connects nowhere, so either means "not now". */
+function isSessionRefusal(err: Error): boolean {
+  const reason = (err as Error & { reason?: unknown }).reason;
+  return reason === 1 || reason === 2;
 }
 
 // Removes the become markers (and the newline after them) from stderr.

@@ -16,6 +16,12 @@ export const HANDSHAKES_PER_JUMP_HOST = 8;
  * room for one sftp and one control channel. Forwarded (direct-tcpip) channels to jump targets do not count. */
 export const CHANNELS_PER_CONNECTION = 8;
 
+/** Attempts to open a session channel that sshd refused because MaxSessions looked full: sshd frees a closed session
+ * only at its next loop iteration, so an open sent right behind a close can be refused although fewer than
+ * CHANNELS_PER_CONNECTION are open. Retries start after CHANNEL_OPEN_RETRY_MS and double (capped at 1 s). */
+export const CHANNEL_OPEN_ATTEMPTS = 8;
+export const CHANNEL_OPEN_RETRY_MS = 20;
+
 /** Attempts for a handshake reset before authentication (the `MaxStartups` random-early-drop symptom). */
 export const HANDSHAKE_ATTEMPTS = 8;
 

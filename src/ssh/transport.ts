@@ -60,8 +60,14 @@ export class Transport {
     const existing = pending;
     if (existing) {
       // A connection that dropped is reopened on next use (e.g. after a host came back), never reused dead.
+      // Callers that find the same dead connection share one reopen: the first replaces the pool entry, the others
+      // then see a newer entry and wait for that one instead of dialling again.
       pending = existing.then(
-        (conn) => (conn.lostReason ? this.#reopen(key, target) : conn),
+        (conn) => {
+          if (!conn.lostReason) return conn;
+          const current = this.#connections.get(key);
+          return current !== undefined && current !== existing ? this.connect(target) : this.#reopen(key, target);
+        },
         (err: unknown) => Promise.reject(err),
       );
       return pending;

@@ -1,12 +1,13 @@
 // Issue acceptance 7: sudo with a password sent on the channel's stdin — never on a command line, never visible in the
 // host's process list; wrong or missing passwords are become failures; the command's own stdin follows the password.
 import { randomBytes } from 'node:crypto';
+import * as path from 'node:path';
 import { expect, it } from 'vitest';
 import { runAdhoc } from '../../src/engine/adhoc.js';
 import { buildRemoteCommand } from '../../src/ssh/command.js';
 import type { Transport } from '../../src/ssh/transport.js';
 import { describeLoopback, useLoopbackHosts } from '../support/loopback.js';
-import { strictTransport, targetFor } from './helpers.js';
+import { runCli, strictTransport, targetFor } from './helpers.js';
 
 // A distinct user: the harness's sudoers file is per user, and other suites use haplay-test with NOPASSWD.
 const USER = 'haplay-pw';
@@ -103,5 +104,30 @@ describeLoopback('become with a sudo password', () => {
       const { createHash } = await import('node:crypto');
       expect(sum.stdout.toString().split(' ')[0]).toBe(createHash('sha256').update(big).digest('hex'));
     });
+  });
+
+  it('haplay ping --become --become-password-env: root with the right password, E_BECOME with a wrong one', async () => {
+    const cluster = lab();
+    const inventory = path.join(cluster.dir, 'hosts.ini');
+    await cluster.writeInventoryIni(inventory);
+    const env = 'HAPLAY_TEST_BECOME_PW';
+    const args = ['ping', inventory, 'all', '--known-hosts', cluster.knownHostsFile, '--become', '--become-password-env', env];
+    try {
+      process.env[env] = PASSWORD;
+      const ok = await runCli(args);
+      expect(ok.err).toBe('');
+      expect(ok.code).toBe(0);
+      expect(ok.out).toMatch(/^h1 \| ok \| rc=0 \| \d+ ms \| pong user=root uid=0 shell=/m);
+      expect(ok.out).not.toContain(PASSWORD);
+
+      process.env[env] = `${PASSWORD}-wrong`;
+      const bad = await runCli([...args, '--json']);
+      expect(bad.code).toBe(3);
+      const [line] = bad.out.trimEnd().split('\n');
+      expect(JSON.parse(line ?? '')).toMatchObject({ host: 'h1', status: 'failed', errorCode: 'E_BECOME' });
+      expect(bad.out + bad.err).not.toContain(PASSWORD);
+    } finally {
+      delete process.env[env];
+    }
   });
 });

@@ -172,4 +172,30 @@ describeLoopback('host keys against real sshd', () => {
       await transport.close();
     }
   });
+
+  it('accept-new records several hosts met at the same time, one line each (last: it logs in everywhere)', async () => {
+    const cluster = lab();
+    const known = path.join(tmp, 'concurrent_known_hosts');
+    const transport = new Transport({ hostKeys: await createHostKeyVerifier({ files: [known], policy: 'accept-new' }) });
+    try {
+      const results = await runAdhoc(
+        transport,
+        cluster.hosts.map((h) => ({ name: h.name, target: targetFor(cluster, h.name), become: false as const })),
+        'true',
+        { forks: cluster.hosts.length, timeoutS: 10 },
+      );
+      expect(results.map((r) => r.status)).toEqual(cluster.hosts.map(() => 'ok'));
+    } finally {
+      await transport.close();
+    }
+    const lines = (await readFile(known, 'utf8')).split('\n').filter(Boolean).sort();
+    const expected = cluster.hosts.map((h) => `${h.address} ${h.hostPublicKey.split(' ').slice(0, 2).join(' ')}`).sort();
+    expect(lines).toEqual(expected);
+    // Read back by a fresh strict verifier: every key matches.
+    const verifier = await createHostKeyVerifier({ files: [known], policy: 'strict' });
+    for (const h of cluster.hosts) {
+      const blob = Buffer.from(h.hostPublicKey.split(' ')[1] ?? '', 'base64');
+      expect(await verifier.verify(targetFor(cluster, h.name), blob)).toBeUndefined();
+    }
+  });
 });

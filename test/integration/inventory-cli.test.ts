@@ -22,14 +22,16 @@ describeLoopback('bad inventory through the CLI', () => {
   async function writeInventory(name: string, port: number): Promise<string> {
     const cluster = lab();
     const file = path.join(tmp, name);
-    const c1 = { address: cluster.host('h1').address, port, user: cluster.user, identityFile: cluster.identityFile };
+    const login = { address: cluster.host('h1').address, user: cluster.user, identityFile: cluster.identityFile };
+    // w1 is valid and reachable: had the bad c1 only been skipped, w1 would have been contacted.
     await writeFile(
       file,
       [
         "import { defineInventory } from 'haplay';",
         '',
         'export default defineInventory({',
-        `  groups: { controllers: { hosts: { c1: ${JSON.stringify(c1)} } } },`,
+        `  hosts: { w1: ${JSON.stringify({ ...login, port: 22 })} },`,
+        `  groups: { controllers: { hosts: { c1: ${JSON.stringify({ ...login, port })} } } },`,
         '});',
         '',
       ].join('\n'),
@@ -37,7 +39,7 @@ describeLoopback('bad inventory through the CLI', () => {
     return file;
   }
 
-  it('port 70000: exit 2, the file and the field path in the message, no stack trace, no host contacted', async () => {
+  it('port 70000: exit 2, the file and the field path in the message, no stack trace, no host contacted (not even the valid one)', async () => {
     const cluster = lab();
     const file = await writeInventory('bad-inventory.ts', 70000);
     const before = connectionsLogged(cluster, 'h1').length;
@@ -66,7 +68,9 @@ describeLoopback('bad inventory through the CLI', () => {
     const r = await runHaplayChild(['run', file, 'all', '--known-hosts', cluster.knownHostsFile, '--', 'echo contacted']);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/^c1 \| ok \| rc=0 \| \d+ ms\n {2}contacted\n/);
+    expect(r.out).toMatch(/^c1 \| ok \| rc=0 \| \d+ ms\n {2}contacted\n/m);
+    expect(r.out).toMatch(/^w1 \| ok \| rc=0 \| \d+ ms\n {2}contacted\n/m);
+    // c1 and w1 are the same user@address:port, so they share one pooled connection.
     expect(await waitFor(() => connectionsLogged(cluster, 'h1').length > before)).toBe(true);
   });
 });
