@@ -18,7 +18,17 @@ const REFRESH_MS = 100;
 const SHOWN_RUNNING = 4;
 
 /** Starts the live view on run-start; resolves when the run ended and the view is closed. */
-export function createTtyReporter(): { listener: (e: RunEvent) => void; done: () => Promise<void> } {
+export interface TtyReporterOptions {
+  /** listr2 renderer; tests use 'silent'. @default 'default' */
+  renderer?: 'default' | 'silent';
+}
+
+export function createTtyReporter(options: TtyReporterOptions = {}): {
+  listener: (e: RunEvent) => void;
+  done: () => Promise<void>;
+  /** The phase rows' current titles. */
+  titles: () => string[];
+} {
   const views = new Map<string, PhaseView>();
   let listr: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -51,7 +61,7 @@ export function createTtyReporter(): { listener: (e: RunEvent) => void; done: ()
                 }
               }),
           })),
-          { concurrent: false, exitOnError: false, rendererOptions: { lazy: false } },
+          { concurrent: false, exitOnError: false, renderer: options.renderer ?? 'default', rendererOptions: { lazy: false } },
         )
           .run()
           .then(() => undefined);
@@ -94,6 +104,7 @@ export function createTtyReporter(): { listener: (e: RunEvent) => void; done: ()
   };
   return {
     listener,
+    titles: () => [...views.values()].map((v) => v.task?.title ?? v.name),
     done: async () => {
       if (timer) clearInterval(timer);
       refresh();
