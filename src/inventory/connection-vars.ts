@@ -2,10 +2,14 @@
 // group/global ones stay variables, and resolve.ts uses them for the fields a host does not set itself.
 import { isSecret, secret } from '../secret.js';
 import type { Secret } from '../secret.js';
+import { shlexSplit } from './ini-values.js';
 import type { HostSpec } from './types.js';
 
-/** Accepted without error and dropped: haplay builds its own ssh options (use `jump` instead of ProxyJump args). */
-export const IGNORED_VARS: ReadonlySet<string> = new Set(['ansible_ssh_common_args']);
+/** Accepted without error and dropped: haplay builds its own ssh options. */
+export const IGNORED_VARS: ReadonlySet<string> = new Set<string>();
+
+/** ssh arguments Ansible passes to OpenSSH: haplay reads their jump host (-J / ProxyJump) and ignores the rest. */
+const SSH_ARGS_VARS = ['ansible_ssh_common_args', 'ansible_ssh_extra_args'] as const;
 
 // First name of each list is the preferred one; the others are Ansible's older aliases.
 const NAMES = {
@@ -30,6 +34,8 @@ export interface ConnectionVars {
   become?: boolean;
   becomeUser?: string;
   becomePassword?: Secret;
+  /** From `-J` / `-o ProxyJump=` in ansible_ssh_common_args / ansible_ssh_extra_args. */
+  jump?: string[];
 }
 
 export interface VarProblem {
@@ -77,7 +83,39 @@ export function readConnectionVars(vars: Record<string, unknown>): { fields: Con
   assign('becomeUser', read(NAMES.becomeUser, toText, 'must be a non-empty string'));
   assign('becomePassword', read(NAMES.becomePassword, (v) => (isSecret(v) ? v : typeof v === 'string' ? secret(v) : undefined), 'must be a secret or a string'));
   read(NAMES.becomeMethod, (v) => (v === 'sudo' ? v : undefined), 'only "sudo" is supported');
+  for (const key of SSH_ARGS_VARS) {
+    if (!(key in vars)) continue;
+    const parsed = jumpFromSshArgs(vars[key]);
+    if ('problem' in parsed) problems.push({ key, message: parsed.problem });
+    else if (parsed.jump && fields.jump === undefined) fields.jump = parsed.jump;
+  }
   return { fields, problems };
+}
+
+/**
+ * The jump hosts in OpenSSH arguments as Ansible passes them (`-J a,b`, `-o ProxyJump=a`): an INI inventory that
+ * reaches hosts through a bastion must not make haplay connect directly. ProxyCommand cannot be honoured: refused.
+ */
+export function jumpFromSshArgs(value: unknown): { jump?: string[] } | { problem: string } {
+  if (typeof value !== 'string') return { problem: 'must be a string of ssh arguments' };
+  const words = shlexSplit(value);
+  if (typeof words === 'string') return { problem: `cannot split ssh arguments: ${words}` };
+  let jump: string | undefined;
+  for (let i = 0; i < words.length; i++) {
+    const word = words[i]!;
+    let option: string | undefined;
+    if (word === '-J') jump = words[++i];
+    else if (word.startsWith('-J')) jump = word.slice(2);
+    else if (word === '-o') option = words[++i];
+    else if (word.startsWith('-o')) option = word.slice(2);
+    if (option === undefined) continue;
+    const m = /^\s*(\w+)\s*(?:=|\s)\s*(.*)$/.exec(option);
+    const name = m?.[1]?.toLowerCase();
+    if (name === 'proxycommand') return { problem: 'ProxyCommand is not supported by haplay: set the host\'s jump (or -J / ProxyJump) instead' };
+    if (name === 'proxyjump') jump = m?.[2];
+  }
+  if (jump === undefined || jump.toLowerCase() === 'none') return {};
+  return { jump: jump.split(',').map((j) => j.trim()).filter(Boolean) };
 }
 
 /** Wraps plain-text password variables in secret() and drops ignored ones (for group and global vars). */
@@ -91,7 +129,7 @@ export function protectVars(vars: Record<string, unknown>): Record<string, unkno
 }
 
 // Become variables stay variables unless the host turns become on itself: a group may set the flag, the host the user.
-const FIELD_VARS = new Set<string>([...NAMES.address, ...NAMES.port, ...NAMES.user, ...NAMES.identityFile]);
+const FIELD_VARS = new Set<string>([...NAMES.address, ...NAMES.port, ...NAMES.user, ...NAMES.identityFile, ...SSH_ARGS_VARS]);
 
 /**
  * Splits a host's Ansible variables into HostSpec fields and the remaining variables.
@@ -105,6 +143,7 @@ export function hostSpecFromAnsibleVars(vars: Record<string, unknown>): { spec: 
   if (fields.port !== undefined) spec.port = fields.port;
   if (fields.user !== undefined) spec.user = fields.user;
   if (fields.identityFile !== undefined) spec.identityFile = fields.identityFile;
+  if (fields.jump !== undefined) spec.jump = fields.jump;
   for (const key of FIELD_VARS) delete rest[key];
   if (fields.become !== undefined) {
     for (const key of [...NAMES.become, ...NAMES.becomeUser, ...NAMES.becomePassword]) delete rest[key];

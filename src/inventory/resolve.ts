@@ -41,7 +41,7 @@ function resolveHost(name: string, spec: HostSpec, groups: string[], vars: Recor
   const host: Host = {
     name,
     address: spec.address ?? fromVars.address ?? name,
-    jump: spec.jump === undefined ? [] : typeof spec.jump === 'string' ? [spec.jump] : [...spec.jump],
+    jump: spec.jump === undefined ? (fromVars.jump ?? []) : typeof spec.jump === 'string' ? [spec.jump] : [...spec.jump],
     vars,
     groups,
   };

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseAnsibleIni } from '../../src/inventory/ansible-ini.js';
+import { jumpFromSshArgs } from '../../src/inventory/connection-vars.js';
+import { resolveInventory } from '../../src/inventory/resolve.js';
 import { expandHostRange } from '../../src/inventory/host-ranges.js';
 import { parseIniValue, shlexSplit } from '../../src/inventory/ini-values.js';
 import { isSecret } from '../../src/secret.js';
@@ -40,7 +42,7 @@ describe('parseAnsibleIni', () => {
         c1: { user: 'admin' },
         c2: { user: 'admin' },
         c3: { user: 'admin' },
-        c4: { port: 2222 },
+        c4: { port: 2222, jump: ['x'] }, // ProxyJump in ssh args becomes the jump host
         'web01.example.com': { become: { method: 'sudo', user: 'www' }, vars: { http_port: 8080, role: 'front end' } },
         'web02.example.com': { become: { method: 'sudo', user: 'www' }, vars: { http_port: 8080, role: 'front end' } },
         'db-a': { port: 5022, identityFile: '~/.ssh/db' },
@@ -157,5 +159,27 @@ describe('INI values (like Ansible: Python literals)', () => {
     ['h a="unclosed', 'no closing quotation'],
   ])('shlexSplit %s', (line, tokens) => {
     expect(shlexSplit(line)).toEqual(tokens);
+  });
+});
+
+describe('ssh arguments in Ansible inventories', () => {
+  it.each([
+    ['-J bastion', ['bastion']],
+    ['-Jops@b1:2222,b2', ['ops@b1:2222', 'b2']],
+    ['-o ProxyJump=b1', ['b1']],
+    ["-o 'ProxyJump b1'", ['b1']],
+    ['-o StrictHostKeyChecking=yes -o UserKnownHostsFile=/x', undefined],
+    ['-o ProxyJump=none', undefined],
+  ])('%s', (args, jump) => {
+    expect(jumpFromSshArgs(args)).toEqual(jump === undefined ? {} : { jump });
+  });
+
+  it('refuses ProxyCommand instead of connecting directly', () => {
+    expect(jumpFromSshArgs('-o ProxyCommand="ssh -W %h:%p b1"')).toEqual({ problem: expect.stringMatching(/ProxyCommand is not supported/) });
+  });
+
+  it('gives hosts of a group the group’s jump host', () => {
+    const spec = parseAnsibleIni('[web]\nw1 ansible_host=198.18.0.5\n[web:vars]\nansible_ssh_common_args="-J ops@bastion"\n', 'hosts.ini');
+    expect(resolveInventory(spec, 'hosts.ini').hosts.get('w1')!.jump).toEqual(['ops@bastion']);
   });
 });

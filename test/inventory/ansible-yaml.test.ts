@@ -47,7 +47,7 @@ describe('parseAnsibleYaml', () => {
         web: { hosts: { 'web1.example.com': null }, children: ['canary'] },
         canary: { hosts: { c3: null } },
       },
-      vars: { env: 'prod' },
+      vars: { env: 'prod', ansible_ssh_common_args: '-o Foo=bar' }, // kept: hosts read their jump from it
     });
   });
 
