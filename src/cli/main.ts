@@ -23,6 +23,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMai
     summary: 'the main job: start loopback hosts and run haplay against them',
     load: async () => (await import('./demo.js')).demoMain,
   },
+  lab: {
+    summary: 'a local lab of systemd-nspawn hosts: up, down, status, ssh, exec, kill, stop, start, partition, heal',
+    load: async () => (await import('./lab.js')).labMain,
+  },
 };
 
 export const HELP = `haplay — agentless SSH executor for highly available clusters
