@@ -113,8 +113,10 @@ export async function openSession(
     become: becomeFor(host, cliBecome),
   }));
 
+  // --known-hosts wins over the inventory's knownHosts, which wins over ~/.ssh/known_hosts.
+  const knownHosts = values['known-hosts']?.length ? values['known-hosts'] : inventory.knownHosts;
   const hostKeys = await createHostKeyVerifier({
-    ...(values['known-hosts']?.length ? { files: values['known-hosts'] } : {}),
+    ...(knownHosts?.length ? { files: knownHosts } : {}),
     policy,
     ...(verbosity > 0 ? { onDecision: (t, d) => log(`${t.name}: ${d}\n`) } : {}),
   });

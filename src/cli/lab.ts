@@ -47,7 +47,7 @@ Commands:
 
 Every command takes --name NAME (default "${DEFAULT_LAB}"; 1-8 lower-case letters or digits). Only one lab can be
 up at a time (they share 198.18.0.0/24). Deploy onto the lab with:
-  haplay deploy "$(haplay lab inventory)" --known-hosts "$(haplay lab inventory --known-hosts)"
+  haplay deploy "$(haplay lab inventory)"   (the inventory names its known_hosts file)
 `;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -123,7 +123,7 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<num
         `inventory:   ${state.inventoryFile}`,
         `known_hosts: ${state.knownHostsFile}`,
         `identity:    ${state.identityFile}`,
-        `deploy:      haplay deploy ${state.inventoryFile} --known-hosts ${state.knownHostsFile}`,
+        `deploy:      haplay deploy ${state.inventoryFile}`,
         `shell:       haplay lab ssh ${state.nodes[0]?.name ?? 'n1'}${name === DEFAULT_LAB ? '' : ` --name ${name}`}`,
         `tear down:   haplay lab down${name === DEFAULT_LAB ? '' : ` --name ${name}`}`,
         '',

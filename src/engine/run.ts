@@ -65,8 +65,11 @@ export async function runPhases(phases: PlannedPhase[], options: RunOptions): Pr
             if (phase.def.gatherFacts && !state.facts) {
               const facts = await gatherFacts(state, { ...baseTaskOptions(options, phase, hostsOf), execOn: state });
               if (facts.status !== 'ok') {
+                const status = facts.status === 'unreachable' ? 'unreachable' : 'failed';
+                bus.emit({ type: 'host-start', at: Date.now(), phase: phase.def.name, host: name });
                 bus.emit({ type: 'task-end', at: Date.now(), result: facts });
-                state.dropped = facts.status === 'unreachable' ? 'unreachable' : 'failed';
+                bus.emit({ type: 'host-end', at: Date.now(), phase: phase.def.name, host: name, status });
+                state.dropped = status;
                 failedHosts.push(name);
                 return;
               }

@@ -1,18 +1,26 @@
 // Role variables: defaults < inventory (global < groups < host) < phase vars < role reference vars, then validated
 // with the role's ajv schema before any host is touched.
-import { Ajv, type ValidateFunction, type ErrorObject } from 'ajv';
+import type { Ajv as AjvClass, ValidateFunction, ErrorObject } from 'ajv';
+import { lazyRequire } from '../lazy.js';
 import { HaplayError } from '../errors.js';
 import { isSecret } from '../secret.js';
 import type { RoleDef } from './types.js';
 
-const ajv = new Ajv({ allErrors: true, strict: true, useDefaults: false });
-// `{ secret: true }` in a role schema: the value must be a secret() (never a plain string).
-ajv.addKeyword({
-  keyword: 'secret',
-  schemaType: 'boolean',
-  validate: (wanted: boolean, data: unknown) => !wanted || isSecret(data),
-  errors: false,
-});
+const ajvLib = lazyRequire<typeof import('ajv')>('ajv');
+let ajvInstance: AjvClass | undefined;
+// Created on the first role with a schema (ajv is slow to load and to set up).
+function roleAjv(): AjvClass {
+  if (ajvInstance) return ajvInstance;
+  const ajv = new (ajvLib().Ajv)({ allErrors: true, strict: true, useDefaults: false });
+  // `{ secret: true }` in a role schema: the value must be a secret() (never a plain string).
+  ajv.addKeyword({
+    keyword: 'secret',
+    schemaType: 'boolean',
+    validate: (wanted: boolean, data: unknown) => !wanted || isSecret(data),
+    errors: false,
+  });
+  return (ajvInstance = ajv);
+}
 const compiled = new WeakMap<object, ValidateFunction>();
 
 /** Merges variable layers, later wins (shallow per key; objects are replaced, not deep-merged, like Ansible). */
@@ -26,7 +34,7 @@ export function validateRoleVars(role: RoleDef<any>, host: string, vars: Record<
   let validate = compiled.get(role.schema);
   if (!validate) {
     try {
-      validate = ajv.compile(role.schema);
+      validate = roleAjv().compile(role.schema);
     } catch (error) {
       throw new HaplayError('E_VARS', `role ${role.name}: invalid schema: ${(error as Error).message}`, { cause: error });
     }

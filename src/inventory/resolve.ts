@@ -1,4 +1,6 @@
 // Spec -> resolved Inventory: merges host definitions, computes group membership (with ancestors) and variable precedence.
+import { homedir } from 'node:os';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { readConnectionVars } from './connection-vars.js';
 import { mergeHostSpecs } from './merge.js';
 import type { ConnectionVars } from './connection-vars.js';
@@ -103,5 +105,13 @@ export function resolveInventory(spec: InventorySpec, file: string): Inventory {
     const group: Group = { name, hosts: names.filter((h) => members.has(h)), children: [...(def.children ?? [])], vars: def.vars ?? {} };
     groups.set(name, group);
   }
-  return { file, hosts, groups, vars: globalVars };
+  const inventory: Inventory = { file, hosts, groups, vars: globalVars };
+  if (spec.knownHosts !== undefined) {
+    // Relative to the inventory file, so a generated inventory and its known_hosts travel together.
+    const base = dirname(resolvePath(file));
+    inventory.knownHosts = (typeof spec.knownHosts === 'string' ? [spec.knownHosts] : spec.knownHosts).map((f) =>
+      f.startsWith('~/') ? join(homedir(), f.slice(2)) : resolvePath(base, f),
+    );
+  }
+  return inventory;
 }

@@ -1,6 +1,6 @@
 // JSON schema of InventorySpec, compiled once with ajv (strict, allErrors); messages are built in validate.ts.
-import { Ajv } from 'ajv';
 import type { SchemaObject, ValidateFunction } from 'ajv';
+import { lazyRequire } from '../lazy.js';
 import { isSecret } from '../secret.js';
 
 /** Annotation: the one operator message for any failure of this subschema (replaces ajv's per-keyword messages). */
@@ -60,6 +60,10 @@ export const inventorySchema: SchemaObject = {
   type: 'object',
   additionalProperties: false,
   properties: {
+    knownHosts: {
+      anyOf: [nonEmptyString, { type: 'array', items: nonEmptyString, minItems: 1 }],
+      [MESSAGE_KEYWORD]: 'must be a known_hosts file path or a list of them',
+    },
     hosts: { type: 'object', additionalProperties: host },
     groups: { type: 'object', additionalProperties: group },
     vars,
@@ -72,7 +76,7 @@ let compiled: ValidateFunction | undefined;
 export function inventoryValidator(): ValidateFunction {
   if (compiled) return compiled;
   // verbose: errors carry parentSchema, which validate.ts reads for MESSAGE_KEYWORD and known keys.
-  const ajv = new Ajv({ strict: true, allErrors: true, verbose: true });
+  const ajv = new (lazyRequire<typeof import('ajv')>('ajv')().Ajv)({ strict: true, allErrors: true, verbose: true });
   ajv.addKeyword(MESSAGE_KEYWORD);
   ajv.addKeyword({ keyword: SECRET_KEYWORD, schemaType: 'boolean', errors: false, validate: (_: boolean, data: unknown) => isSecret(data) });
   compiled = ajv.compile(inventorySchema);

@@ -37,6 +37,11 @@ export interface GroupSpec {
 }
 
 export interface InventorySpec {
+  /**
+   * known_hosts file(s) for this inventory's hosts (relative paths are relative to the inventory file), used when
+   * `--known-hosts` is not given. Host keys are still checked; this only says where they are.
+   */
+  knownHosts?: string | string[];
   hosts?: Record<string, HostSpec>;
   groups?: Record<string, GroupSpec>;
   /** Global variables (group `all`). */
@@ -70,6 +75,8 @@ export interface Group {
 export interface Inventory {
   /** Path of the inventory file, as given to loadInventory. */
   file: string;
+  /** Absolute known_hosts paths from the spec's `knownHosts`, if any. */
+  knownHosts?: string[];
   /** In inventory order (first appearance). */
   hosts: Map<string, Host>;
   /** 'all' and 'ungrouped' first, then groups in definition order. */

@@ -4,9 +4,13 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { homedir, hostname, userInfo } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { parse, type Directive, type Line } from 'ssh-config';
+import type { Directive, Line } from 'ssh-config';
+import { lazyRequire } from '../lazy.js';
 import { HaplayError } from '../errors.js';
 import { matchHostPatterns, wildcardMatch } from './known-hosts.js';
+
+// The ssh-config parser, loaded only when a config file is read (not with -F none).
+const sshConfigLib = lazyRequire<typeof import('ssh-config')>('ssh-config');
 
 /** One hop of a ProxyJump chain. */
 export interface JumpHop {
@@ -147,7 +151,7 @@ async function loadFile(file: string, ctx: LoadContext, depth: number): Promise<
   ctx.files.push(file);
   let lines: Line[];
   try {
-    lines = parse(text);
+    lines = sshConfigLib().parse(text);
   } catch (error) {
     throw configError(`cannot parse ssh config ${file}: ${(error as Error).message}`, file, error);
   }

@@ -1,6 +1,11 @@
 // Unified diffs computed on the controller (the host only ships the old content), always passed through redact().
-import { createTwoFilesPatch } from 'diff';
+import type * as Diff from 'diff';
+import { lazyRequire } from '../lazy.js';
 import { redact, SECRET_MASK } from '../secret.js';
+
+// Loaded on the first diff only (diff mode).
+const diffLib = lazyRequire<typeof Diff>('diff');
+const createTwoFilesPatch: typeof Diff.createTwoFilesPatch = (...args) => diffLib().createTwoFilesPatch(...args);
 
 /** Above this size the host does not ship the old content and the diff says so. */
 export const MAX_DIFF_BYTES = 1024 * 1024;

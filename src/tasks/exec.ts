@@ -87,8 +87,16 @@ export function commandText(spec: ExecSpec): string {
 export function execFragment(spec: ExecSpec): string {
   return sh(
     spec.chdir !== undefined && `cd ${shq(spec.chdir)} || hp_fail ${shq(`cannot change directory to ${spec.chdir}`)}`,
-    shraw`hp_t_out=$(mktemp) || hp_fail 'cannot create a temporary file'
-hp_t_err=$(mktemp) || hp_fail 'cannot create a temporary file'`,
+    // Private capture files: two unguessable names created with O_EXCL (noclobber) under umask 077 by one forked
+    // subshell (no exec); mktemp only where the kernel offers no random uuid.
+    shraw`hp_tmpname "\${TMPDIR:-/tmp}"
+if [ -n "$hp_tn" ]; then
+  hp_t_out=$hp_tn.out; hp_t_err=$hp_tn.err
+  (umask 077 && set -C && : >"$hp_t_out" && : >"$hp_t_err") || hp_fail 'cannot create a temporary file'
+else
+  hp_t_out=$(mktemp) || hp_fail 'cannot create a temporary file'
+  hp_t_err=$(mktemp) || hp_fail 'cannot create a temporary file'
+fi`,
     `${commandText(spec)} >"$hp_t_out" 2>"$hp_t_err" 3>&-${spec.stdin ? '' : ' </dev/null'}`,
     shraw`hp_rc=$?
 hp_data rc "$hp_rc"

@@ -2,7 +2,7 @@
 import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
 import { textDiff } from './diff.js';
-import { attrApply, attrCheck, attrsSchema, attrVars, FS_FUNCS, normalizeMode, pickAttrs, type FileAttrs } from './fsops.js';
+import { attrApply, attrCheck as checkAttrs, attrsSchema, attrVars, FS_FUNCS, normalizeMode, pickAttrs, type FileAttrs } from './fsops.js';
 import { changeList, checkPath, parseProtocol, PRELUDE, sh, shraw, toOutcome } from './protocol.js';
 import type { ModuleDef } from './types.js';
 
@@ -32,8 +32,9 @@ fi
 hp_data cur.state "$hp_cur"`;
 
 /** Script body for one state; expects $hp_p set and leaves hp_changes set (actions skipped in check mode). */
-function stateBody(args: FileArgs, state: NonNullable<FileArgs['state']> | 'keep', check: boolean): string {
+function stateBody(args: FileArgs, state: NonNullable<FileArgs['state']> | 'keep', check: boolean, diff: boolean): string {
   const attrs = pickAttrs(args);
+  const attrCheck = (pathExpr: string, a: FileAttrs): string => checkAttrs(pathExpr, a, diff);
   const act = (s: string | false): string | false => !check && s;
   const applyIfChanged = (opts: { link?: boolean; recurse?: boolean } = {}) => {
     const apply = attrApply('"$hp_p"', attrs, opts);
@@ -62,7 +63,7 @@ file|directory)`,
         '  ;;',
         'absent)',
         '  hp_add state',
-        act(`  [ -d "$(dirname "$hp_p")" ] || hp_fail "directory of $hp_p does not exist"`),
+        act(`  hp_dirname "$hp_p"; [ -d "$hp_d" ] || hp_fail "directory of $hp_p does not exist"`),
         act(`  touch "$hp_p" || hp_fail "cannot create $hp_p"`),
         '  ;;',
         `*) hp_fail "$hp_p is a $hp_cur" ;;`,
@@ -149,9 +150,9 @@ export const file: ModuleDef<FileArgs> = {
       PRELUDE,
       FS_FUNCS,
       attrVars(pickAttrs(args)),
-      follow ? `hp_p=$(hp_resolve ${shq(path)})` : `hp_p=${shq(path)}`,
+      follow ? `hp_p=${shq(path)}; hp_resolve "$hp_p"; hp_p=$hp_r` : `hp_p=${shq(path)}`,
       STATE_PROBE,
-      stateBody(args, state, ctx.check),
+      stateBody(args, state, ctx.check, ctx.diff),
       shraw`hp_data changes "$hp_changes"
 if [ -z "$hp_changes" ]; then hp_done ok; fi
 hp_done changed`,

@@ -32,20 +32,36 @@ const checkName = (value: string, what: string): string => {
   return value;
 };
 
-/** Host functions for file-like modules (needs PRELUDE first). */
-export const FS_FUNCS = shraw`if command -v sha256sum >/dev/null 2>&1; then hp_sha256() { sha256sum | cut -d' ' -f1; }
-elif command -v shasum >/dev/null 2>&1; then hp_sha256() { shasum -a 256 | cut -d' ' -f1; }
-else hp_sha256() { openssl dgst -sha256 -r | cut -d' ' -f1; }; fi
+/**
+ * Host functions for file-like modules (needs PRELUDE first). Each starts at most one process:
+ * - `hp_sum FILE` sets hp_sum to the sha256 of FILE (one sha256sum/shasum/openssl);
+ * - `hp_stat PATH` sets hp_mode hp_uid hp_user hp_gid hp_group (one stat); `hp_statn PATH` only the numeric ones
+ *   (no user/group database lookups);
+ * - `hp_resolve PATH` sets hp_r to PATH with a symlink followed (readlink only for a symlink);
+ * - `hp_dirname PATH` sets hp_d like dirname(1) (no process).
+ */
+export const FS_FUNCS = shraw`if command -v sha256sum >/dev/null 2>&1; then hp_shacmd=sha256sum
+elif command -v shasum >/dev/null 2>&1; then hp_shacmd='shasum -a 256'
+else hp_shacmd='openssl dgst -sha256 -r'; fi
+hp_sum() { hp_sum=$($hp_shacmd <"$1") || return 1; hp_sum=\${hp_sum%% *}; }
 hp_stat() { hp_st=$(stat -c '%a %u %U %g %G' "$1" 2>/dev/null) || return 1; set -- $hp_st; hp_mode=$1; hp_uid=$2; hp_user=$3; hp_gid=$4; hp_group=$5; }
-hp_resolve() { if [ -L "$1" ]; then hp_r=$(readlink -f "$1" 2>/dev/null) && [ -n "$hp_r" ] && { printf '%s' "$hp_r"; return 0; }; fi; printf '%s' "$1"; }
-hp_default_mode() { printf '%o' $(( 0666 & ~0$(umask) )); }
+hp_statn() { hp_st=$(stat -c '%a %u %g' "$1" 2>/dev/null) || return 1; set -- $hp_st; hp_mode=$1; hp_uid=$2; hp_gid=$3; }
+hp_resolve() { hp_r=$1; if [ -L "$1" ]; then hp_r=$(readlink -f "$1" 2>/dev/null) && [ -n "$hp_r" ] || hp_r=$1; fi; }
+hp_dirname() {
+  hp_d=$1
+  while :; do case $hp_d in /) break ;; */) hp_d=\${hp_d%/} ;; *) break ;; esac; done
+  case $hp_d in */*) hp_d=\${hp_d%/*} ;; *) hp_d=.; return 0 ;; esac
+  while :; do case $hp_d in */) hp_d=\${hp_d%/} ;; *) break ;; esac; done
+  [ -n "$hp_d" ] || hp_d=/
+}
+hp_default_mode() { hp_um=$(umask); hp_m=$(( 0666 & ~0$hp_um )); hp_dm="$(( (hp_m >> 6) & 7 ))$(( (hp_m >> 3) & 7 ))$(( hp_m & 7 ))"; }
 hp_install() {
   if [ -e "$2" ]; then
-    hp_stat "$2" || return 1
-    chmod "$hp_mode" "$1" || return 1
-    chown "$hp_uid:$hp_gid" "$1" 2>/dev/null || :
-  else
-    chmod "$(hp_default_mode)" "$1" || return 1
+    hp_statn "$2" || return 1
+    if [ -z "$HP_MODE" ]; then chmod "$hp_mode" "$1" || return 1; fi
+    if [ -z "$HP_OWNER" ] || [ -z "$HP_GROUP" ]; then chown "$hp_uid:$hp_gid" "$1" 2>/dev/null || :; fi
+  elif [ -z "$HP_MODE" ]; then
+    hp_default_mode; chmod "$hp_dm" "$1" || return 1
   fi
   if [ -n "$HP_MODE" ]; then chmod "$HP_MODE" "$1" || return 1; fi
   if [ -n "$HP_OWNER" ]; then chown "$HP_OWNER" "$1" || return 1; fi
@@ -58,7 +74,7 @@ hp_install() {
     hp_data backup "$hp_backup"
   fi
   mv -f "$1" "$2" || return 1
-  sync "$(dirname "$2")" 2>/dev/null || :
+  hp_dirname "$2"; sync "$hp_d" 2>/dev/null || :
 }
 `;
 
@@ -72,19 +88,19 @@ export function attrVars(attrs: FileAttrs, backup = false): string {
 
 /**
  * Compares the attributes of an existing path (shell expression `pathExpr`) with the wanted ones: appends
- * `mode`/`owner`/`group` to hp_changes and records the current values as data `cur.mode`/`cur.owner`/`cur.group`.
+ * `mode`/`owner`/`group` to hp_changes and, in diff mode, records the current values as data
+ * `cur.mode`/`cur.owner`/`cur.group` (only diffs read them). Nothing at all when no attribute is wanted and no diff
+ * is shown; user and group names are looked up only when compared or shown.
  */
-export function attrCheck(pathExpr: string, attrs: FileAttrs): string {
-  const lines = [`if hp_stat ${pathExpr}; then`, '  hp_data cur.mode "$hp_mode"; hp_data cur.owner "$hp_user"; hp_data cur.group "$hp_group"'];
+export function attrCheck(pathExpr: string, attrs: FileAttrs, diff = false): string {
+  const byName = (v: string | undefined): boolean => v !== undefined && !/^[0-9]+$/.test(v);
+  if (!diff && attrs.mode === undefined && attrs.owner === undefined && attrs.group === undefined) return '';
+  const names = diff || byName(attrs.owner) || byName(attrs.group);
+  const lines = [`if hp_stat${names ? '' : 'n'} ${pathExpr}; then`];
+  if (diff) lines.push('  hp_data cur.mode "$hp_mode"; hp_data cur.owner "$hp_user"; hp_data cur.group "$hp_group"');
   if (attrs.mode !== undefined) lines.push(`  [ "$hp_mode" = "$HP_MODE" ] || hp_add mode`);
-  if (attrs.owner !== undefined) {
-    const field = /^[0-9]+$/.test(attrs.owner) ? '$hp_uid' : '$hp_user';
-    lines.push(`  [ "${field}" = "$HP_OWNER" ] || hp_add owner`);
-  }
-  if (attrs.group !== undefined) {
-    const field = /^[0-9]+$/.test(attrs.group) ? '$hp_gid' : '$hp_group';
-    lines.push(`  [ "${field}" = "$HP_GROUP" ] || hp_add group`);
-  }
+  if (attrs.owner !== undefined) lines.push(`  [ "${byName(attrs.owner) ? '$hp_user' : '$hp_uid'}" = "$HP_OWNER" ] || hp_add owner`);
+  if (attrs.group !== undefined) lines.push(`  [ "${byName(attrs.group) ? '$hp_group' : '$hp_gid'}" = "$HP_GROUP" ] || hp_add group`);
   lines.push('fi');
   return lines.join('\n');
 }

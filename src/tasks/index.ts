@@ -1,5 +1,6 @@
 // Registry of task modules, plus argument validation against each module's JSON schema.
-import { Ajv, type ValidateFunction } from 'ajv';
+import type { Ajv as AjvClass, ValidateFunction } from 'ajv';
+import { lazyRequire } from '../lazy.js';
 import { HaplayError } from '../errors.js';
 import { blockinfile } from './blockinfile.js';
 import { command, shell } from './command.js';
@@ -41,7 +42,8 @@ export const modules: Record<string, ModuleDef<any>> = {
   probe,
 };
 
-const ajv = new Ajv({ allErrors: true, strict: true });
+const ajvLib = lazyRequire<typeof import('ajv')>('ajv');
+let ajv: AjvClass | undefined; // created on first validation
 const validators = new Map<string, ValidateFunction>();
 
 /** Validates task args against the module's schema; throws E_TASK listing every problem. */
@@ -50,6 +52,7 @@ export function validateArgs(moduleName: string, args: unknown, host?: string): 
   if (mod === undefined) throw new HaplayError('E_TASK', `unknown module ${JSON.stringify(moduleName)}`);
   let validate = validators.get(moduleName);
   if (validate === undefined) {
+    ajv ??= new (ajvLib().Ajv)({ allErrors: true, strict: true });
     validate = ajv.compile(mod.schema);
     validators.set(moduleName, validate);
   }

@@ -6,7 +6,9 @@
 //   @@HAPLAY msg <enc>                            a message (several are joined with "; ")
 //   @@HAPLAY data <key> <enc>                     one structured value (utf-8 text)
 //   @@HAPLAY old <enc> / @@HAPLAY new <enc>       file content before/after (diff mode only)
-// <enc> is `base64 -w0` of the bytes, or `hex:` + lowercase hex when the host has no base64 that knows -w0.
+// <enc> is `raw:<text>` when every character is in RAW_SAFE (no newline or control character can occur, so a value
+// can never end its line early), else `base64 -w0` of the bytes, or `hex:` + lowercase hex when the host has no base64
+// that knows -w0; `n:<enc>` is the encoding of the value plus a newline (a here-document's), which the parser drops.
 //
 // Stdin: values that may be secret or large travel in a "stdin bundle": a header line with the byte length of each
 // part, the parts back to back, then the trailer line `@@END` (proves nothing was truncated on the way).
@@ -21,25 +23,74 @@ export const STDIN_TRAILER = '@@END';
 export const shraw = (strings: TemplateStringsArray, ...values: unknown[]): string =>
   String.raw(strings, ...values).replace(/\\\$\{/g, '${');
 
+/**
+ * Characters a protocol value may contain to travel raw (`raw:<text>`, no encoding process on the host): ASCII
+ * letters, digits, space and `._,:/@%+=#-`. Listed one by one (no ranges: their meaning depends on the locale).
+ */
+export const RAW_SAFE = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 ._,:/@%+=#-';
+
+// The characters of a shell bracket expression (the space escaped; `-` last, so it is literal).
+const shellBracket = (chars: string): string => chars.replace(/ /g, '\\ ');
+
 /** Shell functions every module script starts with (POSIX sh; coreutils or busybox). */
+// Cost matters: on the host every process started per task is CPU the managed host pays (and, on loopback or a
+// lab, the controller too). The prelude itself starts nothing; values made of RAW_SAFE characters are printed by
+// the printf builtin; others are encoded by one base64 (probed on first use only, `hex:` through od when the host's
+// base64 lacks -w0); temp files are removed by one rm, and only those that exist. `hp_tmpname DIR` sets hp_tn to
+// an unguessable temp name in DIR from the kernel's random uuid (empty where there is none: then use mktemp).
 export const PRELUDE = shraw`set -u
 exec 3>&1 1>&2
 hp_t_write=; hp_t_work=; hp_t_out=; hp_t_err=; hp_t_pdir=
-hp_cleanup() { for hp_f in "$hp_t_write" "$hp_t_work" "$hp_t_out" "$hp_t_err"; do if [ -n "$hp_f" ]; then rm -f "$hp_f"; fi; done; if [ -n "$hp_t_pdir" ]; then rm -rf "$hp_t_pdir"; fi; }
+hp_cleanup() { set --; for hp_f in "$hp_t_write" "$hp_t_work" "$hp_t_out" "$hp_t_err"; do if [ -n "$hp_f" ] && { [ -e "$hp_f" ] || [ -L "$hp_f" ]; }; then set -- "$@" "$hp_f"; fi; done; if [ $# -gt 0 ]; then rm -f "$@"; fi; if [ -n "$hp_t_pdir" ]; then rm -rf "$hp_t_pdir"; fi; }
 trap hp_cleanup EXIT
 trap 'exit 129' HUP; trap 'exit 130' INT; trap 'exit 141' PIPE; trap 'exit 143' TERM
-if base64 -w0 </dev/null >/dev/null 2>&1; then hp_enc() { base64 -w0; }; else hp_enc() { printf 'hex:'; od -An -v -tx1 | tr -d ' \n'; }; fi
+hp_b64=
+hp_encf() {
+  if [ "$hp_b64" != 0 ]; then
+    if base64 -w0 <"$1" 2>/dev/null; then hp_b64=1; return 0; fi
+    [ -z "$hp_b64" ] || return 1
+    hp_b64=0
+  fi
+  printf 'hex:'; od -An -v -tx1 <"$1" | tr -d ' \n'
+}
+hp_encv() {
+  if [ "$hp_b64" != 0 ]; then
+    if base64 -w0 2>/dev/null <<HP_EOF
+$1
+HP_EOF
+    then hp_b64=1; return 0; fi
+    [ -z "$hp_b64" ] || return 1
+    hp_b64=0
+  fi
+  printf 'hex:'; od -An -v -tx1 <<HP_EOF | tr -d ' \n'
+$1
+HP_EOF
+}
+hp_put() {
+  case $2 in
+  *[!${shellBracket(RAW_SAFE)}]*)
+    hp_ok=0; { printf '${PROTO} %s n:' "$1"; if hp_encv "$2"; then hp_ok=1; fi; printf '\n'; } >&3
+    [ $hp_ok = 1 ] || { hp_put msg 'cannot encode a value: base64 failed'; hp_status failed; exit 1; } ;;
+  *) printf '${PROTO} %s raw:%s\n' "$1" "$2" >&3 ;;
+  esac
+}
+hp_putf() {
+  hp_ok=0; { printf '${PROTO} %s ' "$1"; if [ ! -s "$2" ] || hp_encf "$2"; then hp_ok=1; fi; printf '\n'; } >&3
+  [ $hp_ok = 1 ] || hp_fail "cannot encode $2: base64 failed"
+}
 hp_status() { printf '${PROTO} status=%s\n' "$1" >&3; }
-hp_msg() { { printf '${PROTO} msg '; printf '%s' "$1" | hp_enc; printf '\n'; } >&3; }
-hp_data() { { printf '${PROTO} data %s ' "$1"; printf '%s' "$2" | hp_enc; printf '\n'; } >&3; }
-hp_data_file() { { printf '${PROTO} data %s ' "$1"; hp_enc <"$2"; printf '\n'; } >&3; }
-hp_blob() { { printf '${PROTO} %s ' "$1"; hp_enc <"$2"; printf '\n'; } >&3; }
+hp_msg() { hp_put msg "$1"; }
+hp_data() { hp_put "data $1" "$2"; }
+hp_data_file() { hp_putf "data $1" "$2"; }
+hp_blob() { hp_putf "$1" "$2"; }
 hp_done() { hp_status "$1"; exit 0; }
 hp_fail() { hp_msg "$1"; hp_status failed; exit 1; }
 hp_changes=
 hp_add() { hp_changes="\${hp_changes:+$hp_changes }$1"; }
-hp_param() { hp_v=$(head -c "$2"; printf x) || hp_fail 'cannot read parameters from stdin'; hp_v=\${hp_v%x}; eval "$1=\$hp_v"; }
+hp_param() { if [ "$2" = 0 ]; then hp_v=; else hp_v=$(head -c "$2"; printf x) || hp_fail 'cannot read parameters from stdin'; hp_v=\${hp_v%x}; fi; eval "$1=\$hp_v"; }
 hp_trailer() { IFS= read -r hp_end || hp_end=; [ "$hp_end" = '${STDIN_TRAILER}' ] || hp_fail 'stdin ended early (parameters truncated)'; }
+hp_tmpname() { hp_tn=; if IFS= read -r hp_u 2>/dev/null </proc/sys/kernel/random/uuid; then case $hp_u in ''|*[!0-9a-f-]*) ;; *) hp_tn="$1/.haplay.$hp_u" ;; esac; fi; }
+hp_drain() { if [ "$1" -le 1024 ]; then while IFS= read -r hp_x; do :; done; hp_x=; else cat >/dev/null; fi; }
 `;
 
 /** Joins script pieces, dropping empty ones. */
@@ -71,7 +122,7 @@ export function readParams(names: readonly string[]): string {
     `IFS=' ' read -r hp_lens || hp_fail 'expected parameters on stdin'`,
     'set -- $hp_lens',
     `[ $# -eq ${names.length} ] || hp_fail 'malformed parameter header on stdin'`,
-    ...names.map((n, i) => `hp_param ${n} "$${i + 1}"`),
+    ...names.map((n, i) => `hp_param ${n} "\${${i + 1}}"`), // ${10}, not $10 (= ${1}0)
     'hp_trailer',
   );
 }
@@ -89,8 +140,16 @@ export function tail(text: string, maxLines = 10, maxChars = 2000): string {
   return escapeControl(out);
 }
 
-/** Decodes one protocol value (base64, or `hex:` from the od fallback). */
+/**
+ * Decodes one protocol value: `raw:<text>` (printed as is), `n:<enc>` (the encoding of the value plus one newline,
+ * which is dropped), `hex:<hex>` (the od fallback), else base64.
+ */
 export function decodeValue(value: string): Buffer {
+  if (value.startsWith('raw:')) return Buffer.from(value.slice(4), 'utf8');
+  if (value.startsWith('n:')) {
+    const b = decodeValue(value.slice(2));
+    return b.length > 0 && b[b.length - 1] === 0x0a ? b.subarray(0, b.length - 1) : b;
+  }
   if (value.startsWith('hex:')) return Buffer.from(value.slice(4), 'hex');
   return Buffer.from(value, 'base64');
 }
@@ -114,19 +173,26 @@ export function parseProtocol(out: RemoteOutput): ProtocolResult {
   const msgs: string[] = [];
   const data: Record<string, string> = {};
   const result: ProtocolResult = { status: 'failed', data };
+  const prefix = `${PROTO} `;
   for (const line of out.stdout.split('\n')) {
-    if (!line.startsWith(`${PROTO} `)) continue;
-    const rest = line.slice(PROTO.length + 1).replace(/\r$/, '');
+    if (!line.startsWith(prefix)) continue;
+    const rest = line.endsWith('\r') ? line.slice(prefix.length, -1) : line.slice(prefix.length);
     if (rest.startsWith('status=')) {
       const s = rest.slice('status='.length).trim() as TaskStatus;
       if (STATUSES.has(s)) status = s;
       continue;
     }
-    const [kind = '', a = '', b = ''] = rest.split(' ');
-    if (kind === 'msg') msgs.push(decodeValue(a).toString('utf8'));
-    else if (kind === 'data' && a !== '') data[a] = decodeValue(b).toString('utf8');
-    else if (kind === 'old') result.old = decodeValue(a);
-    else if (kind === 'new') result.new = decodeValue(a);
+    // `<kind> <value>` or `data <key> <value>`; a raw value runs to the end of the line (it may hold spaces).
+    const sp = rest.indexOf(' ');
+    const kind = sp < 0 ? rest : rest.slice(0, sp);
+    const value = sp < 0 ? '' : rest.slice(sp + 1);
+    if (kind === 'msg') msgs.push(decodeValue(value).toString('utf8'));
+    else if (kind === 'data') {
+      const ksp = value.indexOf(' ');
+      const key = ksp < 0 ? value : value.slice(0, ksp);
+      if (key !== '') data[key] = decodeValue(ksp < 0 ? '' : value.slice(ksp + 1)).toString('utf8');
+    } else if (kind === 'old') result.old = decodeValue(value);
+    else if (kind === 'new') result.new = decodeValue(value);
   }
   const problems: string[] = [];
   if (out.exitCode === null) problems.push(`remote script killed by signal ${out.signal ?? 'unknown'}`);

@@ -25,45 +25,48 @@ export function planPutContent(o: PutContentOptions, ctx: ModuleContext): Remote
     PRELUDE,
     FS_FUNCS,
     attrVars(o.attrs, o.backup === true),
-    `hp_dst=$(hp_resolve ${shq(dest)})`,
-    // The checksum travels on stdin too: a hash of a secret is a verifier that must not sit in `ps` output.
+    `hp_resolve ${shq(dest)}; hp_dst=$hp_r`,
+    // The checksum travels on stdin too (its own line, read by the shell): a hash of a secret is a verifier that must
+    // not sit in `ps` output.
     shraw`IFS=' ' read -r hp_lens || hp_fail 'expected content on stdin'
 set -- $hp_lens
-[ $# -eq 2 ] || hp_fail 'malformed content header on stdin'
-hp_param HP_SHA "$1"; hp_len=$2
-hp_dir=$(dirname "$hp_dst")
+[ $# -eq 2 ] && [ "$1" = 65 ] || hp_fail 'malformed content header on stdin'
+IFS= read -r HP_SHA || hp_fail 'stdin ended early (parameters truncated)'
+hp_len=$2
+hp_dirname "$hp_dst"; hp_dir=$hp_d
 [ -d "$hp_dir" ] || hp_fail "directory $hp_dir does not exist"
 hp_exists=0
 if [ -d "$hp_dst" ]; then hp_fail "$hp_dst is a directory"
 elif [ -f "$hp_dst" ]; then
   hp_exists=1
-  hp_cur=$(hp_sha256 <"$hp_dst") || hp_fail "cannot read $hp_dst"
-  [ "$hp_cur" = "$HP_SHA" ] || hp_add content
+  hp_sum "$hp_dst" || hp_fail "cannot read $hp_dst"
+  [ "$hp_sum" = "$HP_SHA" ] || hp_add content
 elif [ -e "$hp_dst" ]; then hp_fail "$hp_dst exists and is not a regular file"
 else hp_add content
 fi
 hp_data exists "$hp_exists"`,
-    `if [ $hp_exists = 1 ]; then\n${attrCheck('"$hp_dst"', o.attrs)}\nfi`,
+    attrCheck('"$hp_dst"', o.attrs, ctx.diff) !== '' && `if [ $hp_exists = 1 ]; then\n${attrCheck('"$hp_dst"', o.attrs, ctx.diff)}\nfi`,
     ctx.diff &&
       shraw`case " $hp_changes " in *" content "*)
   if [ $hp_exists = 1 ]; then
     if [ "$(wc -c <"$hp_dst")" -le ${MAX_DIFF_BYTES} ]; then hp_blob old "$hp_dst"; else hp_data old.toolarge 1; fi
   fi;;
 esac`,
+    // Stdin not needed is still read to its end (small contents by the read builtin, no process).
     shraw`hp_data changes "$hp_changes"
-if [ -z "$hp_changes" ]; then cat >/dev/null; hp_done ok; fi`,
-    ctx.check && `cat >/dev/null; hp_done changed`,
+if [ -z "$hp_changes" ]; then hp_drain "$hp_len"; hp_done ok; fi`,
+    ctx.check && `hp_drain "$hp_len"; hp_done changed`,
     shraw`case " $hp_changes " in
 *" content "*)
   hp_t_write=$(mktemp "$hp_dir/.haplay.XXXXXX") || hp_fail "cannot create a temporary file in $hp_dir"
   head -c "$hp_len" >"$hp_t_write" || hp_fail "cannot write $hp_t_write"
   hp_trailer
-  [ "$(hp_sha256 <"$hp_t_write")" = "$HP_SHA" ] || hp_fail 'content received on stdin does not match its checksum'
+  hp_sum "$hp_t_write" && [ "$hp_sum" = "$HP_SHA" ] || hp_fail 'content received on stdin does not match its checksum'
   hp_install "$hp_t_write" "$hp_dst" || hp_fail "cannot install $hp_dst"
   hp_t_write=
   ;;
 *)
-  cat >/dev/null`,
+  hp_drain "$hp_len"`,
     attrApply('"$hp_dst"', o.attrs),
     shraw`  ;;
 esac
@@ -71,7 +74,7 @@ hp_done changed`,
   );
   return {
     script,
-    stdin: stdinBundle([sha, o.content]),
+    stdin: stdinBundle([`${sha}\n`, o.content]),
     parse: (out) => parsePut(out, o, dest, sha, ctx),
   };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { secret } from '../../src/secret.js';
 import { inventoryOf } from './helpers.js';
+import { resolveInventory } from '../../src/inventory/resolve.js';
 
 describe('resolveInventory', () => {
   // Depths: all(0) < region, tier (1) < web (2, child of tier) < canary (3, child of web and region).
@@ -85,5 +86,15 @@ describe('resolveInventory', () => {
     const result = inventoryOf({ hosts: { gw: {}, a: { jump: 'gw' }, b: { jump: ['gw', 'ops@edge:2222'] } } });
     expect(result.hosts.get('a')?.jump).toEqual(['gw']);
     expect(result.hosts.get('b')?.jump).toEqual(['gw', 'ops@edge:2222']);
+  });
+});
+
+describe('knownHosts', () => {
+  it('resolves known_hosts paths relative to the inventory file', () => {
+    const inv = resolveInventory({ knownHosts: ['known_hosts', '/etc/ssh/ssh_known_hosts'], hosts: { a: {} } }, '/srv/lab/inventory.ts');
+    expect(inv.knownHosts).toEqual(['/srv/lab/known_hosts', '/etc/ssh/ssh_known_hosts']);
+  });
+  it('is absent unless given', () => {
+    expect(resolveInventory({ hosts: { a: {} } }, '/srv/inv.ts').knownHosts).toBeUndefined();
   });
 });

@@ -154,6 +154,38 @@ describeLab('haplay lab (systemd-nspawn nodes)', () => {
     expect(ssh.code).toBe(3);
   });
 
+  it('deploys the example playbook: changes first, 0 changed the second time (from the JSON recap)', async () => {
+    const inv = (await lab('inventory')).out.trim();
+    const recap = async (): Promise<Map<string, { changed: number; failed: number; unreachable: number }>> => {
+      const r = await haplay('deploy', inv, 'playbooks/site.ts', '--json');
+      expect(r.code, r.out.slice(-2000) + r.err).toBe(0);
+      const end = r.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; recap?: Array<{ host: string; changed: number; failed: number; unreachable: number }> }).find((e) => e.type === 'run-end');
+      return new Map((end?.recap ?? []).map((row) => [row.host, row]));
+    };
+    const first = await recap();
+    expect([...first.keys()].sort()).toEqual(['n1', 'n2', 'n3']);
+    for (const row of first.values()) expect(row.changed).toBeGreaterThan(0);
+    const second = await recap();
+    for (const row of second.values()) expect([row.changed, row.failed, row.unreachable]).toEqual([0, 0, 0]);
+    // The sysctl really is live inside the node (net sysctls are per namespace).
+    expect((await lab('exec', 'n1', '--', 'sysctl -n net.ipv4.ip_nonlocal_bind')).out).toBe('1\n');
+  });
+
+  it('a deploy with a power-cut node reports it unreachable and the others ok', async () => {
+    const inv = (await lab('inventory')).out.trim();
+    expect((await lab('kill', 'n3')).code).toBe(0);
+    const r = await haplay('deploy', inv, 'playbooks/site.ts', '--json', '--connect-timeout', '5');
+    expect(r.code).toBe(4);
+    const events = r.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; host?: string; status?: string; result?: { host: string; status: string } });
+    const ends = events.filter((e) => e.type === 'host-end').map((e) => [e.host, e.status]);
+    expect(ends.sort()).toEqual([
+      ['n1', 'ok'],
+      ['n2', 'ok'],
+      ['n3', 'unreachable'],
+    ]);
+    expect((await lab('start', 'n3')).code).toBe(0);
+  });
+
   it('kill cuts a node\'s power: it is gone, the others still answer; start brings it back', async () => {
     const kill = await lab('kill', 'n2');
     expect(kill.code, kill.err).toBe(0);

@@ -3,10 +3,10 @@ import { buildRemoteCommand } from '../../src/ssh/command.js';
 
 describe('buildRemoteCommand', () => {
   it.each([
-    ['plain', { command: 'hostname' }, `/bin/sh -c hostname`],
-    ['timeout', { command: 'echo hi', timeoutS: 30 }, `timeout -k 5 30 /bin/sh -c 'echo hi'`],
-    ['become nopasswd', { command: 'id -u', become: {} }, `sudo -n -H -u root -- /bin/sh -c 'id -u'`],
-    ['become other user', { command: 'id -u', become: { user: 'postgres' } }, `sudo -n -H -u postgres -- /bin/sh -c 'id -u'`],
+    ['plain', { command: 'hostname' }, `exec /bin/sh -c hostname`],
+    ['timeout', { command: 'echo hi', timeoutS: 30 }, `exec timeout -k 5 30 /bin/sh -c 'echo hi'`],
+    ['become nopasswd', { command: 'id -u', become: {} }, `exec sudo -n -H -u root -- /bin/sh -c 'id -u'`],
+    ['become other user', { command: 'id -u', become: { user: 'postgres' } }, `exec sudo -n -H -u postgres -- /bin/sh -c 'id -u'`],
   ])('%s', (_name, spec, expected) => {
     expect(buildRemoteCommand(spec)).toBe(expected);
   });
@@ -19,6 +19,6 @@ describe('buildRemoteCommand', () => {
       becameMarker: '@@b',
     });
     expect(cmd).not.toContain('S3cret-pw');
-    expect(cmd).toMatch(/^sudo -S -H -p '\[p\]' -u root -- \/bin\/sh -c /);
+    expect(cmd).toMatch(/^exec sudo -S -H -p '\[p\]' -u root -- \/bin\/sh -c /);
   });
 });

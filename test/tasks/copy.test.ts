@@ -11,19 +11,19 @@ const isRoot = process.getuid?.() === 0;
 describe('copy: generated script (fixtures)', () => {
   it('quotes the destination, keeps content and checksum out of the script', async () => {
     const plan = await copy.plan({ dest: "/etc/it's here.conf", content: 'UNIQUE-CONTENT-xyz\n', mode: '0640', owner: 'www-data' }, ctx());
-    expect(plan.script).toContain(`hp_dst=$(hp_resolve '/etc/it'\\''s here.conf')`);
+    expect(plan.script).toContain(`hp_resolve '/etc/it'\\''s here.conf'; hp_dst=$hp_r`);
     expect(plan.script).toContain(`HP_MODE=640; HP_OWNER=www-data; HP_GROUP=''; HP_BACKUP=0`);
     expect(plan.script).toContain('mktemp "$hp_dir/.haplay.XXXXXX"');
     expect(plan.script).toContain('hp_install "$hp_t_write" "$hp_dst"');
     expect(plan.script).not.toContain('UNIQUE-CONTENT');
     expect(plan.script).not.toMatch(/[0-9a-f]{64}/);
-    expect(plan.stdin?.toString()).toMatch(/^64 19\n[0-9a-f]{64}UNIQUE-CONTENT-xyz\n@@END\n$/);
+    expect(plan.stdin?.toString()).toMatch(/^65 19\n[0-9a-f]{64}\nUNIQUE-CONTENT-xyz\n@@END\n$/);
     expect((await syntaxCheck(plan.script)).exitCode).toBe(0);
   });
 
   it('check mode: no install code at all', async () => {
     const plan = await copy.plan({ dest: '/x', content: 'a' }, ctx({ check: true }));
-    expect(plan.script).toContain('cat >/dev/null; hp_done changed');
+    expect(plan.script).toContain('hp_drain "$hp_len"; hp_done changed');
   });
 
   it.each([

@@ -1,5 +1,5 @@
 // lineinfile, blockinfile, ini: table-driven real runs (expected content, then idempotence), plus fixtures.
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { secret } from '../../src/secret.js';
@@ -7,7 +7,7 @@ import { blockinfile, type BlockInFileArgs } from '../../src/tasks/blockinfile.j
 import { ini, type IniArgs } from '../../src/tasks/ini.js';
 import { lineinfile, type LineInFileArgs } from '../../src/tasks/lineinfile.js';
 import type { ModuleDef } from '../../src/tasks/types.js';
-import { ctx, leftovers, run, syntaxCheck, tempDir } from './helpers.js';
+import { ctx, leftovers, run, runScript, syntaxCheck, tempDir } from './helpers.js';
 
 interface Case<A> {
   name: string;
@@ -100,9 +100,35 @@ describe('lineinfile: real execution', () => {
     expect(r.outcome.diff).not.toContain(canary);
   });
 
+  it('truncated stdin: fails (stdin ended early), file untouched, no temp file', async () => {
+    const d = tempDir();
+    const path = join(d, 'f.conf');
+    writeFileSync(path, 'a\n');
+    const plan = await lineinfile.plan({ path, line: 'x'.repeat(3000) }, ctx());
+    const stdin = plan.stdin ?? Buffer.alloc(0);
+    for (const cut of [stdin.length - 3, 2000, stdin.indexOf(10) + 5]) {
+      const o = plan.parse(await runScript(plan.script, stdin.subarray(0, cut)));
+      expect(o.status).toBe('failed');
+      expect(o.message).toContain('stdin ended early');
+    }
+    expect(readFileSync(path, 'utf8')).toBe('a\n');
+    expect(readdirSync(d)).toEqual(['f.conf']);
+  });
+
+  it('values with newlines, trailing newlines, backslashes and multi-byte text reach awk exactly', async () => {
+    const d = tempDir();
+    const path = join(d, 'f.conf');
+    const block = 'é \\n \\\\ "q" $HOME `x`\n\n  indented\t';
+    const first = await run(blockinfile, { path, block, create: true, marker: '# {mark} ü' });
+    expect(first.outcome.status).toBe('changed');
+    expect(readFileSync(path, 'utf8')).toBe(`# BEGIN ü\n${block}\n# END ü\n`);
+    expect((await run(blockinfile, { path, block, create: true, marker: '# {mark} ü' })).outcome.status).toBe('ok');
+    expect(readdirSync(d)).toEqual(['f.conf']);
+  });
+
   it('fixtures: values travel on stdin, the path is quoted, regexps are validated', async () => {
     const plan = await lineinfile.plan({ path: "/etc/o'k", line: 'MARKER-LINE', regexp: '^a\\s+b' }, ctx());
-    expect(plan.script).toContain(`hp_dst=$(hp_resolve '/etc/o'\\''k')`);
+    expect(plan.script).toContain(`hp_resolve '/etc/o'\\''k'; hp_dst=$hp_r`);
     expect(plan.script).not.toContain('MARKER-LINE');
     expect(plan.stdin?.toString()).toContain('MARKER-LINE');
     expect(plan.stdin?.toString()).toContain('^a[[:space:]]+b');

@@ -8,7 +8,7 @@ const isRoot = process.getuid?.() === 0;
 
 describe('file: fixtures', () => {
   it.each([
-    { state: 'directory' as const, has: ['mkdir -p "$hp_p"', `hp_p=$(hp_resolve '/srv/my dir')`] },
+    { state: 'directory' as const, has: ['mkdir -p "$hp_p"', `hp_p='/srv/my dir'; hp_resolve "$hp_p"; hp_p=$hp_r`] },
     { state: 'absent' as const, has: ['rm -rf "$hp_p"', `hp_p='/srv/my dir'`] },
     { state: 'touch' as const, has: ['touch "$hp_p"'] },
     { state: 'file' as const, has: ['state=touch creates it'] },

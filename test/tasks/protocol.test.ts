@@ -1,5 +1,6 @@
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { secret } from '../../src/secret.js';
 import { decodeValue, escapeControl, parseProtocol, PRELUDE, readParams, sh, stdinBundle, tail } from '../../src/tasks/protocol.js';
@@ -78,13 +79,41 @@ describe('prelude on the local /bin/sh', () => {
     expect(p.message).toContain('stdin ended early');
   });
 
+  it('values of safe characters travel raw (no encoder process), others encoded; all round-trip exactly', async () => {
+    const values = ['', 'changes mode owner', '/srv/my dir/x.conf', 'a:b@c%d+e=f#g-h_i,j.k', 'x\ny', 'tab\there', 'é', '\\', '*', '[!a]', "it's", 'end\n\n', '%s %d', '-n', '\r'];
+    const names = values.map((_, i) => `HP_V${i}`);
+    const script = sh(PRELUDE, readParams(names), ...names.map((n, i) => `hp_data v${i} "$${n}"`), 'hp_msg "$HP_V1"', 'hp_done ok');
+    const out = await runScript(script, stdinBundle(values));
+    const p = parseProtocol(out);
+    expect(p.status).toBe('ok');
+    expect(values.map((_, i) => p.data[`v${i}`])).toEqual(values);
+    expect(p.message).toBe('changes mode owner');
+    expect(out.stdout).toContain('@@HAPLAY data v0 raw:\n');
+    expect(out.stdout).toContain('@@HAPLAY data v1 raw:changes mode owner\n');
+    expect(out.stdout).toContain('@@HAPLAY data v3 raw:a:b@c%d+e=f#g-h_i,j.k\n');
+    expect(out.stdout).toMatch(/@@HAPLAY data v4 n:[A-Za-z0-9+/=]+\n/);
+    expect(out.stdout.split('\n').filter((l) => l !== '').every((l) => l.startsWith('@@HAPLAY '))).toBe(true);
+  });
+
+  it('round-trips arbitrary values through hp_data (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.string({ unit: 'binary', maxLength: 40 }).filter((s) => !s.includes('\0')), { minLength: 1, maxLength: 5 }), async (values) => {
+        const names = values.map((_, i) => `HP_V${i}`);
+        const script = sh(PRELUDE, readParams(names), ...names.map((n, i) => `hp_data v${i} "$${n}"`), 'hp_done ok');
+        const p = parseProtocol(await runScript(script, stdinBundle(values)));
+        expect(values.map((_, i) => p.data[`v${i}`])).toEqual(values);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   it('falls back to hex when base64 -w0 is unavailable', async () => {
     const bin = tempDir();
     writeFileSync(join(bin, 'base64'), '#!/bin/sh\nexit 1\n');
     chmodSync(join(bin, 'base64'), 0o755);
     const script = sh(PRELUDE, `hp_data x 'héllo'; hp_done ok`);
     const out = await runScript(script, undefined, { ...process.env, PATH: `${bin}:${process.env['PATH'] ?? ''}` });
-    expect(out.stdout).toContain('@@HAPLAY data x hex:68c3a96c6c6f');
+    expect(out.stdout).toContain('@@HAPLAY data x n:hex:68c3a96c6c6f0a'); // a here-document's value ends in a newline
     expect(parseProtocol(out).data['x']).toBe('héllo');
   });
 });

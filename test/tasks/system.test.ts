@@ -127,7 +127,7 @@ describe('service: fixtures', () => {
 describe('sysctl', () => {
   it('fixtures: persisted through the ini editor, applied with sysctl -w', async () => {
     const plan = await sysctl.plan({ name: 'net.ipv4.ip_forward', value: 1 }, ctx());
-    expect(plan.script).toContain(`hp_dst=$(hp_resolve /etc/sysctl.d/99-haplay.conf)`);
+    expect(plan.script).toContain(`hp_resolve /etc/sysctl.d/99-haplay.conf; hp_dst=$hp_r`);
     expect(plan.script).toContain(`sysctl -n net.ipv4.ip_forward`);
     expect(plan.script).toContain(`sysctl -w 'net.ipv4.ip_forward=1' >/dev/null`);
     expect(plan.stdin?.toString()).toContain('net.ipv4.ip_forward = 1');
