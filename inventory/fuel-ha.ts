@@ -1,0 +1,69 @@
+// Example inventory: the Mirantis Fuel HA reference architecture of the keepalived era (2013, controller_ha.pp):
+// three controllers running keepalived (public and management VIPs) + HAProxy in front of the OpenStack APIs, Horizon,
+// Galera (single writer, backends on 3307 behind VIP:3306) and RabbitMQ (5673 behind VIP:5672); two computes.
+// Addresses are in the lab's 198.18.0.0/24 (RFC 2544 benchmarking space): `haplay lab up --nodes 5` gives these hosts.
+import { defineInventory, secret } from 'haplay';
+
+const VIP_PUBLIC = '198.18.0.100';
+const VIP_MGMT = '198.18.0.101';
+const both = [VIP_PUBLIC, VIP_MGMT];
+
+export default defineInventory({
+  vars: { ntp: '198.18.0.1' },
+  groups: {
+    controllers: {
+      hosts: {
+        c1: { address: '198.18.0.11' },
+        c2: { address: '198.18.0.12' },
+        c3: { address: '198.18.0.13' },
+      },
+      vars: {
+        keepalivedInstances: [
+          {
+            name: 'VI_PUBLIC',
+            virtualRouterId: 51,
+            interface: 'host0',
+            vips: [`${VIP_PUBLIC}/24`],
+            peers: 'controllers',
+            mode: 'unicast',
+            nopreempt: false,
+            advertInt: 1,
+            authPass: secret(process.env['HAPLAY_VRRP_PASS'] ?? 'changeme'),
+            trackScripts: ['chk_haproxy'],
+          },
+          {
+            name: 'VI_MGMT',
+            virtualRouterId: 52,
+            interface: 'host0',
+            vips: [`${VIP_MGMT}/24`],
+            peers: 'controllers',
+            mode: 'unicast',
+            nopreempt: false,
+            advertInt: 1,
+            authPass: secret(process.env['HAPLAY_VRRP_PASS'] ?? 'changeme'),
+            trackScripts: ['chk_haproxy'],
+          },
+        ],
+        haproxyBackends: 'controllers',
+        haproxyServices: [
+          { name: 'keystone-public', kind: 'api', bind: both, port: 5000, httpCheck: 'GET /v3' },
+          { name: 'keystone-admin', kind: 'api', bind: [VIP_MGMT], port: 35357, httpCheck: 'GET /v3' },
+          { name: 'nova-api', kind: 'api', bind: both, port: 8774 },
+          { name: 'glance-api', kind: 'api', bind: both, port: 9292, httpCheck: 'GET /healthcheck' },
+          { name: 'glance-registry', kind: 'api', bind: [VIP_MGMT], port: 9191 },
+          { name: 'cinder-api', kind: 'api', bind: both, port: 8776 },
+          { name: 'horizon', kind: 'horizon', bind: [VIP_PUBLIC], port: 80 },
+          { name: 'mysqld', kind: 'galera', bind: [VIP_MGMT], port: 3306, backendPort: 3307, checkPort: 9200 },
+          { name: 'rabbitmq', kind: 'tcp', bind: [VIP_MGMT], port: 5672, backendPort: 5673, timeout: '48h' },
+        ],
+      },
+    },
+    computes: {
+      hosts: {
+        n4: { address: '198.18.0.14' },
+        n5: { address: '198.18.0.15' },
+      },
+    },
+    openstack: { children: ['controllers', 'computes'] },
+  },
+});

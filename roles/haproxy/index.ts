@@ -1,0 +1,250 @@
+// Role haproxy: the load balancer in front of every HA service (reference ha-roles.md §4.1).
+// ip_nonlocal_bind (binds VIPs it does not hold yet), one `listen` block per typed service, the candidate config
+// validated with `haproxy -c -f` before it replaces the live one, service enabled+started, reload (never restart)
+// on change. Admin-socket helpers (drain/maint/ready) for rolling operations are exported below.
+// Variables are prefixed `haproxy…`: inventory variables are one flat namespace shared by every role.
+import { defineRole, tasks, type HostInfo, type TaskContext } from 'haplay';
+
+/** What a listener balances, with the options the reference anchors use for it. */
+export type HaproxyServiceKind =
+  /** OpenStack API: mode http, roundrobin, `option httpchk`. */
+  | 'api'
+  /** Horizon: mode http, roundrobin, `cookie SERVERID insert indirect nocache` (session stickiness). */
+  | 'horizon'
+  /** Galera: single writer (first node active, the others `backup`), check port 9200, shutdown-sessions. */
+  | 'galera'
+  /** AMQP to independent brokers: `stick-table type ip size 2` + `stick on dst` (every client on one broker). */
+  | 'amqp'
+  /** Plain TCP roundrobin. */
+  | 'tcp';
+
+export interface HaproxyService extends Record<string, unknown> {
+  /** Listener (and backend) name: letters, digits, `_.-`. */
+  name: string;
+  kind: HaproxyServiceKind;
+  /** Addresses the listener binds (a VIP, usually). */
+  bind: string[];
+  /** Frontend port. */
+  port: number;
+  /** Port of the backends (default: `port`). */
+  backendPort?: number;
+  /** Host pattern of the backends (default: `haproxyBackends`). Order matters for galera (first = writer). */
+  backends?: string;
+  /** HTTP check (api, horizon): `option httpchk <check>`, e.g. `GET /healthcheck` (default `GET /`). */
+  httpCheck?: string;
+  /** Health check port (galera: 9200, the clustercheck service). */
+  checkPort?: number;
+  /** Client/server timeout override, haproxy syntax (`90m`). */
+  timeout?: string;
+}
+
+export interface HaproxyVars extends Record<string, unknown> {
+  /** The listeners. */
+  haproxyServices: HaproxyService[];
+  /** Default host pattern of the backends. */
+  haproxyBackends: string;
+  /** Admin socket (`stats socket … level admin`). */
+  haproxyStatsSocket: string;
+  /** Optional stats page: address and port (`listen stats`). */
+  haproxyStats?: { bind: string; port: number };
+  haproxyMaxconn: number;
+  /** Set net.ipv4.ip_nonlocal_bind=1 (needed to bind VIPs held by keepalived elsewhere). */
+  haproxyNonlocalBind: boolean;
+  /** Packages by OS family (socat drives the admin socket). */
+  haproxyPackages: { debian: string[]; redhat: string[] };
+  haproxyServiceName: string;
+  /** Configuration file. */
+  haproxyConfigFile: string;
+  /** Enable and start the systemd unit (false when Pacemaker manages haproxy as a clone). */
+  haproxyManageService: boolean;
+  /** Server check options (`check inter 2000 rise 2 fall 5`, kolla/ha-guide). */
+  haproxyCheckOptions: string;
+  /** `timeout connect` of the defaults section (a dead backend costs this much before redispatch). */
+  haproxyTimeoutConnect: string;
+}
+
+const NAME = '^[A-Za-z0-9_.-]+$';
+
+export const haproxyDefaults: HaproxyVars = {
+  haproxyServices: [],
+  haproxyBackends: 'controllers',
+  haproxyStatsSocket: '/run/haproxy/admin.sock',
+  haproxyMaxconn: 4000,
+  haproxyNonlocalBind: true,
+  haproxyPackages: { debian: ['haproxy', 'socat'], redhat: ['haproxy', 'socat'] },
+  haproxyServiceName: 'haproxy',
+  haproxyConfigFile: '/etc/haproxy/haproxy.cfg',
+  haproxyManageService: true,
+  haproxyCheckOptions: 'check inter 2000 rise 2 fall 5',
+  haproxyTimeoutConnect: '10s',
+};
+
+const port = { type: 'integer', minimum: 1, maximum: 65535 };
+const duration = { type: 'string', pattern: '^[0-9]+(us|ms|s|m|h|d)?$' };
+
+export const haproxySchema = {
+  type: 'object',
+  properties: {
+    haproxyServices: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string', pattern: NAME },
+          kind: { enum: ['api', 'horizon', 'galera', 'amqp', 'tcp'] },
+          bind: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[0-9A-Fa-f.:*]+$' } },
+          port,
+          backendPort: port,
+          backends: { type: 'string', minLength: 1 },
+          httpCheck: { type: 'string', pattern: '^[A-Z]+ /[^\\s]*( HTTP/1\\.[01])?$' },
+          checkPort: port,
+          timeout: duration,
+        },
+        required: ['name', 'kind', 'bind', 'port'],
+        additionalProperties: false,
+      },
+    },
+    haproxyBackends: { type: 'string', minLength: 1 },
+    haproxyStatsSocket: { type: 'string', pattern: '^/[A-Za-z0-9_./-]+$' },
+    haproxyStats: {
+      type: 'object',
+      properties: { bind: { type: 'string', pattern: '^[0-9A-Fa-f.:*]+$' }, port },
+      required: ['bind', 'port'],
+      additionalProperties: false,
+    },
+    haproxyMaxconn: { type: 'integer', minimum: 1 },
+    haproxyNonlocalBind: { type: 'boolean' },
+    haproxyPackages: {
+      type: 'object',
+      properties: { debian: { type: 'array', items: { type: 'string' } }, redhat: { type: 'array', items: { type: 'string' } } },
+      required: ['debian', 'redhat'],
+      additionalProperties: false,
+    },
+    haproxyServiceName: { type: 'string', pattern: NAME },
+    haproxyConfigFile: { type: 'string', pattern: '^/[^\\s]+$' },
+    haproxyManageService: { type: 'boolean' },
+    haproxyCheckOptions: { type: 'string', pattern: '^check( [a-z-]+ [0-9a-z]+)*$' },
+    haproxyTimeoutConnect: duration,
+  },
+  required: [
+    'haproxyServices', 'haproxyBackends', 'haproxyStatsSocket', 'haproxyMaxconn', 'haproxyNonlocalBind', 'haproxyPackages',
+    'haproxyServiceName', 'haproxyConfigFile', 'haproxyManageService', 'haproxyCheckOptions', 'haproxyTimeoutConnect',
+  ],
+};
+
+/** One `server` line's data. */
+export interface RenderedServer {
+  name: string;
+  address: string;
+  options: string;
+}
+
+export interface RenderedService {
+  name: string;
+  bind: string[];
+  port: number;
+  /** Option lines of the listener (mode, balance, checks, stickiness, timeouts). */
+  lines: string[];
+  servers: RenderedServer[];
+  backendPort: number;
+}
+
+function listenerLines(s: HaproxyService): string[] {
+  const timeouts = (d: string | undefined): string[] => {
+    const t = s.timeout ?? d;
+    return t === undefined ? [] : [`timeout client ${t}`, `timeout server ${t}`];
+  };
+  switch (s.kind) {
+    case 'api':
+      return ['mode http', 'balance roundrobin', 'option httplog', 'option forwardfor', `option httpchk ${s.httpCheck ?? 'GET /'}`, ...timeouts(undefined)];
+    case 'horizon':
+      return ['mode http', 'balance roundrobin', 'option httplog', 'option forwardfor', `option httpchk ${s.httpCheck ?? 'GET /'}`,
+        'cookie SERVERID insert indirect nocache', ...timeouts('180s')];
+    case 'galera':
+      return ['mode tcp', 'balance source', 'option tcpka', 'option httpchk', ...timeouts('90m')];
+    case 'amqp':
+      return ['mode tcp', 'balance roundrobin', 'option tcpka', 'option clitcpka', 'option srvtcpka', 'stick-table type ip size 2', 'stick on dst',
+        ...timeouts('900m')];
+    case 'tcp':
+      return ['mode tcp', 'balance roundrobin', 'option tcpka', ...timeouts(undefined)];
+  }
+}
+
+/** The listeners with their option lines and servers (per-kind server options); exported for tests. */
+export function renderServices(v: HaproxyVars, hostsOf: (pattern: string) => HostInfo[]): RenderedService[] {
+  return v.haproxyServices.map((s) => {
+    const pattern = s.backends ?? v.haproxyBackends;
+    const members = hostsOf(pattern);
+    if (members.length === 0) throw new Error(`haproxy service ${s.name}: no backends match ${pattern}`);
+    const withPort = (o: string): string => (s.checkPort !== undefined ? `${o} port ${s.checkPort}` : o);
+    const servers = members.map((m, i): RenderedServer => {
+      const opts: string[] = [];
+      switch (s.kind) {
+        case 'galera':
+          // Single writer: the first node takes every connection, the others are backups; sessions are cut when a
+          // server is marked down so clients reconnect to the new writer at once.
+          opts.push(`check port ${s.checkPort ?? 9200} inter 1s rise 2 fall 3`, 'on-marked-down shutdown-sessions');
+          if (i > 0) opts.push('backup');
+          break;
+        case 'horizon':
+          opts.push(withPort(v.haproxyCheckOptions), `cookie ${m.name}`);
+          break;
+        default:
+          opts.push(withPort(v.haproxyCheckOptions));
+      }
+      return { name: m.name, address: m.address, options: opts.join(' ') };
+    });
+    return { name: s.name, bind: s.bind, port: s.port, backendPort: s.backendPort ?? s.port, lines: listenerLines(s), servers };
+  });
+}
+
+/** `<command>` sent to the admin socket, as a shell command for a host (socat). */
+export function adminSocketCommand(command: string, socket = haproxyDefaults.haproxyStatsSocket): string {
+  if (!/^[A-Za-z0-9 _./:-]+$/.test(command)) throw new Error(`unsafe haproxy admin command: ${JSON.stringify(command)}`);
+  if (!/^\/[A-Za-z0-9_./-]+$/.test(socket)) throw new Error(`unsafe haproxy socket path: ${JSON.stringify(socket)}`);
+  return `echo '${command}' | socat stdio unix-connect:${socket}`;
+}
+
+function checkName(x: string): string {
+  if (!new RegExp(NAME).test(x)) throw new Error(`bad haproxy backend/server name: ${JSON.stringify(x)}`);
+  return x;
+}
+const serverRef = (backend: string, server: string): string => `${checkName(backend)}/${checkName(server)}`;
+
+/** Admin-socket commands for rolling operations (HAProxy management guide: `set server … state`). */
+export const haproxyAdmin = {
+  drain: (backend: string, server: string): string => `set server ${serverRef(backend, server)} state drain`,
+  maint: (backend: string, server: string): string => `set server ${serverRef(backend, server)} state maint`,
+  ready: (backend: string, server: string): string => `set server ${serverRef(backend, server)} state ready`,
+  shutdownSessions: (backend: string, server: string): string => `shutdown sessions server ${serverRef(backend, server)}`,
+  showStat: (): string => 'show stat',
+  showServersState: (backend?: string): string => (backend === undefined ? 'show servers state' : `show servers state ${checkName(backend)}`),
+};
+
+const packagesFor = (v: HaproxyVars, ctx: TaskContext): string[] => (ctx.facts?.osFamily === 'redhat' ? v.haproxyPackages.redhat : v.haproxyPackages.debian);
+
+export default defineRole<HaproxyVars>({
+  name: 'haproxy',
+  defaults: haproxyDefaults,
+  schema: haproxySchema,
+  tasks: (v) => [
+    tasks.package('haproxy packages', (ctx) => ({ name: packagesFor(v, ctx), state: 'present' })),
+    tasks.sysctl('sysctl net.ipv4.ip_nonlocal_bind', { name: 'net.ipv4.ip_nonlocal_bind', value: '1', file: '/etc/sysctl.d/60-haplay-haproxy.conf' }, {
+      when: () => v.haproxyNonlocalBind,
+    }),
+    tasks.template(
+      'haproxy.cfg',
+      (ctx) => ({
+        src: 'haproxy.cfg.ejs',
+        dest: v.haproxyConfigFile,
+        mode: '0644',
+        // The candidate (a temp file next to the live one) is checked before the rename: an invalid config never lands.
+        validate: 'haproxy -c -q -f %s',
+        vars: { host: ctx.host, rendered: renderServices(v, (p) => ctx.hostsOf(p)), haproxyStats: v.haproxyStats ?? null },
+      }),
+      { notify: ['reload haproxy'] },
+    ),
+    tasks.service('haproxy enabled and started', { name: v.haproxyServiceName, state: 'started', enabled: true }, { when: () => v.haproxyManageService }),
+  ],
+  handlers: (v) => [tasks.service('reload haproxy', { name: v.haproxyServiceName, state: 'reloaded' }, { when: () => v.haproxyManageService })],
+});

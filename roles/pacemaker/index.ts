@@ -1,0 +1,188 @@
+// Role pacemaker: a Corosync 3 (knet, encrypted) + Pacemaker cluster with Pacemaker-managed VIPs (IPaddr2) and an
+// optional `systemd:haproxy` clone (reference ha-roles.md §4.3; osp-ha-deploy basic-cluster + lb scenarios).
+// The corosync authkey is generated ONCE on the controller (crypto.randomBytes) into a private file and copied to
+// every node as a secret (mode 0400, never printed, never in a command line or a result). Cluster-wide changes
+// (properties, resources, constraints) run on the first node only and are created only when absent.
+// Variables are prefixed `pacemaker…`: inventory variables are one flat namespace shared by every role.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { defineRole, secret, tasks, type Secret, type TaskContext, type TaskDef } from 'haplay';
+
+export interface PacemakerVip extends Record<string, unknown> {
+  /** Resource id (`vip-api`). */
+  name: string;
+  ip: string;
+  cidrNetmask: number;
+  nic: string;
+}
+
+export interface PacemakerVars extends Record<string, unknown> {
+  pacemakerClusterName: string;
+  /** Host pattern of the cluster members (inventory order = node ids; the first runs cluster-wide changes). */
+  pacemakerNodes: string;
+  /** Authkey as a secret; absent: generated once on the controller into `pacemakerAuthkeyFile`. */
+  pacemakerAuthkey?: Secret;
+  /** Controller-side file of the generated authkey ('' = ~/.local/share/haplay/secrets/corosync-<cluster>.key). */
+  pacemakerAuthkeyFile: string;
+  /** Fencing. false only in labs: the deploy prints a notice every run. */
+  pacemakerStonith: boolean;
+  /** Cluster properties (crm_config), e.g. `no-quorum-policy: stop`. */
+  pacemakerProperties: Record<string, string>;
+  /** Resource defaults (`resource-stickiness: INFINITY`, "we really don't want VIPs moving around"). */
+  pacemakerResourceDefaults: Record<string, string>;
+  pacemakerVips: PacemakerVip[];
+  /** Create the `haproxy` systemd clone, each VIP ordered (Optional) before it and colocated with it. */
+  pacemakerHaproxyClone: boolean;
+  /** Seconds to wait for quorum after start. */
+  pacemakerQuorumTimeout: number;
+  pacemakerPackages: { debian: string[]; redhat: string[] };
+}
+
+export const pacemakerDefaults: PacemakerVars = {
+  pacemakerClusterName: 'haplay',
+  pacemakerNodes: 'controllers',
+  pacemakerAuthkeyFile: '',
+  pacemakerStonith: true,
+  pacemakerProperties: { 'no-quorum-policy': 'stop' },
+  pacemakerResourceDefaults: { 'resource-stickiness': 'INFINITY' },
+  pacemakerVips: [],
+  pacemakerHaproxyClone: false,
+  pacemakerQuorumTimeout: 120,
+  pacemakerPackages: { debian: ['corosync', 'pacemaker', 'pcs', 'resource-agents'], redhat: ['corosync', 'pacemaker', 'pcs', 'resource-agents'] },
+};
+
+const NAME = '^[A-Za-z0-9_-]+$';
+const VALUE = '^[A-Za-z0-9_.:-]+$';
+
+export const pacemakerSchema = {
+  type: 'object',
+  properties: {
+    pacemakerClusterName: { type: 'string', pattern: NAME, maxLength: 32 },
+    pacemakerNodes: { type: 'string', minLength: 1 },
+    pacemakerAuthkey: { secret: true },
+    pacemakerAuthkeyFile: { type: 'string' },
+    pacemakerStonith: { type: 'boolean' },
+    pacemakerProperties: { type: 'object', propertyNames: { pattern: NAME }, additionalProperties: { type: 'string', pattern: VALUE } },
+    pacemakerResourceDefaults: { type: 'object', propertyNames: { pattern: NAME }, additionalProperties: { type: 'string', pattern: VALUE } },
+    pacemakerVips: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string', pattern: NAME },
+          ip: { type: 'string', pattern: '^[0-9]{1,3}(\\.[0-9]{1,3}){3}$' },
+          cidrNetmask: { type: 'integer', minimum: 1, maximum: 32 },
+          nic: { type: 'string', pattern: NAME },
+        },
+        required: ['name', 'ip', 'cidrNetmask', 'nic'],
+        additionalProperties: false,
+      },
+    },
+    pacemakerHaproxyClone: { type: 'boolean' },
+    pacemakerQuorumTimeout: { type: 'integer', minimum: 1 },
+    pacemakerPackages: {
+      type: 'object',
+      properties: { debian: { type: 'array', items: { type: 'string' } }, redhat: { type: 'array', items: { type: 'string' } } },
+      required: ['debian', 'redhat'],
+      additionalProperties: false,
+    },
+  },
+  required: [
+    'pacemakerClusterName', 'pacemakerNodes', 'pacemakerAuthkeyFile', 'pacemakerStonith', 'pacemakerProperties',
+    'pacemakerResourceDefaults', 'pacemakerVips', 'pacemakerHaproxyClone', 'pacemakerQuorumTimeout', 'pacemakerPackages',
+  ],
+};
+
+/** The authkey: the given secret, else read from (or generated once into) a private controller-side file. */
+export function authkeyOf(v: PacemakerVars): Secret {
+  if (v.pacemakerAuthkey !== undefined) return v.pacemakerAuthkey;
+  const file = v.pacemakerAuthkeyFile || join(homedir(), '.local', 'share', 'haplay', 'secrets', `corosync-${v.pacemakerClusterName}.key`);
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    // 'wx': exactly one writer wins when hosts plan concurrently; the others read what it wrote.
+    writeFileSync(file, randomBytes(192).toString('base64'), { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const key = readFileSync(file, 'utf8').trim();
+  if (key.length < 128) throw new Error(`corosync authkey file ${file} holds fewer than 128 bytes`);
+  return secret(key);
+}
+
+const justStarted = (ctx: TaskContext): boolean => String(ctx.results['corosyncService']?.['changes'] ?? '').includes('started');
+const packagesFor = (v: PacemakerVars, ctx: TaskContext): string[] => (ctx.facts?.osFamily === 'redhat' ? v.pacemakerPackages.redhat : v.pacemakerPackages.debian);
+const isFirst = (v: PacemakerVars) => (ctx: TaskContext): boolean => ctx.hostsOf(v.pacemakerNodes)[0]?.name === ctx.host;
+
+/** `crm_attribute` set of one property, skipped when it already has the value. */
+function attribute(v: PacemakerVars, type: 'crm_config' | 'rsc_defaults', name: string, value: string, label?: string): TaskDef {
+  return tasks.shell(
+    label ?? `${type === 'crm_config' ? 'property' : 'resource default'} ${name}=${value}`,
+    {
+      cmd: `crm_attribute --type ${type} --name ${name} --update ${value}`,
+      unless: `[ "$(crm_attribute --type ${type} --name ${name} --query --quiet 2>/dev/null)" = ${value} ]`,
+    },
+    { when: isFirst(v) },
+  );
+}
+
+/** Creates a CIB object with `cmd` unless the xpath already matches. */
+function ensure(v: PacemakerVars, name: string, xpath: string, cmd: string): TaskDef {
+  return tasks.shell(name, { cmd, unless: `cibadmin --query --xpath "${xpath}" >/dev/null 2>&1` }, { when: isFirst(v) });
+}
+
+export default defineRole<PacemakerVars>({
+  name: 'pacemaker',
+  clustered: true,
+  defaults: pacemakerDefaults,
+  schema: pacemakerSchema,
+  tasks: (v) => [
+    tasks.package('cluster packages', (ctx) => ({ name: packagesFor(v, ctx), state: 'present' })),
+    tasks.copy('corosync authkey', () => ({ dest: '/etc/corosync/authkey', content: authkeyOf(v), mode: '0400', owner: 'root', group: 'root' }), {
+      notify: ['restart corosync'],
+    }),
+    tasks.template(
+      'corosync.conf',
+      (ctx) => ({
+        src: 'corosync.conf.ejs',
+        dest: '/etc/corosync/corosync.conf',
+        mode: '0644',
+        validate: 'corosync -t -c %s',
+        vars: { members: ctx.hostsOf(v.pacemakerNodes).map((m, i) => ({ name: m.name, address: m.address, id: i + 1 })) },
+      }),
+      { notify: ['reload corosync'] },
+    ),
+    tasks.service('corosync enabled and started', { name: 'corosync', state: 'started', enabled: true }, { register: 'corosyncService' }),
+    tasks.service('pacemaker enabled and started', { name: 'pacemaker', state: 'started', enabled: true }),
+    // Every attempt is bounded by `timeout`: a hung cluster tool must not outlive the wait.
+    tasks.waitFor('quorum', { command: 'timeout 10 corosync-quorumtool -s | grep -q "^Quorate: *Yes"', timeout: v.pacemakerQuorumTimeout, interval: 1 }),
+    tasks.waitFor('pacemaker partition with quorum (DC elected)', { command: 'timeout 10 crm_mon -1 2>/dev/null | grep -q "partition with quorum"', timeout: v.pacemakerQuorumTimeout, interval: 1 }),
+    v.pacemakerStonith
+      ? attribute(v, 'crm_config', 'stonith-enabled', 'true')
+      : attribute(v, 'crm_config', 'stonith-enabled', 'false', 'NOTICE: stonith-enabled=false (no fencing: lab only, never in production)'),
+    ...Object.entries(v.pacemakerProperties).map(([k, val]) => attribute(v, 'crm_config', k, val)),
+    ...Object.entries(v.pacemakerResourceDefaults).map(([k, val]) => attribute(v, 'rsc_defaults', k, val)),
+    ...v.pacemakerVips.map((vip) =>
+      ensure(v, `VIP ${vip.name} (${vip.ip})`, `//primitive[@id='${vip.name}']`,
+        `pcs resource create ${vip.name} ocf:heartbeat:IPaddr2 ip=${vip.ip} cidr_netmask=${vip.cidrNetmask} nic=${vip.nic} op monitor interval=2s`),
+    ),
+    ...(v.pacemakerHaproxyClone
+      ? [
+          ensure(v, 'haproxy clone', "//clone[@id='haproxy-clone']", 'pcs resource create haproxy systemd:haproxy op monitor interval=5s clone'),
+          ...v.pacemakerVips.flatMap((vip) => [
+            ensure(v, `order ${vip.name} then haproxy-clone`, `//rsc_order[@first='${vip.name}' and @then='haproxy-clone']`,
+              `pcs constraint order start ${vip.name} then haproxy-clone kind=Optional`),
+            ensure(v, `colocate ${vip.name} with haproxy-clone`, `//rsc_colocation[@rsc='${vip.name}' and @with-rsc='haproxy-clone']`,
+              `pcs constraint colocation add ${vip.name} with haproxy-clone INFINITY`),
+          ]),
+        ]
+      : []),
+  ],
+  // Not when this run just started corosync (it read the new files): restarting a forming cluster on every node at
+  // once takes pacemaker down with it.
+  handlers: [
+    tasks.command('restart corosync', { cmd: 'systemctl restart corosync' }, { when: (ctx) => !justStarted(ctx) }),
+    tasks.command('reload corosync', { cmd: 'corosync-cfgtool -R' }, { when: (ctx) => !justStarted(ctx) }),
+  ],
+});

@@ -1,0 +1,323 @@
+// End to end on the systemd-nspawn lab (lab "hplroles", 3 nodes): roles keepalived + haproxy in front of a tiny
+// HTTP backend on every node (fixture playbook test/fixtures/roles/playbooks/keepalived-haproxy.ts).
+// - exactly one node holds VIP 198.18.0.100, and HTTP through VIP:8080 works (from the machine and from a node);
+// - a second deploy reports 0 changed; `--check` after a hand edit reports exactly that host/task;
+// - a power cut (`lab kill`) of the VIP holder moves the VIP to another node within 5 s and requests succeed again.
+// Then, on a fresh lab, role pacemaker (fixture playbooks/pacemaker.ts): corosync knet + crypto, quorum, stonith
+// disabled with a NOTICE, an IPaddr2 VIP ordered before / colocated with a systemd:haproxy clone; 0 changed again.
+// Needs root, systemd-nspawn and debootstrap (or the cached image). Without them the suite is skipped with the
+// reason; with CI=true it fails instead. Lab suites (*.e2e.test.ts) run one at a time (vitest.config.ts, project "lab").
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import type { HostRecap, RunEvent } from '../../src/engine/events.js';
+import type { TaskResult } from '../../src/engine/types.js';
+import { labPaths } from '../../src/lab/state.js';
+import { compileTemplate } from '../../src/tasks/template-engine.js';
+import { haproxyDefaults, renderServices, type HaproxyVars } from '../../roles/haproxy/index.js';
+
+const LAB = 'hplroles';
+const VIP = '198.18.0.100';
+const PORT = 8080;
+const NODES = ['n1', 'n2', 'n3'];
+const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/roles/playbooks/${name}.ts`, import.meta.url));
+const PLAYBOOK = fixture('keepalived-haproxy');
+const INVENTORY = labPaths(LAB).inventoryFile;
+
+function detect(): { ok: boolean; reason?: string } {
+  if (process.platform !== 'linux') return { ok: false, reason: `the lab needs Linux (this is ${process.platform})` };
+  if (process.getuid?.() !== 0) return { ok: false, reason: 'the lab needs root (namespaces, bridges, overlay mounts, systemd-nspawn)' };
+  for (const tool of ['systemd-nspawn', 'debootstrap', 'ip', 'ssh', 'ssh-keygen']) {
+    try {
+      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+    } catch {
+      return { ok: false, reason: `${tool} is not installed (apt-get install -y debootstrap systemd-container iproute2 openssh-client)` };
+    }
+  }
+  return { ok: true };
+}
+
+const can = detect();
+if (!can.ok) {
+  if (process.env['CI'] === 'true') throw new Error(`role lab tests cannot run in CI: ${can.reason ?? 'unknown reason'}`);
+  console.warn(`[haplay] skipping the keepalived+haproxy lab suite: ${can.reason ?? 'unknown reason'}`);
+}
+const describeLab = can.ok ? describe : describe.skip;
+
+interface Out {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function haplay(...argv: string[]): Promise<Out> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { out: (t) => void (out += t), err: (t) => void (err += t) });
+  return { code, out, err };
+}
+
+const lab = (...argv: string[]): Promise<Out> => haplay('lab', ...argv.slice(0, 1), '--name', LAB, ...argv.slice(1));
+
+interface Deploy extends Out {
+  events: RunEvent[];
+  recap: Map<string, HostRecap>;
+  results: TaskResult[];
+}
+
+async function deploy(...extra: string[]): Promise<Deploy> {
+  return deployPlaybook(PLAYBOOK, ...extra);
+}
+
+async function deployPlaybook(playbook: string, ...extra: string[]): Promise<Deploy> {
+  const r = await haplay('deploy', INVENTORY, playbook, '--json', ...extra);
+  const events = r.out
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as RunEvent);
+  const end = events.filter((e): e is Extract<RunEvent, { type: 'run-end' }> => e.type === 'run-end');
+  const recap = new Map((end[0]?.recap ?? []).map((h) => [h.host, h]));
+  const results = events.filter((e): e is Extract<RunEvent, { type: 'task-end' }> => e.type === 'task-end').map((e) => e.result);
+  return { ...r, events, recap, results };
+}
+
+/** Nodes (of `targets`) holding the VIP on host0, read through the nodes' namespaces (no SSH: fast). */
+async function vipHolders(targets = NODES): Promise<string[]> {
+  const r = await lab('exec', targets.join(','), '--nsenter', '--', `ip -o -4 addr show dev host0 | grep -q ' ${VIP}/' && echo HOLD=$(hostname) || :`);
+  return [...r.out.matchAll(/^HOLD=(\S+)$/gm)].map((m) => m[1]!).sort();
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number, stepMs = 200): Promise<{ value: T; ms: number }> {
+  const started = Date.now();
+  let value = await probe();
+  while (!ok(value)) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(value)})`);
+    await new Promise((r) => setTimeout(r, stepMs));
+    value = await probe();
+  }
+  return { value, ms: Date.now() - started };
+}
+
+/** One HTTP GET from the machine (the bridge holds 198.18.0.1/24): the body, or an error string. */
+function get(timeoutMs: number): Promise<{ ok: boolean; body: string }> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: VIP, port: PORT, path: '/', timeout: timeoutMs, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ ok: res.statusCode === 200, body: body.trim() }));
+      res.on('error', (e) => resolve({ ok: false, body: String(e) }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', (e) => resolve({ ok: false, body: String(e) }));
+  });
+}
+
+const changedNonHandler = (d: Deploy): TaskResult[] => d.results.filter((r) => r.changed && r.handler !== true);
+
+describeLab('roles keepalived + haproxy on the lab', () => {
+  beforeAll(async () => {
+    await lab('down');
+    const started = Date.now();
+    const up = await lab('up', '--nodes', '3');
+    if (up.code !== 0) throw new Error(`lab up failed (exit ${up.code}):\n${up.out}\n${up.err}`);
+    console.log(`[haplay] lab ${LAB} up: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }, 1_800_000);
+
+  afterAll(async () => {
+    await lab('down');
+  }, 120_000);
+
+  it('deploys the backend, keepalived and haproxy; exactly one node holds the VIP; HTTP through the VIP works', async () => {
+    const started = Date.now();
+    const d = await deploy();
+    expect(d.code, d.out + d.err).toBe(0);
+    console.log(`[haplay] first deploy: ${Date.now() - started} ms`);
+    // VRRP elects within a few adverts once haproxy (tracked) runs. Whichever node's haproxy came up first may hold
+    // the VIP for a moment; n1 (highest priority, preempting) then takes it and keeps it.
+    const { value: holders, ms } = await waitFor('n1 alone holding the VIP', () => vipHolders(), (h) => h.join() === 'n1', 20_000);
+    console.log(`[haplay] VIP ${VIP} on ${holders[0]} ${ms} ms after the deploy`);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(await vipHolders()).toEqual(['n1']); // exactly one holder, and it stays
+    const bodies = new Set<string>();
+    for (let i = 0; i < 6; i++) {
+      const r = await get(3000);
+      expect(r.ok, r.body).toBe(true);
+      bodies.add(r.body);
+    }
+    expect([...bodies].sort()).toEqual(NODES); // roundrobin over every backend
+    const fromNode = await lab('exec', 'n3', '--', `curl -fsS -m 3 http://${VIP}:${PORT}/`);
+    expect(fromNode.code, fromNode.out + fromNode.err).toBe(0);
+    expect(fromNode.out).toMatch(/^n[123]$/m);
+    // The secret never reaches the output.
+    expect(d.out + d.err).not.toContain('hplvrrp1');
+  }, 180_000);
+
+  it('reports 0 changed on a second deploy', async () => {
+    const d = await deploy();
+    expect(d.code, d.out + d.err).toBe(0);
+    expect(d.recap.size).toBe(3);
+    for (const [host, r] of d.recap) expect(r.changed, `${host}: ${JSON.stringify(changedNonHandler(d))}`).toBe(0);
+  }, 120_000);
+
+  it('--check after a hand edit of haproxy.cfg on n2 reports exactly that host and task; a deploy repairs it', async () => {
+    const edit = await lab('exec', 'n2', '--', "echo '# hand edit' >> /etc/haproxy/haproxy.cfg");
+    expect(edit.code, edit.err).toBe(0);
+    const c = await deploy('--check');
+    expect(c.code, c.out + c.err).toBe(0);
+    expect(changedNonHandler(c).map((r) => `${r.host}/${r.role ?? ''}/${r.task}`)).toEqual(['n2/haproxy/haproxy.cfg']);
+    expect(c.recap.get('n1')?.changed).toBe(0);
+    expect(c.recap.get('n3')?.changed).toBe(0);
+    const still = await lab('exec', 'n2', '--', 'tail -n1 /etc/haproxy/haproxy.cfg');
+    expect(still.out).toContain('# hand edit'); // check mode changed nothing
+    const fix = await deploy();
+    expect(fix.code, fix.out + fix.err).toBe(0);
+    expect(changedNonHandler(fix).map((r) => `${r.host}/${r.task}`)).toEqual(['n2/haproxy.cfg']);
+    const after = await lab('exec', 'n2', '--', 'grep -c "hand edit" /etc/haproxy/haproxy.cfg || :');
+    expect(after.out).toMatch(/^0$/m);
+  }, 180_000);
+
+  it('never lets an invalid haproxy config replace the live one (validate runs on the candidate)', async () => {
+    const before = await lab('exec', 'n3', '--', 'sha256sum /etc/haproxy/haproxy.cfg; ls -a /etc/haproxy');
+    const d = await deployPlaybook(fixture('haproxy-invalid'));
+    expect(d.code, d.out + d.err).toBe(3);
+    const failed = d.results.filter((r) => r.status === 'failed');
+    expect(failed.map((r) => `${r.host}/${r.task}`)).toEqual(['n3/invalid haproxy.cfg']);
+    expect(failed[0]?.message ?? '').toContain('validation failed');
+    const after = await lab('exec', 'n3', '--', 'sha256sum /etc/haproxy/haproxy.cfg; ls -a /etc/haproxy');
+    expect(after.out).toBe(before.out); // same live file, no temp file left behind
+    const active = await lab('exec', 'n3', '--', 'systemctl is-active haproxy');
+    expect(active.out).toMatch(/^active$/m);
+  }, 60_000);
+
+  it("renders every listener kind (api, horizon, galera, amqp, tcp) into a config the lab's haproxy accepts", async () => {
+    const hostsOf = (): { name: string; address: string; vars: Record<string, unknown> }[] =>
+      NODES.map((n, i) => ({ name: n, address: `198.18.0.1${i + 1}`, vars: {} }));
+    const v: HaproxyVars = {
+      ...haproxyDefaults,
+      haproxyStats: { bind: '127.0.0.1', port: 8404 },
+      haproxyServices: [
+        { name: 'keystone', kind: 'api', bind: [VIP], port: 5000, httpCheck: 'GET /v3' },
+        { name: 'horizon', kind: 'horizon', bind: [VIP], port: 80 },
+        { name: 'mysqld', kind: 'galera', bind: [VIP], port: 3306 },
+        { name: 'qpid', kind: 'amqp', bind: [VIP], port: 5672 },
+        { name: 'memcached', kind: 'tcp', bind: [VIP], port: 11211, timeout: '5m' },
+      ],
+    };
+    const file = fileURLToPath(new URL('../../roles/haproxy/templates/haproxy.cfg.ejs', import.meta.url));
+    const { text } = compileTemplate(file, 'n2').render({ ...v, host: 'n2', rendered: renderServices(v, hostsOf) }, 'n2');
+    const r = await lab('exec', 'n2', '--', `cat > /tmp/all-kinds.cfg <<'HPL_EOF'\n${text}HPL_EOF\nhaproxy -c -f /tmp/all-kinds.cfg; echo rc=$?`);
+    expect(r.out, r.out + r.err).toMatch(/^rc=0$/m);
+  }, 60_000);
+
+  it('moves the VIP within 5 s of a power cut of its holder, and requests succeed again', async () => {
+    const [holder] = await vipHolders();
+    expect(holder).toBeDefined();
+    const survivors = NODES.filter((n) => n !== holder);
+    // Probe through the VIP from the machine every 100 ms while the holder dies.
+    const log: { at: number; ok: boolean; body: string }[] = [];
+    let probing = true;
+    const prober = (async () => {
+      while (probing) {
+        const r = await get(1000);
+        log.push({ at: Date.now(), ...r });
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    })();
+    await new Promise((r) => setTimeout(r, 1000));
+    const killedAt = Date.now();
+    const k = await lab('kill', holder!);
+    expect(k.code, k.out + k.err).toBe(0);
+    const moved = await waitFor('the VIP on a surviving node', () => vipHolders(survivors), (h) => h.length === 1, 15_000, 100);
+    const movedMs = Date.now() - killedAt;
+    console.log(`[haplay] power cut of ${holder}: VIP on ${moved.value[0]} after ${movedMs} ms`);
+    expect(movedMs).toBeLessThanOrEqual(5000);
+    // Requests succeed again: 5 in a row within 20 s.
+    await waitFor(
+      '5 successful requests in a row',
+      async () => log.slice(-5),
+      (l) => l.length === 5 && l.every((x) => x.ok && x.at > killedAt),
+      20_000,
+      200,
+    );
+    probing = false;
+    await prober;
+    const after = log.filter((x) => x.at >= killedAt);
+    const failures = after.filter((x) => !x.ok);
+    const window = failures.length === 0 ? 0 : failures[failures.length - 1]!.at - killedAt;
+    console.log(
+      `[haplay] error window after the power cut: ${failures.length} failed of ${after.length} requests, last failure ${window} ms after the kill` +
+        (failures[0] ? ` (first error: ${failures[0].body})` : ''),
+    );
+    const fromNode = await lab('exec', survivors[0]!, '--', `curl -fsS -m 3 http://${VIP}:${PORT}/`);
+    expect(fromNode.code, fromNode.out + fromNode.err).toBe(0);
+    expect(fromNode.out).not.toMatch(new RegExp(`^${holder}$`, 'm'));
+  }, 120_000);
+});
+
+describeLab('role pacemaker on the lab (corosync 3 knet, IPaddr2 VIP, haproxy clone)', () => {
+  const keyDir = mkdtempSync(join(tmpdir(), 'haplay-authkey-'));
+  const keyFile = join(keyDir, 'corosync.key');
+
+  beforeAll(async () => {
+    await lab('down'); // fresh nodes: the suite above cut one node's power
+    const up = await lab('up', '--nodes', '3');
+    if (up.code !== 0) throw new Error(`lab up failed (exit ${up.code}):\n${up.out}\n${up.err}`);
+    process.env['HAPLAY_TEST_AUTHKEY_FILE'] = keyFile;
+  }, 1_800_000);
+
+  afterAll(async () => {
+    delete process.env['HAPLAY_TEST_AUTHKEY_FILE'];
+    rmSync(keyDir, { recursive: true, force: true });
+    await lab('down');
+  }, 120_000);
+
+  it('forms a quorate cluster with the VIP on one node and haproxy cloned on all; the authkey never prints', async () => {
+    const started = Date.now();
+    const d = await deployPlaybook(fixture('pacemaker'), '-T', '120');
+    expect(d.code, d.out.slice(-3000) + d.err).toBe(0);
+    console.log(`[haplay] pacemaker first deploy: ${Date.now() - started} ms`);
+    const key = readFileSync(keyFile, 'utf8').trim();
+    expect(key.length).toBeGreaterThanOrEqual(128);
+    expect(d.out + d.err).not.toContain(key);
+    expect(d.out + d.err).not.toContain(key.slice(0, 24));
+    // Cluster-wide changes run on the first node only (skipped elsewhere); the NOTICE names the missing fencing.
+    const notice = d.results.filter((r) => r.task.startsWith('NOTICE: stonith-enabled=false') && r.status !== 'skipped');
+    expect(notice.map((r) => `${r.host}:${r.status}`)).toEqual(['n1:changed']);
+    expect(d.out).toContain('NOTICE: stonith-enabled=false (no fencing: lab only, never in production)');
+    const sum = createHash('sha256').update(readFileSync(keyFile)).digest('hex');
+    const keys = await lab('exec', 'all', '--', 'stat -c %a:%U /etc/corosync/authkey; sha256sum </etc/corosync/authkey');
+    expect(keys.out.match(/^400:root$/gm)?.length, keys.out).toBe(3);
+    expect(keys.out.match(new RegExp(`^${sum}`, 'gm'))?.length, keys.out).toBe(3);
+    const { value: holders, ms } = await waitFor('one VIP holder', () => vipHolders(), (h) => h.length === 1, 30_000);
+    console.log(`[haplay] pacemaker VIP on ${holders[0]} ${ms} ms after the deploy`);
+    // The clone may still be starting on a node when the deploy ends.
+    const { value: mon } = await waitFor(
+      'haproxy-clone started on every node',
+      () => lab('exec', 'n1', '--', 'crm_mon -1; crm_attribute -t crm_config -n stonith-enabled -G -q; corosync-cfgtool -s | head -3'),
+      (m) => /haproxy-clone \[haproxy\]:\s*\n\s*\* Started: \[ n1 n2 n3 \]/.test(m.out),
+      30_000,
+      500,
+    );
+    expect(mon.out).toContain('transport knet');
+    expect(mon.out).toContain('partition with quorum');
+    expect(mon.out).toMatch(/Online: \[ n1 n2 n3 \]/);
+    expect(mon.out).toMatch(/haproxy-clone \[haproxy\]:\s*\n\s*\* Started: \[ n1 n2 n3 \]/);
+    expect(mon.out).toMatch(/^false$/m);
+    const order = await lab('exec', 'n1', '--', 'pcs constraint order config; pcs constraint colocation config');
+    expect(order.out).toMatch(/start vip-api then start haproxy-clone.*Optional/);
+    expect(order.out).toMatch(/vip-api with haproxy-clone/);
+  }, 300_000);
+
+  it('reports 0 changed on a second deploy (constraints and resources created only when absent)', async () => {
+    const d = await deployPlaybook(fixture('pacemaker'), '-T', '120');
+    expect(d.code, d.out.slice(-3000) + d.err).toBe(0);
+    for (const [host, r] of d.recap) expect(r.changed, `${host}: ${JSON.stringify(changedNonHandler(d))}`).toBe(0);
+  }, 180_000);
+});
