@@ -10,3 +10,9 @@ export function lazyRequire<T>(id: string): () => T {
   let mod: T | undefined;
   return () => (mod ??= require(id) as T);
 }
+
+/**
+ * jiti (loads TypeScript inventories, playbooks and roles), through its CommonJS entry: importing its ESM wrapper
+ * makes Node scan the 190 kB CommonJS bundle for export names first, ~40 ms of CPU per run.
+ */
+export const jitiLib = lazyRequire<typeof import('jiti')>('jiti');

@@ -2,7 +2,9 @@
 // inventory + pattern → hosts → connect targets, known_hosts policy, transport.
 import { createInterface } from 'node:readline/promises';
 import { HaplayError } from '../errors.js';
-import { loadInventory, selectHosts } from '../inventory/index.js';
+// Straight from the modules, not inventory/index.js: that one re-exports the YAML parser, loaded only for YAML files.
+import { loadInventory } from '../inventory/load.js';
+import { selectHosts } from '../inventory/patterns.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import { registerSecretValue, revealSecret } from '../secret.js';
 import type { BecomeOptions } from '../ssh/command.js';

@@ -9,7 +9,6 @@ import { runPhases } from '../engine/run.js';
 import { createJsonlReporter } from '../report/jsonl.js';
 import { createLinesReporter, formatResult } from '../report/lines.js';
 import { recapTable } from '../report/recap.js';
-import { createTtyReporter } from '../report/tty.js';
 import { parseCommand, usage } from './args.js';
 import { CONNECT_HELP, CONNECT_OPTIONS, openSession, type ConnectValues } from './connect-options.js';
 import { EXIT } from './exit-codes.js';
@@ -74,7 +73,8 @@ export async function deployMain(argv: string[], io: CommandIo): Promise<number>
       session.hosts.map((h) => [h.host.name, { host: h.host, target: h.target, become: h.become, results: {} }]),
     );
     const bus = new EventBus();
-    const tty = !values.json && process.stdout.isTTY === true && process.env['CI'] !== 'true' ? createTtyReporter() : undefined;
+    // The live view (listr2) is loaded only on a TTY.
+    const tty = !values.json && process.stdout.isTTY === true && process.env['CI'] !== 'true' ? (await import('../report/tty.js')).createTtyReporter() : undefined;
     const collected = tty ? collectFailures(values.diff === true) : undefined;
     if (values.json) bus.on(createJsonlReporter(io.out));
     else if (tty && collected) {

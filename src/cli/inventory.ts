@@ -1,5 +1,7 @@
 // `haplay inventory <file> --list | --graph [pattern]`: shows what an inventory resolves to; contacts no host.
-import { inventoryGraph, inventoryList, loadInventory, selectHosts } from '../inventory/index.js';
+import { loadInventory } from '../inventory/load.js';
+import { selectHosts } from '../inventory/patterns.js';
+import { inventoryGraph, inventoryList } from '../inventory/show.js';
 import { usage, parseCommand } from './args.js';
 import { EXIT } from './exit-codes.js';
 import type { CommandIo } from './main.js';

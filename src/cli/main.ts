@@ -44,6 +44,14 @@ touched), 3 some host failed, 4 some host unreachable (none failed), 5 lab error
 
 /** Runs the CLI and returns the exit code. */
 export async function main(argv: string[], io: CommandIo = defaultIo()): Promise<number> {
+  try {
+    return await dispatch(argv, io);
+  } finally {
+    pendingFlush?.();
+  }
+}
+
+async function dispatch(argv: string[], io: CommandIo): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.out(HELP);
@@ -66,8 +74,36 @@ export async function main(argv: string[], io: CommandIo = defaultIo()): Promise
 }
 
 function defaultIo(): CommandIo {
-  return { out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t) };
+  if (process.stdout.isTTY) return { out: (t) => void process.stdout.write(t), err: (t) => void process.stderr.write(t) };
+  // Not a terminal (a file, a pipe): output written within one turn of the event loop goes out in one write — with
+  // --json a deploy prints two lines per task, each a separate write(2) otherwise. Anything on stderr first flushes
+  // what stdout holds, so the two keep their order; main() flushes before it returns.
+  let pending: string[] = [];
+  let scheduled = false;
+  const flush = (): void => {
+    scheduled = false;
+    if (pending.length === 0) return;
+    const text = pending.join('');
+    pending = [];
+    process.stdout.write(text);
+  };
+  pendingFlush = flush;
+  return {
+    out: (t) => {
+      pending.push(t);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    },
+    err: (t) => {
+      flush();
+      process.stderr.write(t);
+    },
+  };
 }
+
+let pendingFlush: (() => void) | undefined;
 
 async function version(): Promise<string> {
   const { readFile } = await import('node:fs/promises');

@@ -2,8 +2,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createJiti } from 'jiti';
 import { HaplayError, isHaplayError } from '../errors.js';
+import { jitiLib } from '../lazy.js';
 import { haplayEntry } from '../inventory/load.js';
 import type { PlaybookDef, RoleDef } from './types.js';
 
@@ -12,6 +12,7 @@ export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..
 
 async function importDefault(path: string, what: string): Promise<unknown> {
   if (!existsSync(path)) throw new HaplayError('E_PLAYBOOK', `${what} ${path} does not exist`, { file: path });
+  const { createJiti } = jitiLib();
   const jiti = createJiti(import.meta.url, { alias: { haplay: haplayEntry() }, moduleCache: false, sourceMaps: true });
   try {
     const mod = await jiti.import<Record<string, unknown>>(path);

@@ -3,10 +3,9 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createJiti } from 'jiti';
 import { HaplayError, isHaplayError } from '../errors.js';
+import { jitiLib } from '../lazy.js';
 import { parseAnsibleIni } from './ansible-ini.js';
-import { parseAnsibleYaml } from './ansible-yaml.js';
 import { resolveInventory } from './resolve.js';
 import type { Inventory } from './types.js';
 import { validateInventorySpec } from './validate.js';
@@ -36,6 +35,8 @@ function fail(file: string, message: string, cause?: unknown): never {
 
 async function loadModule(file: string, path: string): Promise<unknown> {
   // moduleCache off: a long-lived process (tests, watch) must see edits to the inventory.
+  // jiti (and yaml below) are loaded only for the formats that need them.
+  const { createJiti } = jitiLib();
   const jiti = createJiti(import.meta.url, { alias: { haplay: haplayEntry() }, moduleCache: false, fsCache: false, interopDefault: false });
   let module: Record<string, unknown>;
   try {
@@ -69,7 +70,10 @@ async function loadSpec(file: string, path: string): Promise<unknown> {
   const ext = extname(path).toLowerCase();
   if (CODE_EXTENSIONS.has(ext)) return loadModule(file, path);
   if (ext === '.ini' || ext === '') return parseAnsibleIni(await readText(file, path), file);
-  if (ext === '.yml' || ext === '.yaml') return parseAnsibleYaml(await readText(file, path), file);
+  if (ext === '.yml' || ext === '.yaml') {
+    const { parseAnsibleYaml } = await import('./ansible-yaml.js');
+    return parseAnsibleYaml(await readText(file, path), file);
+  }
   if (ext === '.json') {
     const text = await readText(file, path);
     try {

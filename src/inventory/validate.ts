@@ -3,7 +3,7 @@ import type { ErrorObject } from 'ajv';
 import { HaplayError } from '../errors.js';
 import { readConnectionVars } from './connection-vars.js';
 import { IMPLICIT_GROUPS, nameProblem, parseJumpTarget } from './names.js';
-import { inventoryValidator, MESSAGE_KEYWORD, SECRET_KEYWORD } from './schema.js';
+import { inventoryValidator, MESSAGE_KEYWORD, plainlyValid, SECRET_KEYWORD } from './schema.js';
 import { didYouMean } from './suggest.js';
 import type { HostSpec, InventorySpec } from './types.js';
 
@@ -49,6 +49,7 @@ function describe(error: ErrorObject): string {
 }
 
 function schemaProblems(spec: unknown): string[] {
+  if (plainlyValid(spec)) return []; // the common case, without loading ajv
   const validate = inventoryValidator();
   if (validate(spec)) return [];
   const messages = new Set<string>(); // ajv reports type+minimum+maximum separately; one message per path is enough

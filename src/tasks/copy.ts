@@ -16,6 +16,8 @@ export interface CopyArgs extends FileAttrs {
   src?: string;
   /** Keep the replaced file as `<dest>.<timestamp>.<pid>~`. */
   backup?: boolean;
+  /** Command validating the candidate before it replaces `dest`, `%s` = its path (e.g. `haproxy -c -f %s`). */
+  validate?: string;
 }
 
 /** Resolves a role-relative controller path (`files/` or `templates/`). */
@@ -31,7 +33,7 @@ export const copy: ModuleDef<CopyArgs> = {
   name: 'copy',
   schema: {
     type: 'object',
-    properties: { dest: { type: 'string', pattern: '^/' }, content: {}, src: { type: 'string', minLength: 1 }, backup: { type: 'boolean' }, ...attrsSchema },
+    properties: { dest: { type: 'string', pattern: '^/' }, content: {}, src: { type: 'string', minLength: 1 }, backup: { type: 'boolean' }, validate: { type: 'string', pattern: '%s' }, ...attrsSchema },
     required: ['dest'],
     additionalProperties: false,
   },
@@ -52,6 +54,6 @@ export const copy: ModuleDef<CopyArgs> = {
         throw new HaplayError('E_TASK', `cannot read copy src ${file}`, { cause, host: ctx.host, file });
       }
     } else throw new HaplayError('E_TASK', 'copy needs content or src', { host: ctx.host });
-    return planPutContent({ dest: args.dest, content, attrs: pickAttrs(args), backup: args.backup === true, secretContent }, ctx);
+    return planPutContent({ dest: args.dest, content, attrs: pickAttrs(args), backup: args.backup === true, secretContent, ...(args.validate !== undefined ? { validate: args.validate } : {}) }, ctx);
   },
 };

@@ -5,7 +5,8 @@ import { redact, SECRET_MASK } from '../secret.js';
 
 // Loaded on the first diff only (diff mode).
 const diffLib = lazyRequire<typeof Diff>('diff');
-const createTwoFilesPatch: typeof Diff.createTwoFilesPatch = (...args) => diffLib().createTwoFilesPatch(...args);
+const createTwoFilesPatch = (a: string, b: string, before: string, after: string, ha: string, hb: string): string =>
+  diffLib().createTwoFilesPatch(a, b, before, after, ha, hb);
 
 /** Above this size the host does not ship the old content and the diff says so. */
 export const MAX_DIFF_BYTES = 1024 * 1024;

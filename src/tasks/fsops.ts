@@ -1,7 +1,7 @@
 // Shared host-side file fragments: stat, attribute checks, and the atomic install (same-dir temp, fsync, rename).
 import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
-import { shraw } from './protocol.js';
+import { shellLibrary, shraw } from './protocol.js';
 
 /** Owner/group/mode wanted for a path. */
 export interface FileAttrs {
@@ -40,7 +40,7 @@ const checkName = (value: string, what: string): string => {
  * - `hp_resolve PATH` sets hp_r to PATH with a symlink followed (readlink only for a symlink);
  * - `hp_dirname PATH` sets hp_d like dirname(1) (no process).
  */
-export const FS_FUNCS = shraw`if command -v sha256sum >/dev/null 2>&1; then hp_shacmd=sha256sum
+export const FS_FUNCS = shellLibrary(shraw`if command -v sha256sum >/dev/null 2>&1; then hp_shacmd=sha256sum
 elif command -v shasum >/dev/null 2>&1; then hp_shacmd='shasum -a 256'
 else hp_shacmd='openssl dgst -sha256 -r'; fi
 hp_sum() { hp_sum=$($hp_shacmd <"$1") || return 1; hp_sum=\${hp_sum%% *}; }
@@ -76,7 +76,7 @@ hp_install() {
   mv -f "$1" "$2" || return 1
   hp_dirname "$2"; sync "$hp_d" 2>/dev/null || :
 }
-`;
+`);
 
 /** Sets HP_MODE/HP_OWNER/HP_GROUP/HP_BACKUP, which hp_install and the attribute fragments read. */
 export function attrVars(attrs: FileAttrs, backup = false): string {

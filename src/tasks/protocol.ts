@@ -93,12 +93,130 @@ hp_tmpname() { hp_tn=; if IFS= read -r hp_u 2>/dev/null </proc/sys/kernel/random
 hp_drain() { if [ "$1" -le 1024 ]; then while IFS= read -r hp_x; do :; done; hp_x=; else cat >/dev/null; fi; }
 `;
 
-/** Joins script pieces, dropping empty ones. */
-export const sh = (...parts: (string | false | undefined | null)[]): string =>
-  parts
-    .filter((p): p is string => typeof p === 'string' && p !== '')
-    .map((p) => p.replace(/\n$/, ''))
-    .join('\n') + '\n';
+/**
+ * Joins script pieces, dropping empty ones. A complete module script (one that starts with PRELUDE) also loses the
+ * shell functions of its libraries (PRELUDE, then FS_FUNCS and others registered with shellLibrary) that it never
+ * calls: every exec ships its script, and the host's shell parses all of it. A function counts as called when its
+ * name appears literally in the rest of the script (names built at run time, e.g. through eval, are not seen).
+ */
+export const sh = (...parts: (string | false | undefined | null)[]): string => {
+  const present = parts.filter((p): p is string => typeof p === 'string' && p !== '');
+  const join = (ps: string[]): string => ps.map((p) => p.replace(/\n$/, '')).join('\n');
+  if (present[0] !== PRELUDE) return join(present) + '\n';
+  let n = 1;
+  while (n < present.length && LIBRARIES.has(present[n]!)) n++;
+  // Keyed by which libraries (their ids), never by their text: hashing kilobytes per script would cost more.
+  const key = present.slice(1, n).map((p) => LIBRARIES.get(p)).join(',');
+  let lib = parsedLibraries.get(key);
+  if (lib === undefined) {
+    lib = parseLibrary(join(present.slice(0, n)));
+    parsedLibraries.set(key, lib);
+  }
+  const body = join(present.slice(n));
+  const text = pruneLibrary(lib, body);
+  return body === '' ? text + '\n' : `${text}\n${body}\n`;
+};
+
+const LIBRARIES = new Map<string, number>();
+/** Registers a constant block of shell function definitions whose unused functions `sh` may drop (see sh). */
+export function shellLibrary(text: string): string {
+  if (!LIBRARIES.has(text)) LIBRARIES.set(text, LIBRARIES.size);
+  return text;
+}
+
+const FN_ONE_LINE = /^(hp_[a-z0-9_]+)\(\) \{ .*\}$/;
+const FN_OPEN = /^(hp_[a-z0-9_]+)\(\) \{$/;
+const FN_NAME = /\bhp_[a-z0-9_]+\b/g;
+const count = (text: string, c: string): number => text.split(c).length - 1;
+
+interface ParsedLibrary {
+  lines: string[];
+  /** Definitions in text order: name, line range, and every library function it needs (itself included). */
+  defs: { name: string; start: number; end: number; needs: Set<number> }[];
+  index: Map<string, number>;
+  /** Functions the library's own top-level text needs (traps, variable set-up, …). */
+  roots: Set<number>;
+  /** Pruned text per set of kept functions. */
+  pruned: Map<string, string>;
+}
+const parsedLibraries = new Map<string, ParsedLibrary | string>();
+
+/**
+ * Parses a library once: definitions are recognised only in the two forms the libraries use — `hp_x() { …; }` on one
+ * line (braces balanced), or `hp_x() {` up to the next line that is exactly `}`. When the text does not parse: the
+ * text itself, kept whole.
+ */
+function parseLibrary(text: string): ParsedLibrary | string {
+  const lines = text.split('\n');
+  const ranges: { name: string; start: number; end: number }[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    const one = FN_ONE_LINE.exec(line);
+    if (one && count(line, '{') === count(line, '}')) {
+      ranges.push({ name: one[1]!, start: i, end: i });
+      continue;
+    }
+    const open = FN_OPEN.exec(line);
+    if (open) {
+      const end = lines.indexOf('}', i + 1);
+      if (end < 0) return text;
+      ranges.push({ name: open[1]!, start: i, end });
+      i = end;
+    }
+  }
+  const index = new Map(ranges.map((r, i) => [r.name, i]));
+  if (index.size !== ranges.length) return text; // a name defined twice: keep everything
+  const namesIn = (t: string): number[] => [...new Set([...t.matchAll(FN_NAME)].map((m) => index.get(m[0])))].filter((i) => i !== undefined);
+  // Direct uses from each body (the name on its own definition line is not a use), then the transitive closure.
+  const direct = ranges.map((r) => namesIn(lines.slice(r.start, r.end + 1).join('\n').replace(`${r.name}() {`, '')));
+  const closure = (from: number[]): Set<number> => {
+    const seen = new Set<number>();
+    const queue = [...from];
+    for (let i = queue.pop(); i !== undefined; i = queue.pop()) {
+      if (seen.has(i)) continue;
+      seen.add(i);
+      queue.push(...(direct[i] ?? []));
+    }
+    return seen;
+  };
+  const inDef = new Array<boolean>(lines.length).fill(false);
+  for (const r of ranges) for (let i = r.start; i <= r.end; i++) inDef[i] = true;
+  return {
+    lines,
+    defs: ranges.map((r, i) => ({ ...r, needs: closure([i]) })),
+    index,
+    roots: closure(namesIn(lines.filter((_, i) => !inDef[i]).join('\n'))),
+    pruned: new Map(),
+  };
+}
+
+/**
+ * The library text without the functions that neither `body`, nor the library's own top-level text, nor any kept
+ * function names (directly or not). A name counts as used wherever it appears in the body as a word, even inside a
+ * string or as a variable of the same name: when unsure, text is kept. Parsing and each distinct result are cached.
+ */
+function pruneLibrary(lib: ParsedLibrary | string, body: string): string {
+  if (typeof lib === 'string') return lib;
+  const keep = new Set(lib.roots);
+  // One pass over the body: every `hp_<word>` that names a library function keeps it and what it needs.
+  for (let at = body.indexOf('hp_'); at >= 0; at = body.indexOf('hp_', at + 3)) {
+    let end = at + 3;
+    for (let c = body.charCodeAt(end); (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95; c = body.charCodeAt(++end));
+    const i = lib.index.get(body.slice(at, end));
+    if (i !== undefined && !keep.has(i)) for (const n of lib.defs[i]!.needs) keep.add(n);
+  }
+  const key = lib.defs.map((_, i) => (keep.has(i) ? '1' : '0')).join('');
+  let out = lib.pruned.get(key);
+  if (out === undefined) {
+    const drop = new Array<boolean>(lib.lines.length).fill(false);
+    lib.defs.forEach((d, i) => {
+      if (!keep.has(i)) for (let l = d.start; l <= d.end; l++) drop[l] = true;
+    });
+    out = lib.lines.filter((_, l) => !drop[l]).join('\n');
+    lib.pruned.set(key, out);
+  }
+  return out;
+}
 
 export type StdinPart = string | Buffer | Secret;
 

@@ -1,5 +1,6 @@
 // Shared by copy and template: ship content on stdin, compare by sha256 on the host, install atomically.
 import { createHash } from 'node:crypto';
+import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
 import { contentDiff, MAX_DIFF_BYTES, maskSecretLines, textDiff } from './diff.js';
 import { attrApply, attrCheck, attrsBeforeAfter, attrVars, FS_FUNCS, type FileAttrs } from './fsops.js';
@@ -15,6 +16,8 @@ export interface PutContentOptions {
   secretContent?: boolean;
   /** Secret values that may appear in the content (their lines are masked in the diff). */
   secretValues?: readonly string[];
+  /** Shell command run on the temporary file (`%s` = its path) before it replaces `dest`; non-zero exit fails the task. */
+  validate?: string;
 }
 
 /** Compiles "make `dest` hold exactly `content` with these attributes" into one script. */
@@ -62,7 +65,7 @@ if [ -z "$hp_changes" ]; then hp_drain "$hp_len"; hp_done ok; fi`,
   head -c "$hp_len" >"$hp_t_write" || hp_fail "cannot write $hp_t_write"
   hp_trailer
   hp_sum "$hp_t_write" && [ "$hp_sum" = "$HP_SHA" ] || hp_fail 'content received on stdin does not match its checksum'
-  hp_install "$hp_t_write" "$hp_dst" || hp_fail "cannot install $hp_dst"
+${validateStep(o.validate, dest)}  hp_install "$hp_t_write" "$hp_dst" || hp_fail "cannot install $hp_dst"
   hp_t_write=
   ;;
 *)
@@ -77,6 +80,14 @@ hp_done changed`,
     stdin: stdinBundle([`${sha}\n`, o.content]),
     parse: (out) => parsePut(out, o, dest, sha, ctx),
   };
+}
+
+/** Ansible's `validate`: the command (`%s` = the temp file) runs before the rename; the live file is untouched on failure. */
+function validateStep(validate: string | undefined, dest: string): string {
+  if (validate === undefined) return '';
+  if (!validate.includes('%s')) throw new HaplayError('E_TASK', `validate must contain %s (the candidate file): ${JSON.stringify(validate)}`);
+  const cmd = validate.split('%s').join('"$hp_t_write"');
+  return `  ( ${cmd} ) </dev/null 3>&- || hp_fail ${shq(`validation failed, ${dest} left unchanged: ${validate}`)}\n`;
 }
 
 function parsePut(out: Parameters<RemotePlan['parse']>[0], o: PutContentOptions, dest: string, sha: string, ctx: ModuleContext): ModuleOutcome {

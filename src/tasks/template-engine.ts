@@ -8,13 +8,17 @@
 // Errors are HaplayError('E_TEMPLATE') naming file, line, host and variable. ejs reports no line for syntax
 // errors: we re-parse ejs's generated source with vm.Script (which does report the line) and map the generated line
 // back to the template line through the `__line = N` markers ejs emits after every newline (compileDebug).
-import ejs from 'ejs';
+import type ejsTypes from 'ejs';
+import { lazyRequire } from '../lazy.js';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Script } from 'node:vm';
 import { HaplayError } from '../errors.js';
 import { isSecret, revealSecret } from '../secret.js';
 import { escapeControl } from './protocol.js';
+
+// ejs is loaded on the first template compiled (runs without templates never load it).
+const ejsLib = lazyRequire<typeof ejsTypes>('ejs');
 
 export interface RenderResult {
   text: string;
@@ -117,8 +121,8 @@ interface EjsTemplateInternals {
 }
 
 /** Line (and V8's message) of a JS syntax error in template code: vm.Script on ejs's generated source, mapped back. */
-function syntaxErrorAt(text: string, options: ejs.Options): { line: number; message: string } | undefined {
-  const Template = (ejs as unknown as { Template: new (t: string, o: ejs.Options) => EjsTemplateInternals }).Template;
+function syntaxErrorAt(text: string, options: ejsTypes.Options): { line: number; message: string } | undefined {
+  const Template = (ejsLib() as unknown as { Template: new (t: string, o: ejsTypes.Options) => EjsTemplateInternals }).Template;
   const t = new Template(text, options);
   t.generateSource();
   const header = [
@@ -159,7 +163,7 @@ const where = (file: string, line: number | undefined, host: string | undefined)
 
 const checkedIncludes = new Map<string, string>();
 
-const baseOptions = (file: string): ejs.Options => ({
+const baseOptions = (file: string): ejsTypes.Options => ({
   strict: true,
   destructuredLocals: ['it'],
   compileDebug: true,
@@ -186,10 +190,10 @@ const baseOptions = (file: string): ejs.Options => ({
   },
 });
 
-function compileText(text: string, file: string, host?: string): ejs.TemplateFunction {
+function compileText(text: string, file: string, host?: string): ejsTypes.TemplateFunction {
   const options = baseOptions(file);
   try {
-    return ejs.compile(text, options) as ejs.TemplateFunction;
+    return ejsLib().compile(text, options) as ejsTypes.TemplateFunction;
   } catch (e) {
     const err = e as Error;
     let line: number | undefined;
@@ -258,7 +262,7 @@ function renderError(e: unknown, file: string, host: string | undefined): Haplay
 }
 
 // Compiled once per file content (a play renders the same template for many hosts).
-const compiled = new Map<string, { text: string; fn: ejs.TemplateFunction }>();
+const compiled = new Map<string, { text: string; fn: ejsTypes.TemplateFunction }>();
 
 /** Compiles a template file (throws E_TEMPLATE with file and line on syntax errors). */
 export function compileTemplate(file: string, host?: string): CompiledTemplate {
@@ -297,7 +301,7 @@ export function checkTemplate(file: string, seen: Set<string> = new Set()): void
   compileTemplate(abs);
   const text = readFileSync(abs, 'utf8');
   for (const m of text.matchAll(/include\(\s*(['"])([^'"]+)\1/g)) {
-    const target = ejs.resolveInclude(m[2] ?? '', abs, false);
+    const target = ejsLib().resolveInclude(m[2] ?? '', abs, false);
     if (!existsSync(target)) throw new HaplayError('E_TEMPLATE', `${where(abs, lineAt(text, m.index ?? 0), undefined)}: include ${JSON.stringify(m[2])} not found`, { file: abs });
     checkTemplate(target, seen);
   }

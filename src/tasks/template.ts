@@ -15,6 +15,8 @@ export interface TemplateArgs extends FileAttrs {
   vars?: Record<string, unknown>;
   /** Keep the replaced file as `<dest>.<timestamp>.<pid>~`. */
   backup?: boolean;
+  /** Command validating the candidate before it replaces `dest`, `%s` = its path (e.g. `haproxy -c -f %s`). */
+  validate?: string;
 }
 
 export const template: ModuleDef<TemplateArgs> = {
@@ -26,6 +28,7 @@ export const template: ModuleDef<TemplateArgs> = {
       dest: { type: 'string', pattern: '^/' },
       vars: { type: 'object' },
       backup: { type: 'boolean' },
+      validate: { type: 'string', pattern: '%s' },
       ...attrsSchema,
     },
     required: ['src', 'dest'],
@@ -38,7 +41,7 @@ export const template: ModuleDef<TemplateArgs> = {
     const { text, secrets } = compileTemplate(file, ctx.host).render(vars, ctx.host);
     if (text.includes('\0')) throw new HaplayError('E_TEMPLATE', `template ${file} (host ${ctx.host}): rendered text contains a NUL byte`, { file, host: ctx.host });
     return planPutContent(
-      { dest: args.dest, content: Buffer.from(text, 'utf8'), attrs: pickAttrs(args), backup: args.backup === true, secretValues: secrets },
+      { dest: args.dest, content: Buffer.from(text, 'utf8'), attrs: pickAttrs(args), backup: args.backup === true, secretValues: secrets, ...(args.validate !== undefined ? { validate: args.validate } : {}) },
       ctx,
     );
   },

@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isHaplayError } from '../../src/errors.js';
+import { FAST_PATH_KEYS, inventorySchema, inventoryValidator, plainlyValid } from '../../src/inventory/schema.js';
 import { inventoryProblems, validateInventorySpec } from '../../src/inventory/validate.js';
 import { secret } from '../../src/secret.js';
 import { thrown } from './helpers.js';
@@ -88,5 +90,60 @@ describe('validateInventorySpec', () => {
       'groups.controllers.hosts.c1.port: must be an integer between 1 and 65535',
       'groups.controllers.hosts.c2.adress: unknown key (did you mean "address"?)',
     ]);
+  });
+});
+
+describe('plainlyValid: the fast path never accepts what the schema rejects', () => {
+  const value = fc.oneof(
+    fc.constant(undefined), fc.constant(null), fc.boolean(), fc.integer({ min: -2, max: 70000 }), fc.double(),
+    fc.constantFrom('', 'x', 'sudo', 'su', 'b', 'user@h:2222'), fc.array(fc.constantFrom('', 'a', 'b', 3), { maxLength: 3 }),
+    fc.constant({}), fc.constant({ a: 1 }), fc.constant([]), fc.constant(secret('s3cret-value')),
+    fc.record({ method: fc.constantFrom('sudo', 'su'), user: fc.constantFrom('', 'root') }, { requiredKeys: [] }),
+    fc.record({ password: fc.constantFrom<unknown>(secret('pw-123'), 'plain') }, { requiredKeys: [] }),
+  );
+  const rootKnown = fc.oneof(value, fc.constantFrom<unknown>('/k', ['/k'], [], [''], ['/a', 3]));
+  const hostKeys = ['address', 'port', 'user', 'identityFile', 'jump', 'become', 'vars', 'adress'] as const;
+  const host = fc.oneof(fc.dictionary(fc.constantFrom(...hostKeys), value, { maxKeys: 4 }), value);
+  const group = fc.oneof(
+    fc.record(
+      { hosts: fc.oneof(fc.dictionary(fc.constantFrom('a', 'b'), fc.oneof(host, fc.constant(null)), { maxKeys: 2 }), value), children: value, vars: value, child: value },
+      { requiredKeys: [] },
+    ),
+    value,
+  );
+  const spec = fc.oneof(
+    fc.record(
+      { hosts: fc.oneof(fc.dictionary(fc.constantFrom('h1', 'h2'), host, { maxKeys: 2 }), value), groups: fc.oneof(fc.dictionary(fc.constantFrom('g1', 'g2'), group, { maxKeys: 2 }), value), vars: value, hostz: value, knownHosts: rootKnown },
+      { requiredKeys: [] },
+    ),
+    value,
+  );
+
+  it('agrees with ajv whenever it says valid (property)', () => {
+    const validate = inventoryValidator();
+    let fast = 0;
+    fc.assert(
+      fc.property(spec, (s) => {
+        if (plainlyValid(s)) {
+          fast++;
+          expect(validate(s)).toBe(true);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    expect(fast).toBeGreaterThan(50); // the generator does reach valid specs
+  });
+
+  it('knows every key of the schema (a new key would always fall back to ajv)', () => {
+    const props = (o: unknown): string[] => Object.keys((o as { properties: object }).properties).sort();
+    const schema = inventorySchema as { properties: { hosts: { additionalProperties: unknown }; groups: { additionalProperties: unknown } } };
+    expect([...FAST_PATH_KEYS.root].sort()).toEqual(props(inventorySchema));
+    expect([...FAST_PATH_KEYS.host].sort()).toEqual(props(schema.properties.hosts.additionalProperties));
+    expect([...FAST_PATH_KEYS.group].sort()).toEqual(props(schema.properties.groups.additionalProperties));
+  });
+
+  it('takes the fast path for ordinary inventories', () => {
+    expect(plainlyValid({ knownHosts: ['/etc/kh'], hosts: { h1: { address: '10.0.0.1', port: 22, user: 'root', jump: ['bastion'], become: { user: 'root', password: secret('pw-x') }, vars: { a: 1 } }, bastion: {} }, groups: { web: { hosts: { h1: null }, children: [], vars: {} } }, vars: {} })).toBe(true);
+    expect(plainlyValid({ hosts: { h1: { adress: 'x' } } })).toBe(false);
   });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { secret } from '../../src/secret.js';
+import { FS_FUNCS } from '../../src/tasks/fsops.js';
 import { decodeValue, escapeControl, parseProtocol, PRELUDE, readParams, sh, stdinBundle, tail } from '../../src/tasks/protocol.js';
 import { b64, fakeOut, runScript, syntaxCheck, tempDir } from './helpers.js';
 
@@ -52,6 +53,23 @@ describe('helpers', () => {
   it('stdinBundle: header of lengths, parts, trailer (secrets revealed only here)', () => {
     const b = stdinBundle(['ab', Buffer.from([1, 2, 3]), secret('pässword')]);
     expect(b.toString('latin1')).toBe('2 3 9\nab\u0001\u0002\u0003' + Buffer.from('pässword').toString('latin1') + '@@END\n');
+  });
+});
+
+describe('sh: unused library functions are dropped', () => {
+  it('keeps what the body calls, directly or through other functions, and drops the rest', () => {
+    const script = sh(PRELUDE, FS_FUNCS, 'hp_data x "$y"; hp_done ok');
+    for (const kept of ['hp_data()', 'hp_put()', 'hp_encv()', 'hp_status()', 'hp_done()', 'hp_cleanup()']) expect(script).toContain(kept);
+    for (const dropped of ['hp_install()', 'hp_sum()', 'hp_encf()', 'hp_param()', 'hp_stat()', 'hp_dirname()']) expect(script).not.toContain(dropped);
+    expect(script).toContain('hp_shacmd='); // top-level library text stays
+    expect(sh(PRELUDE, FS_FUNCS, 'hp_install "$a" "$b"')).toContain('hp_dirname() {'); // needed by hp_install
+    expect(sh('x', PRELUDE)).toContain('hp_param()'); // not starting with PRELUDE: untouched
+  });
+
+  it('a pruned script is valid sh and behaves the same', async () => {
+    const script = sh(PRELUDE, FS_FUNCS, `hp_dirname /a/b/; hp_data d "$hp_d"; hp_done ok`);
+    expect((await syntaxCheck(script)).exitCode).toBe(0);
+    expect(parseProtocol(await runScript(script)).data['d']).toBe('/a');
   });
 });
 
