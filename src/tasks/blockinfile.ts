@@ -2,8 +2,8 @@
 import { HaplayError } from '../errors.js';
 import { isSecret, revealSecret, secret, type Secret } from '../secret.js';
 import { toEre } from './ere.js';
-import { planEdit } from './edit.js';
-import { attrsSchema, pickAttrs, type FileAttrs } from './fsops.js';
+import { editSchema, planEdit } from './edit.js';
+import { pickAttrs, type FileAttrs } from './fsops.js';
 import type { ModuleDef } from './types.js';
 
 export interface BlockInFileArgs extends FileAttrs {
@@ -53,25 +53,15 @@ const anchor = (v: string | undefined): string => (v === undefined || v === 'BOF
 
 export const blockinfile: ModuleDef<BlockInFileArgs> = {
   name: 'blockinfile',
-  schema: {
-    type: 'object',
-    properties: {
-      path: { type: 'string', pattern: '^/' },
-      block: {},
-      marker: { type: 'string', pattern: '\\{mark\\}' },
-      markerBegin: { type: 'string', minLength: 1 },
-      markerEnd: { type: 'string', minLength: 1 },
-      state: { enum: ['present', 'absent'] },
-      insertAfter: { type: 'string', minLength: 1 },
-      insertBefore: { type: 'string', minLength: 1 },
-      firstMatch: { type: 'boolean' },
-      create: { type: 'boolean' },
-      backup: { type: 'boolean' },
-      ...attrsSchema,
-    },
-    required: ['path'],
-    additionalProperties: false,
-  },
+  schema: editSchema({
+    block: {},
+    marker: { type: 'string', pattern: '\\{mark\\}' },
+    markerBegin: { type: 'string', minLength: 1 },
+    markerEnd: { type: 'string', minLength: 1 },
+    insertAfter: { type: 'string', minLength: 1 },
+    insertBefore: { type: 'string', minLength: 1 },
+    firstMatch: { type: 'boolean' },
+  }),
   plan(args, ctx) {
     const fail = (msg: string): never => {
       throw new HaplayError('E_TASK', `blockinfile ${args.path}: ${msg}`, { host: ctx.host });

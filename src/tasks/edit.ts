@@ -11,8 +11,8 @@ import { HaplayError } from '../errors.js';
 import { isSecret, revealSecret, type Secret } from '../secret.js';
 import { shq } from '../ssh/quote.js';
 import { contentDiff, maskSecretLines, textDiff } from './diff.js';
-import { attrApply, attrCheck, attrsBeforeAfter, attrVars, FS_FUNCS, type FileAttrs } from './fsops.js';
-import { changeList, checkPath, parseProtocol, PRELUDE, sh, shraw, STDIN_TRAILER, stdinBundle, toOutcome, type ProtocolResult } from './protocol.js';
+import { attrApply, attrCheck, attrsBeforeAfter, attrsSchema, attrVars, FS_FUNCS, type FileAttrs } from './fsops.js';
+import { changeList, checkPath, FINISH, parseProtocol, PRELUDE, sh, shraw, STDIN_TRAILER, stdinBundle, toOutcome, type ProtocolResult } from './protocol.js';
 import type { ModuleContext, ModuleOutcome, RemoteOutput, RemotePlan } from './types.js';
 
 /** awk helpers: every program defines `main()`, which fills del[]/rep[]/ins[] and sets `changed`. */
@@ -136,9 +136,6 @@ esac`,
   );
 }
 
-export const FINISH = shraw`hp_data changes "$hp_changes"
-if [ -z "$hp_changes" ]; then hp_done ok; fi
-hp_done changed`;
 
 /** Stdin bundle for the params, in the order editFragment reads them. */
 export const editStdin = (o: EditOptions): Buffer => stdinBundle(Object.values(o.params));
@@ -177,4 +174,21 @@ export function editOutcome(p: ProtocolResult, o: EditOptions, ctx: ModuleContex
     outcome.diff = parts.join('');
   }
   return outcome;
+}
+
+/** The ajv schema of a file-editing module: its own properties plus path, state, create, backup and attributes. */
+export function editSchema(properties: Record<string, object>): object {
+  return {
+    type: 'object',
+    properties: {
+      path: { type: 'string', pattern: '^/' },
+      ...properties,
+      state: { enum: ['present', 'absent'] },
+      create: { type: 'boolean' },
+      backup: { type: 'boolean' },
+      ...attrsSchema,
+    },
+    required: ['path'],
+    additionalProperties: false,
+  };
 }

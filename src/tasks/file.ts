@@ -3,7 +3,7 @@ import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
 import { textDiff } from './diff.js';
 import { attrApply, attrCheck as checkAttrs, attrsSchema, attrVars, FS_FUNCS, normalizeMode, pickAttrs, type FileAttrs } from './fsops.js';
-import { changeList, checkPath, parseProtocol, PRELUDE, sh, shraw, toOutcome } from './protocol.js';
+import { changeList, checkPath, parseProtocol, PRELUDE, sh, shraw, toOutcome, FINISH } from './protocol.js';
 import type { ModuleDef } from './types.js';
 
 export interface FileArgs extends FileAttrs {
@@ -153,9 +153,7 @@ export const file: ModuleDef<FileArgs> = {
       follow ? `hp_p=${shq(path)}; hp_resolve "$hp_p"; hp_p=$hp_r` : `hp_p=${shq(path)}`,
       STATE_PROBE,
       stateBody(args, state, ctx.check, ctx.diff),
-      shraw`hp_data changes "$hp_changes"
-if [ -z "$hp_changes" ]; then hp_done ok; fi
-hp_done changed`,
+      FINISH,
     );
     return {
       script,

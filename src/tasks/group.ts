@@ -1,7 +1,7 @@
 // group: a local group (groupadd/groupmod/groupdel from shadow-utils).
 import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
-import { changeList, parseProtocol, PRELUDE, sh, shraw, toOutcome } from './protocol.js';
+import { changeList, parseProtocol, PRELUDE, sh, shraw, toOutcome, FINISH } from './protocol.js';
 import type { ModuleDef } from './types.js';
 
 export interface GroupArgs {
@@ -50,9 +50,7 @@ export const group: ModuleDef<GroupArgs> = {
 hp_gid=$(printf '%s' "$hp_ent" | cut -d: -f3)
 hp_data cur.gid "$hp_gid"`,
       body,
-      shraw`hp_data changes "$hp_changes"
-if [ -z "$hp_changes" ]; then hp_done ok; fi
-hp_done changed`,
+      FINISH,
     );
     return {
       script,

@@ -2,8 +2,8 @@
 // Section and option names are compared literally (trimmed), never as regexes.
 import { HaplayError } from '../errors.js';
 import { isSecret, revealSecret, secret, type Secret } from '../secret.js';
-import { planEdit } from './edit.js';
-import { attrsSchema, pickAttrs, type FileAttrs } from './fsops.js';
+import { editSchema, planEdit } from './edit.js';
+import { pickAttrs, type FileAttrs } from './fsops.js';
 import type { ModuleDef } from './types.js';
 
 export interface IniArgs extends FileAttrs {
@@ -62,22 +62,12 @@ export function iniLine(option: string, value: IniArgs['value'], noExtraSpaces: 
 
 export const ini: ModuleDef<IniArgs> = {
   name: 'ini',
-  schema: {
-    type: 'object',
-    properties: {
-      path: { type: 'string', pattern: '^/' },
-      section: { type: 'string' },
-      option: { type: 'string', minLength: 1 },
-      value: {},
-      state: { enum: ['present', 'absent'] },
-      noExtraSpaces: { type: 'boolean' },
-      create: { type: 'boolean' },
-      backup: { type: 'boolean' },
-      ...attrsSchema,
-    },
-    required: ['path'],
-    additionalProperties: false,
-  },
+  schema: editSchema({
+    section: { type: 'string' },
+    option: { type: 'string', minLength: 1 },
+    value: {},
+    noExtraSpaces: { type: 'boolean' },
+  }),
   plan(args, ctx) {
     const fail = (msg: string): never => {
       throw new HaplayError('E_TASK', `ini ${args.path}: ${msg}`, { host: ctx.host });

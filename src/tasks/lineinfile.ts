@@ -3,8 +3,8 @@
 import { HaplayError } from '../errors.js';
 import { isSecret, revealSecret, type Secret } from '../secret.js';
 import { toEre } from './ere.js';
-import { planEdit } from './edit.js';
-import { attrsSchema, pickAttrs, type FileAttrs } from './fsops.js';
+import { editSchema, planEdit } from './edit.js';
+import { pickAttrs, type FileAttrs } from './fsops.js';
 import type { ModuleDef } from './types.js';
 
 export interface LineInFileArgs extends FileAttrs {
@@ -51,23 +51,13 @@ const anchor = (v: string | undefined): string => (v === undefined || v === 'BOF
 
 export const lineinfile: ModuleDef<LineInFileArgs> = {
   name: 'lineinfile',
-  schema: {
-    type: 'object',
-    properties: {
-      path: { type: 'string', pattern: '^/' },
-      line: {},
-      regexp: { type: 'string', minLength: 1 },
-      state: { enum: ['present', 'absent'] },
-      insertAfter: { type: 'string', minLength: 1 },
-      insertBefore: { type: 'string', minLength: 1 },
-      firstMatch: { type: 'boolean' },
-      create: { type: 'boolean' },
-      backup: { type: 'boolean' },
-      ...attrsSchema,
-    },
-    required: ['path'],
-    additionalProperties: false,
-  },
+  schema: editSchema({
+    line: {},
+    regexp: { type: 'string', minLength: 1 },
+    insertAfter: { type: 'string', minLength: 1 },
+    insertBefore: { type: 'string', minLength: 1 },
+    firstMatch: { type: 'boolean' },
+  }),
   plan(args, ctx) {
     const state = args.state ?? 'present';
     const fail = (msg: string): never => {

@@ -93,6 +93,11 @@ hp_tmpname() { hp_tn=; if IFS= read -r hp_u 2>/dev/null </proc/sys/kernel/random
 hp_drain() { if [ "$1" -le 1024 ]; then while IFS= read -r hp_x; do :; done; hp_x=; else cat >/dev/null; fi; }
 `;
 
+/** The usual ending of a module script: report the changes, ok when there are none. */
+export const FINISH = shraw`hp_data changes "$hp_changes"
+if [ -z "$hp_changes" ]; then hp_done ok; fi
+hp_done changed`;
+
 /**
  * Joins script pieces, dropping empty ones. A complete module script (one that starts with PRELUDE) also loses the
  * shell functions of its libraries (PRELUDE, then FS_FUNCS and others registered with shellLibrary) that it never

@@ -4,7 +4,7 @@
 import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
 import { textDiff } from './diff.js';
-import { changeList, parseProtocol, PRELUDE, sh, shraw, toOutcome } from './protocol.js';
+import { changeList, parseProtocol, PRELUDE, sh, shraw, toOutcome, FINISH } from './protocol.js';
 import type { ModuleDef } from './types.js';
 
 export interface ServiceArgs {
@@ -89,9 +89,7 @@ hp_data cur.active "$hp_active"`;
       systemd,
       args.state !== undefined && status,
       args.state !== undefined && states[args.state],
-      shraw`hp_data changes "$hp_changes"
-if [ -z "$hp_changes" ]; then hp_done ok; fi
-hp_done changed`,
+      FINISH,
     );
     return {
       script,

@@ -2,10 +2,10 @@
 import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
 import { textDiff } from './diff.js';
-import { editFragment, editOutcome, editStdin, FINISH, type EditOptions } from './edit.js';
+import { editFragment, editOutcome, editStdin, type EditOptions } from './edit.js';
 import { FS_FUNCS } from './fsops.js';
 import { INI_PROGRAM } from './ini.js';
-import { parseProtocol, PRELUDE, sh, shraw } from './protocol.js';
+import { FINISH, parseProtocol, PRELUDE, sh, shraw } from './protocol.js';
 import type { ModuleDef } from './types.js';
 
 export interface SysctlArgs {

@@ -4,7 +4,7 @@ import { HaplayError } from '../errors.js';
 import { type Secret } from '../secret.js';
 import { shq } from '../ssh/quote.js';
 import { NAME_PATTERN } from './group.js';
-import { changeList, parseProtocol, PRELUDE, readParams, sh, shraw, stdinBundle, toOutcome } from './protocol.js';
+import { changeList, parseProtocol, PRELUDE, readParams, sh, shraw, stdinBundle, toOutcome, FINISH } from './protocol.js';
 import type { ModuleDef, RemotePlan } from './types.js';
 
 export interface UserArgs {
@@ -144,9 +144,6 @@ hp_gdiff=0`,
   },
 };
 
-const FINISH = shraw`hp_data changes "$hp_changes"
-if [ -z "$hp_changes" ]; then hp_done ok; fi
-hp_done changed`;
 
 function userOutcome(out: Parameters<RemotePlan['parse']>[0], name: string, check: boolean) {
   const p = parseProtocol(out);
