@@ -7,47 +7,15 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import * as net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { labPaths } from '../../src/lab/state.js';
+import { haplay, labDescribe, testLab } from '../support/lab.js';
 
 const LAB = 'hpltest';
 const PATHS = labPaths(LAB);
 
-function detect(): { ok: boolean; reason?: string } {
-  if (process.platform !== 'linux') return { ok: false, reason: `the lab needs Linux (this is ${process.platform})` };
-  if (process.getuid?.() !== 0) return { ok: false, reason: 'the lab needs root (namespaces, bridges, overlay mounts, systemd-nspawn)' };
-  for (const tool of ['systemd-nspawn', 'debootstrap', 'ip', 'ssh', 'ssh-keygen']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return { ok: false, reason: `${tool} is not installed (apt-get install -y debootstrap systemd-container iproute2 openssh-client)` };
-    }
-  }
-  return { ok: true };
-}
-
-const can = detect();
-if (!can.ok) {
-  if (process.env['CI'] === 'true') throw new Error(`lab tests cannot run in CI: ${can.reason ?? 'unknown reason'}`);
-  console.warn(`[haplay] skipping the lab e2e suite: ${can.reason ?? 'unknown reason'}`);
-}
-const describeLab = can.ok ? describe : describe.skip;
-
-interface Out {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function haplay(...argv: string[]): Promise<Out> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-}
-
-const lab = (...argv: string[]): Promise<Out> => haplay('lab', ...argv.slice(0, 1), '--name', LAB, ...argv.slice(1));
+const describeLab = labDescribe('the lab e2e suite');
+const lab = testLab(LAB).run;
 
 function sh(command: string): string {
   try {

@@ -7,102 +7,28 @@
 // disabled with a NOTICE, an IPaddr2 VIP ordered before / colocated with a systemd:haproxy clone; 0 changed again.
 // Needs root, systemd-nspawn and debootstrap (or the cached image). Without them the suite is skipped with the
 // reason; with CI=true it fails instead. Lab suites (*.e2e.test.ts) run one at a time (vitest.config.ts, project "lab").
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as http from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import type { HostRecap, RunEvent } from '../../src/engine/events.js';
-import type { TaskResult } from '../../src/engine/types.js';
-import { labPaths } from '../../src/lab/state.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compileTemplate } from '../../src/tasks/template-engine.js';
 import { haproxyDefaults, renderServices, type HaproxyVars } from '../../roles/haproxy/index.js';
+import { changedNonHandler, deployJson, labDescribe, testLab, waitFor, type Deploy } from '../support/lab.js';
 
-const LAB = 'hplroles';
+const L = testLab('hplroles');
 const VIP = '198.18.0.100';
 const PORT = 8080;
 const NODES = ['n1', 'n2', 'n3'];
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/roles/playbooks/${name}.ts`, import.meta.url));
 const PLAYBOOK = fixture('keepalived-haproxy');
-const INVENTORY = labPaths(LAB).inventoryFile;
-
-function detect(): { ok: boolean; reason?: string } {
-  if (process.platform !== 'linux') return { ok: false, reason: `the lab needs Linux (this is ${process.platform})` };
-  if (process.getuid?.() !== 0) return { ok: false, reason: 'the lab needs root (namespaces, bridges, overlay mounts, systemd-nspawn)' };
-  for (const tool of ['systemd-nspawn', 'debootstrap', 'ip', 'ssh', 'ssh-keygen']) {
-    try {
-      execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
-    } catch {
-      return { ok: false, reason: `${tool} is not installed (apt-get install -y debootstrap systemd-container iproute2 openssh-client)` };
-    }
-  }
-  return { ok: true };
-}
-
-const can = detect();
-if (!can.ok) {
-  if (process.env['CI'] === 'true') throw new Error(`role lab tests cannot run in CI: ${can.reason ?? 'unknown reason'}`);
-  console.warn(`[haplay] skipping the keepalived+haproxy lab suite: ${can.reason ?? 'unknown reason'}`);
-}
-const describeLab = can.ok ? describe : describe.skip;
-
-interface Out {
-  code: number;
-  out: string;
-  err: string;
-}
-
-async function haplay(...argv: string[]): Promise<Out> {
-  let out = '';
-  let err = '';
-  const code = await main(argv, { out: (t) => void (out += t), err: (t) => void (err += t) });
-  return { code, out, err };
-}
-
-const lab = (...argv: string[]): Promise<Out> => haplay('lab', ...argv.slice(0, 1), '--name', LAB, ...argv.slice(1));
-
-interface Deploy extends Out {
-  events: RunEvent[];
-  recap: Map<string, HostRecap>;
-  results: TaskResult[];
-}
-
-async function deploy(...extra: string[]): Promise<Deploy> {
-  return deployPlaybook(PLAYBOOK, ...extra);
-}
-
-async function deployPlaybook(playbook: string, ...extra: string[]): Promise<Deploy> {
-  const r = await haplay('deploy', INVENTORY, playbook, '--json', ...extra);
-  const events = r.out
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as RunEvent);
-  const end = events.filter((e): e is Extract<RunEvent, { type: 'run-end' }> => e.type === 'run-end');
-  const recap = new Map((end[0]?.recap ?? []).map((h) => [h.host, h]));
-  const results = events.filter((e): e is Extract<RunEvent, { type: 'task-end' }> => e.type === 'task-end').map((e) => e.result);
-  return { ...r, events, recap, results };
-}
-
-/** Nodes (of `targets`) holding the VIP on host0, read through the nodes' namespaces (no SSH: fast). */
-async function vipHolders(targets = NODES): Promise<string[]> {
-  const r = await lab('exec', targets.join(','), '--nsenter', '--', `ip -o -4 addr show dev host0 | grep -q ' ${VIP}/' && echo HOLD=$(hostname) || :`);
-  return [...r.out.matchAll(/^HOLD=(\S+)$/gm)].map((m) => m[1]!).sort();
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number, stepMs = 200): Promise<{ value: T; ms: number }> {
-  const started = Date.now();
-  let value = await probe();
-  while (!ok(value)) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(value)})`);
-    await new Promise((r) => setTimeout(r, stepMs));
-    value = await probe();
-  }
-  return { value, ms: Date.now() - started };
-}
+const describeLab = labDescribe('the keepalived+haproxy+pacemaker lab suite');
+const lab = L.run;
+const deploy = (...extra: string[]): Promise<Deploy> => deployJson(L.inventory, PLAYBOOK, ...extra);
+const deployPlaybook = (playbook: string, ...extra: string[]): Promise<Deploy> => deployJson(L.inventory, playbook, ...extra);
+const vipHolders = (targets = NODES): Promise<string[]> => L.holders(VIP, targets);
 
 /** One HTTP GET from the machine (the bridge holds 198.18.0.1/24): the body, or an error string. */
 function get(timeoutMs: number): Promise<{ ok: boolean; body: string }> {
@@ -119,19 +45,11 @@ function get(timeoutMs: number): Promise<{ ok: boolean; body: string }> {
   });
 }
 
-const changedNonHandler = (d: Deploy): TaskResult[] => d.results.filter((r) => r.changed && r.handler !== true);
-
 describeLab('roles keepalived + haproxy on the lab', () => {
-  beforeAll(async () => {
-    await lab('down');
-    const started = Date.now();
-    const up = await lab('up', '--nodes', '3');
-    if (up.code !== 0) throw new Error(`lab up failed (exit ${up.code}):\n${up.out}\n${up.err}`);
-    console.log(`[haplay] lab ${LAB} up: ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  }, 1_800_000);
+  beforeAll(() => L.fresh(3), 1_800_000);
 
   afterAll(async () => {
-    await lab('down');
+    await L.down();
   }, 120_000);
 
   it('deploys the backend, keepalived and haproxy; exactly one node holds the VIP; HTTP through the VIP works', async () => {
@@ -266,16 +184,14 @@ describeLab('role pacemaker on the lab (corosync 3 knet, IPaddr2 VIP, haproxy cl
   const keyFile = join(keyDir, 'corosync.key');
 
   beforeAll(async () => {
-    await lab('down'); // fresh nodes: the suite above cut one node's power
-    const up = await lab('up', '--nodes', '3');
-    if (up.code !== 0) throw new Error(`lab up failed (exit ${up.code}):\n${up.out}\n${up.err}`);
+    await L.fresh(3); // fresh nodes: the suite above cut one node's power
     process.env['HAPLAY_TEST_AUTHKEY_FILE'] = keyFile;
   }, 1_800_000);
 
   afterAll(async () => {
     delete process.env['HAPLAY_TEST_AUTHKEY_FILE'];
     rmSync(keyDir, { recursive: true, force: true });
-    await lab('down');
+    await L.down();
   }, 120_000);
 
   it('forms a quorate cluster with the VIP on one node and haproxy cloned on all; the authkey never prints', async () => {
