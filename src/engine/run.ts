@@ -109,6 +109,7 @@ function baseTaskOptions(options: RunOptions, phase: PlannedPhase, hostsOf: (p: 
     diff: options.diff,
     timeoutS: options.timeoutS,
     hostsOf,
+    resultsOf: (host: string) => options.states.get(host)?.results ?? {},
     ...(phase.def.become !== undefined ? { become: phase.def.become } : {}),
   };
 }

@@ -22,6 +22,7 @@ export interface TaskRunOptions {
   /** The host whose connection runs the task (delegateTo); default the host itself. */
   execOn?: HostState;
   hostsOf: TaskContext['hostsOf'];
+  resultsOf: TaskContext['resultsOf'];
   handler?: boolean;
   /** Phase-level become (true/false) overriding the inventory's, if set. */
   become?: boolean;
@@ -56,6 +57,7 @@ export async function runTask(state: HostState, task: TaskDef, options: TaskRunO
     facts: state.facts,
     results: state.results,
     hostsOf: options.hostsOf,
+    resultsOf: options.resultsOf,
     check: options.check,
   };
   try {

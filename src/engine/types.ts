@@ -13,6 +13,11 @@ export interface TaskContext {
   results: Record<string, Record<string, unknown> | undefined>;
   /** Hosts of a pattern with their address and vars (templates listing cluster members). */
   hostsOf(pattern: string): HostInfo[];
+  /**
+   * Registered data of another host (as `results` is for this one), e.g. every node's reported position before
+   * choosing which one bootstraps a cluster. Complete for earlier phases; within a phase hosts run concurrently.
+   */
+  resultsOf(host: string): Record<string, Record<string, unknown> | undefined>;
   check: boolean;
 }
 

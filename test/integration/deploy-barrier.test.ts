@@ -48,6 +48,9 @@ describeLoopback(`deploy: phase barrier over ${COUNT} hosts`, () => {
     expect(phaseEndOne.at).toBeGreaterThanOrEqual(oneEnd);
     expect(phaseStartTwo.at).toBeGreaterThanOrEqual(phaseEndOne.at);
     expect(twoStart).toBeGreaterThanOrEqual(phaseStartTwo.at);
+    // Cross-host data: every host saw all hosts' phase-one output and picked the slowest (the first host).
+    const twoEnds = ends.filter((e) => e.phase === 'two');
+    expect(twoEnds.map((e) => String(e.data?.['stdout']).trim())).toEqual(names.map(() => `slowest=${names[0]} known=${COUNT}`));
     // And in stream order: nothing of phase two before phase one's end event.
     const order = r.events.map((e) => e.type === 'task-end' ? `end:${e.result.phase}` : e.type === 'task-start' ? `start:${e.phase}` : e.type === 'phase-end' ? `phase-end:${e.phase}` : '');
     const lastOne = order.lastIndexOf('end:one');
