@@ -65,5 +65,8 @@ export default defineInventory({
       },
     },
     openstack: { children: ['controllers', 'computes'] },
+    // Role groups: playbooks/site.ts runs each role on its group, so these choose the topology.
+    haproxy: { children: ['controllers'] },
+    keepalived: { children: ['controllers'] },
   },
 });

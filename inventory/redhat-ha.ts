@@ -3,9 +3,12 @@
 // haproxy role renders and validates the config but leaves the systemd unit to Pacemaker (haproxyManageService:
 // false). Galera is a single writer behind the DB VIP; Qpid runs as independent brokers behind `stick on dst`.
 // Addresses are in the lab's 198.18.0.0/24: `haplay lab up --nodes 4` gives these hosts.
-import { defineInventory } from 'haplay';
+// Fencing: one fence_ipmilan device per controller (BMCs on 198.18.1.0/24, the lab's out-of-band range), the IPMI
+// password a secret (a 0400 file on the nodes, read through password_script; never on a command line).
+import { defineInventory, secret } from 'haplay';
 
 const VIP = { lb: '198.18.0.100', db: '198.18.0.101', qpid: '198.18.0.102', keystone: '198.18.0.103', horizon: '198.18.0.104' };
+const CONTROLLERS = ['rhos1', 'rhos2', 'rhos3'];
 
 export default defineInventory({
   groups: {
@@ -16,10 +19,19 @@ export default defineInventory({
         rhos3: { address: '198.18.0.13' },
       },
       vars: {
-        // Read by the pacemaker role (issue 6, not written yet): one IPaddr2 resource per VIP, ordered before and
-        // colocated with the haproxy clone.
+        // One IPaddr2 resource per VIP, each ordered before and colocated with the haproxy clone.
         pacemakerClusterName: 'rhos',
-        pacemakerVips: VIP,
+        pacemakerVips: Object.entries(VIP).map(([name, ip]) => ({ name: `vip-${name}`, ip, cidrNetmask: 24, nic: 'eth0' })),
+        pacemakerHaproxyClone: true,
+        pacemakerFencing: CONTROLLERS.map((node, i) => ({
+          name: `fence-${node}`,
+          node,
+          agent: 'fence_ipmilan' as const,
+          ip: `198.18.1.${11 + i}`,
+          username: 'admin',
+          password: secret(process.env['HAPLAY_IPMI_PASS'] ?? 'changeme'),
+          options: { lanplus: '1' },
+        })),
         haproxyManageService: false,
         haproxyBackends: 'controllers',
         haproxyCheckOptions: 'check inter 1s',
@@ -35,5 +47,8 @@ export default defineInventory({
       },
     },
     computes: { hosts: { rhos4: { address: '198.18.0.14' } } },
+    // Role groups: playbooks/site.ts runs each role on its group, so these choose the topology.
+    haproxy: { children: ['controllers'] },
+    pacemaker: { children: ['controllers'] },
   },
 });

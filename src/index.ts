@@ -8,6 +8,8 @@ export type { ErrorCode } from './errors.js';
 export { shq, shjoin } from './ssh/quote.js';
 export { defineRole, definePlaybook, task } from './engine/define.js';
 export { tasks } from './engine/task-builders.js';
+export { startedThisRun } from './engine/results.js';
 export type { TaskOptions } from './engine/task-builders.js';
 export type { RoleDef, PlaybookDef, PhaseDef, TaskDef, TaskContext, TaskResult, HostInfo, RoleRef, CountOrPercent } from './engine/types.js';
 export type { RunEvent, HostRecap } from './engine/events.js';
+export { labInventory, labSecret } from './lab/inventory.js';

@@ -3,7 +3,7 @@
 // validated with `haproxy -c -f` before it replaces the live one, service enabled+started, reload (never restart)
 // on change. Admin-socket helpers (drain/maint/ready) for rolling operations are exported below.
 // Variables are prefixed `haproxy…`: inventory variables are one flat namespace shared by every role.
-import { defineRole, tasks, type HostInfo, type TaskContext } from 'haplay';
+import { defineRole, startedThisRun, tasks, type HostInfo, type TaskContext } from 'haplay';
 
 /** What a listener balances, with the options the reference anchors use for it. */
 export type HaproxyServiceKind =
@@ -244,7 +244,15 @@ export default defineRole<HaproxyVars>({
       }),
       { notify: ['reload haproxy'] },
     ),
-    tasks.service('haproxy enabled and started', { name: v.haproxyServiceName, state: 'started', enabled: true }, { when: () => v.haproxyManageService }),
+    tasks.service('haproxy enabled and started', { name: v.haproxyServiceName, state: 'started', enabled: true }, {
+      when: () => v.haproxyManageService,
+      register: 'haproxyService',
+    }),
   ],
-  handlers: (v) => [tasks.service('reload haproxy', { name: v.haproxyServiceName, state: 'reloaded' }, { when: () => v.haproxyManageService })],
+  // Not right after this run started it: it read the new config when it started.
+  handlers: (v) => [
+    tasks.service('reload haproxy', { name: v.haproxyServiceName, state: 'reloaded' }, {
+      when: (ctx) => v.haproxyManageService && !startedThisRun(ctx, 'haproxyService'),
+    }),
+  ],
 });

@@ -3,7 +3,7 @@
 // nopreempt, PASS authentication from a secret, a track script on HAProxy's health, optional notify script; the
 // candidate config is checked with `keepalived --config-test -f` before it replaces the live one.
 // Variables are prefixed `keepalived…`: inventory variables are one flat namespace shared by every role.
-import { defineRole, tasks, type Secret, type TaskContext } from 'haplay';
+import { defineRole, startedThisRun, tasks, type Secret, type TaskContext } from 'haplay';
 
 export interface VrrpScript extends Record<string, unknown> {
   name: string;
@@ -193,7 +193,10 @@ export default defineRole<KeepalivedVars>({
       }),
       { notify: ['reload keepalived'] },
     ),
-    tasks.service('keepalived enabled and started', { name: v.keepalivedServiceName, state: 'started', enabled: true }),
+    tasks.service('keepalived enabled and started', { name: v.keepalivedServiceName, state: 'started', enabled: true }, { register: 'keepalivedService' }),
   ],
-  handlers: (v) => [tasks.service('reload keepalived', { name: v.keepalivedServiceName, state: 'reloaded' })],
+  // Not right after this run started it: it read the new config when it started.
+  handlers: (v) => [
+    tasks.service('reload keepalived', { name: v.keepalivedServiceName, state: 'reloaded' }, { when: (ctx) => !startedThisRun(ctx, 'keepalivedService') }),
+  ],
 });

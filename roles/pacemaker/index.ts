@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { defineRole, secret, tasks, type Secret, type TaskContext, type TaskDef } from 'haplay';
+import { defineRole, secret, shjoin, shq, startedThisRun, tasks, type Secret, type TaskContext, type TaskDef } from 'haplay';
 
 export interface PacemakerVip extends Record<string, unknown> {
   /** Resource id (`vip-api`). */
@@ -16,6 +16,27 @@ export interface PacemakerVip extends Record<string, unknown> {
   ip: string;
   cidrNetmask: number;
   nic: string;
+}
+
+/** Fence agents the role knows how to configure (fence-agents package); `fence_dummy` only for labs and tests. */
+export type FenceAgent = 'fence_ipmilan' | 'fence_idrac' | 'fence_ilo' | 'fence_redfish' | 'fence_virsh' | 'fence_xvm' | 'fence_dummy';
+
+/** A fencing (stonith) device for one node: created after every node is online, never run by the node it fences. */
+export interface PacemakerFenceDevice extends Record<string, unknown> {
+  /** Resource id (`fence-n1`). */
+  name: string;
+  /** The inventory host this device powers off (`pcmk_host_list`); a location constraint keeps the device off it. */
+  node: string;
+  agent: FenceAgent;
+  /** BMC / hypervisor address (`ip`). */
+  ip?: string;
+  username?: string;
+  /** Written to a 0400 file on every node and read by the agent through `password_script`: never on a command line. */
+  password?: Secret;
+  /** Other agent parameters (`lanplus: '1'`, `cipher: '1'`, `port: 'vm1'`…). */
+  options?: Record<string, string>;
+  /** Monitor interval. @default '60s' */
+  monitorInterval?: string;
 }
 
 export interface PacemakerVars extends Record<string, unknown> {
@@ -26,9 +47,14 @@ export interface PacemakerVars extends Record<string, unknown> {
   pacemakerAuthkey?: Secret;
   /** Controller-side file of the generated authkey ('' = ~/.local/share/haplay/secrets/corosync-<cluster>.key). */
   pacemakerAuthkeyFile: string;
-  /** Fencing. false only in labs: the deploy prints a notice every run. */
+  /** Fencing. false only in labs: the deploy prints a notice every run. true needs at least one device. */
   pacemakerStonith: boolean;
-  /** Cluster properties (crm_config), e.g. `no-quorum-policy: stop`. */
+  /** Fencing devices (typed), created on the first node after every node is online, each avoiding its own node. */
+  pacemakerFencing: PacemakerFenceDevice[];
+  /**
+   * Cluster properties (crm_config). `no-quorum-policy`, unless given here, follows the cluster size: `stop` with
+   * 3 or more nodes, `ignore` with 2 (votequorum's two_node handles quorum there).
+   */
   pacemakerProperties: Record<string, string>;
   /** Resource defaults (`resource-stickiness: INFINITY`, "we really don't want VIPs moving around"). */
   pacemakerResourceDefaults: Record<string, string>;
@@ -45,7 +71,8 @@ export const pacemakerDefaults: PacemakerVars = {
   pacemakerNodes: 'controllers',
   pacemakerAuthkeyFile: '',
   pacemakerStonith: true,
-  pacemakerProperties: { 'no-quorum-policy': 'stop' },
+  pacemakerFencing: [],
+  pacemakerProperties: {},
   pacemakerResourceDefaults: { 'resource-stickiness': 'INFINITY' },
   pacemakerVips: [],
   pacemakerHaproxyClone: false,
@@ -64,6 +91,24 @@ export const pacemakerSchema = {
     pacemakerAuthkey: { secret: true },
     pacemakerAuthkeyFile: { type: 'string' },
     pacemakerStonith: { type: 'boolean' },
+    pacemakerFencing: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string', pattern: NAME },
+          node: { type: 'string', pattern: NAME },
+          agent: { enum: ['fence_ipmilan', 'fence_idrac', 'fence_ilo', 'fence_redfish', 'fence_virsh', 'fence_xvm', 'fence_dummy'] },
+          ip: { type: 'string', pattern: VALUE },
+          username: { type: 'string', pattern: VALUE },
+          password: { secret: true },
+          options: { type: 'object', propertyNames: { pattern: NAME }, additionalProperties: { type: 'string', pattern: VALUE } },
+          monitorInterval: { type: 'string', pattern: '^[0-9]+(ms|s|min|h)?$' },
+        },
+        required: ['name', 'node', 'agent'],
+        additionalProperties: false,
+      },
+    },
     pacemakerProperties: { type: 'object', propertyNames: { pattern: NAME }, additionalProperties: { type: 'string', pattern: VALUE } },
     pacemakerResourceDefaults: { type: 'object', propertyNames: { pattern: NAME }, additionalProperties: { type: 'string', pattern: VALUE } },
     pacemakerVips: {
@@ -89,8 +134,11 @@ export const pacemakerSchema = {
       additionalProperties: false,
     },
   },
+  // Stonith enabled without a device would block every resource: refuse before any host is touched.
+  if: { properties: { pacemakerStonith: { const: true } } },
+  then: { properties: { pacemakerFencing: { type: 'array', minItems: 1 } } },
   required: [
-    'pacemakerClusterName', 'pacemakerNodes', 'pacemakerAuthkeyFile', 'pacemakerStonith', 'pacemakerProperties',
+    'pacemakerClusterName', 'pacemakerNodes', 'pacemakerAuthkeyFile', 'pacemakerStonith', 'pacemakerFencing', 'pacemakerProperties',
     'pacemakerResourceDefaults', 'pacemakerVips', 'pacemakerHaproxyClone', 'pacemakerQuorumTimeout', 'pacemakerPackages',
   ],
 };
@@ -111,7 +159,7 @@ export function authkeyOf(v: PacemakerVars): Secret {
   return secret(key);
 }
 
-const justStarted = (ctx: TaskContext): boolean => String(ctx.results['corosyncService']?.['changes'] ?? '').includes('started');
+const justStarted = (ctx: TaskContext): boolean => startedThisRun(ctx, 'corosyncService');
 const packagesFor = (v: PacemakerVars, ctx: TaskContext): string[] => (ctx.facts?.osFamily === 'redhat' ? v.pacemakerPackages.redhat : v.pacemakerPackages.debian);
 const isFirst = (v: PacemakerVars) => (ctx: TaskContext): boolean => ctx.hostsOf(v.pacemakerNodes)[0]?.name === ctx.host;
 
@@ -130,6 +178,33 @@ function attribute(v: PacemakerVars, type: 'crm_config' | 'rsc_defaults', name: 
 /** Creates a CIB object with `cmd` unless the xpath already matches. */
 function ensure(v: PacemakerVars, name: string, xpath: string, cmd: string): TaskDef {
   return tasks.shell(name, { cmd, unless: `cibadmin --query --xpath "${xpath}" >/dev/null 2>&1` }, { when: isFirst(v) });
+}
+
+/** Where a fence device's password lives on every node (0400 root), read by the agent via `password_script`. */
+export const fencePasswordFile = (d: PacemakerFenceDevice): string => `/etc/pacemaker/${d.name}.password`;
+
+/** `pcs stonith create …` for one device; every value quoted with shq (the password never: only its file's path). */
+export function fenceCreateCommand(d: PacemakerFenceDevice): string {
+  const params = [
+    `pcmk_host_list=${d.node}`,
+    ...(d.ip !== undefined ? [`ip=${d.ip}`] : []),
+    ...(d.username !== undefined ? [`username=${d.username}`] : []),
+    ...(d.password !== undefined ? [`password_script=cat ${fencePasswordFile(d)}`] : []),
+    ...Object.entries(d.options ?? {}).map(([k, val]) => `${k}=${val}`),
+  ];
+  return shjoin(['pcs', 'stonith', 'create', d.name, d.agent, ...params, 'op', 'monitor', `interval=${d.monitorInterval ?? '60s'}`]);
+}
+
+/** `no-quorum-policy` by cluster size unless set explicitly (Fuel: ignore while 2 nodes, stop from 3). */
+export const noQuorumPolicy = (v: PacemakerVars, members: number): string => v.pacemakerProperties['no-quorum-policy'] ?? (members >= 3 ? 'stop' : 'ignore');
+
+/** Every member online in crm_mon's XML, none pending or unclean (astapor's check). */
+export function allOnlineCommand(members: number): string {
+  return (
+    'x=$(timeout 10 crm_mon -1 --output-as=xml 2>/dev/null) && ' +
+    `[ "$(printf '%s\n' "$x" | grep -c '<node name=.* online="true"')" -ge ${members} ] && ` +
+    `! printf '%s\n' "$x" | grep -q -e '<node name=.* pending="true"' -e '<node name=.* unclean="true"'`
+  );
 }
 
 export default defineRole<PacemakerVars>({
@@ -158,10 +233,31 @@ export default defineRole<PacemakerVars>({
     // Every attempt is bounded by `timeout`: a hung cluster tool must not outlive the wait.
     tasks.waitFor('quorum', { command: 'timeout 10 corosync-quorumtool -s | grep -q "^Quorate: *Yes"', timeout: v.pacemakerQuorumTimeout, interval: 1 }),
     tasks.waitFor('pacemaker partition with quorum (DC elected)', { command: 'timeout 10 crm_mon -1 2>/dev/null | grep -q "partition with quorum"', timeout: v.pacemakerQuorumTimeout, interval: 1 }),
+    tasks.waitFor('every node online', (ctx) => ({ command: allOnlineCommand(ctx.hostsOf(v.pacemakerNodes).length), timeout: v.pacemakerQuorumTimeout, interval: 1 })),
+    // Fencing only now that every node is online (astapor); stonith is enabled only once devices exist.
+    ...v.pacemakerFencing.flatMap((d) => [
+      ...(d.password !== undefined
+        ? [tasks.copy(`fence ${d.name} password file`, { dest: fencePasswordFile(d), content: d.password, mode: '0400', owner: 'root', group: 'root' })]
+        : []),
+      ensure(v, `fence device ${d.name} (${d.agent} for ${d.node})`, `//primitive[@id='${d.name}']`, fenceCreateCommand(d)),
+      ensure(v, `fence device ${d.name} avoids ${d.node}`, `//rsc_location[@rsc='${d.name}' and @node='${d.node}' and @score='-INFINITY']`,
+        shjoin(['pcs', 'constraint', 'location', d.name, 'avoids', d.node])),
+    ]),
     v.pacemakerStonith
       ? attribute(v, 'crm_config', 'stonith-enabled', 'true')
       : attribute(v, 'crm_config', 'stonith-enabled', 'false', 'NOTICE: stonith-enabled=false (no fencing: lab only, never in production)'),
-    ...Object.entries(v.pacemakerProperties).map(([k, val]) => attribute(v, 'crm_config', k, val)),
+    tasks.shell(
+      'property no-quorum-policy (by cluster size)',
+      (ctx) => {
+        const value = shq(noQuorumPolicy(v, ctx.hostsOf(v.pacemakerNodes).length));
+        return {
+          cmd: `crm_attribute --type crm_config --name no-quorum-policy --update ${value}`,
+          unless: `[ "$(crm_attribute --type crm_config --name no-quorum-policy --query --quiet 2>/dev/null)" = ${value} ]`,
+        };
+      },
+      { when: isFirst(v) },
+    ),
+    ...Object.entries(v.pacemakerProperties).filter(([k]) => k !== 'no-quorum-policy').map(([k, val]) => attribute(v, 'crm_config', k, val)),
     ...Object.entries(v.pacemakerResourceDefaults).map(([k, val]) => attribute(v, 'rsc_defaults', k, val)),
     ...v.pacemakerVips.map((vip) =>
       ensure(v, `VIP ${vip.name} (${vip.ip})`, `//primitive[@id='${vip.name}']`,

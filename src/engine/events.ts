@@ -13,7 +13,7 @@ export interface HostRecap {
 
 export type RunEvent =
   | { type: 'run-start'; at: number; playbook: string; check: boolean; phases: string[] }
-  | { type: 'phase-start'; at: number; phase: string; index: number; hosts: string[] }
+  | { type: 'phase-start'; at: number; phase: string; index: number; hosts: string[]; skipped?: string }
   | { type: 'batch-start'; at: number; phase: string; hosts: string[] }
   | { type: 'host-start'; at: number; phase: string; host: string }
   | { type: 'task-start'; at: number; phase: string; host: string; task: string; role?: string }

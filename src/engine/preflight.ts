@@ -23,6 +23,8 @@ export interface PlannedPhase {
   maxFailed: number;
   /** Hosts per batch. */
   batchSize: number;
+  /** Why an optional phase selects no host (its group is not in this inventory). */
+  skipped?: string;
 }
 
 export interface PreflightOptions {
@@ -61,7 +63,16 @@ async function planPhase(
   const where = `${file}: phase "${def.name}"`;
   if (typeof def.hosts !== 'string' || !def.hosts) throw new HaplayError('E_PLAYBOOK', `${where}: hosts must be a host pattern`, { file });
   // A phase may select no host (e.g. outside --limit, or an empty group): it is then skipped.
-  let hosts = selectHosts(inventory, def.hosts, options.limit, { allowEmpty: true }).map((h) => h.name);
+  let hosts: string[];
+  let skipReason: string | undefined;
+  try {
+    hosts = selectHosts(inventory, def.hosts, options.limit, { allowEmpty: true }).map((h) => h.name);
+  } catch (error) {
+    // optional: a group this topology does not have (unknown terms in --limit still fail).
+    if (!def.optional || !isHaplayError(error) || error.code !== 'E_INVENTORY' || !error.message.startsWith(`pattern "${def.hosts}"`)) throw error;
+    hosts = [];
+    skipReason = `the inventory has no ${def.hosts} group`;
+  }
   if (def.runOnce) hosts = hosts.slice(0, 1);
   if (def.delegateTo !== undefined && !inventory.hosts.has(def.delegateTo)) {
     throw new HaplayError('E_PLAYBOOK', `${where}: delegateTo "${def.delegateTo}" is not an inventory host`, { file });
@@ -109,6 +120,7 @@ async function planPhase(
     units,
     maxFailed: def.maxFailed === undefined ? (clustered ? 0 : Infinity) : countOf(def.maxFailed, hosts.length, `${where}: maxFailed`, file),
     batchSize: def.serial === undefined ? Math.max(1, hosts.length) : Math.max(1, countOf(def.serial, hosts.length, `${where}: serial`, file)),
+    ...(skipReason ? { skipped: skipReason } : {}),
   };
 }
 

@@ -52,7 +52,7 @@ export async function runPhases(phases: PlannedPhase[], options: RunOptions): Pr
 
   for (const phase of phases) {
     const hosts = phase.hosts.filter((h) => !options.states.get(h)?.dropped);
-    bus.emit({ type: 'phase-start', at: Date.now(), phase: phase.def.name, index: phase.index, hosts });
+    bus.emit({ type: 'phase-start', at: Date.now(), phase: phase.def.name, index: phase.index, hosts, ...(phase.skipped ? { skipped: phase.skipped } : {}) });
     const failedHosts: string[] = [];
     const delegate = phase.def.delegateTo ? options.states.get(phase.def.delegateTo) : undefined;
     for (let i = 0; i < hosts.length && !aborted; i += phase.batchSize) {

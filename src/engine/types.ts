@@ -80,6 +80,12 @@ export interface PhaseDef {
   name: string;
   /** Host pattern (`controllers`, `all:!computes`, …). */
   hosts: string;
+  /**
+   * The phase is skipped (with a notice) when its pattern names a group the inventory does not define — for site
+   * playbooks serving several topologies (`hosts: 'keepalived'` runs only where the inventory has that group).
+   * Without it an unknown group is an error (a typo must not skip a phase). @default false
+   */
+  optional?: boolean;
   roles?: RoleRef[];
   /** Tasks after the roles. */
   tasks?: TaskDef[];

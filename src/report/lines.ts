@@ -18,7 +18,7 @@ export function createLinesReporter(write: (text: string) => void, options: Line
         write(`${e.check ? 'CHECK MODE (nothing is changed) — ' : ''}playbook ${e.playbook}: ${e.phases.length} phases\n`);
         break;
       case 'phase-start':
-        write(`\nPHASE ${e.index + 1} ${e.phase} (${e.hosts.length} hosts)\n`);
+        write(e.skipped ? `\nPHASE ${e.index + 1} ${e.phase}: skipped (${e.skipped})\n` : `\nPHASE ${e.index + 1} ${e.phase} (${e.hosts.length} hosts)\n`);
         break;
       case 'batch-start':
         write(`  batch: ${e.hosts.join(', ')}\n`);

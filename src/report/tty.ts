@@ -10,6 +10,7 @@ interface PhaseView {
   done: number;
   failed: string[];
   running: Map<string, string>;
+  skipped?: string;
   resolve?: () => void;
   task?: ListrTaskWrapper<unknown, any, any>;
 }
@@ -71,6 +72,7 @@ export function createTtyReporter(options: TtyReporterOptions = {}): {
       case 'phase-start': {
         const v = views.get(e.phase);
         if (v) v.hosts = e.hosts.length;
+        if (v && e.skipped) v.skipped = e.skipped;
         break;
       }
       case 'task-start':
@@ -86,7 +88,8 @@ export function createTtyReporter(options: TtyReporterOptions = {}): {
       }
       case 'phase-end': {
         const v = views.get(e.phase);
-        if (v?.task) {
+        if (v?.task && v.skipped) v.task.skip(`${v.name}: skipped (${v.skipped})`);
+        else if (v?.task) {
           refresh();
           if (v.failed.length) v.task.title = `${v.name} ${v.done}/${v.hosts} hosts — failed: ${v.failed.join(', ')}`;
           else v.task.title = `${v.name} ${v.done}/${v.hosts} hosts`;

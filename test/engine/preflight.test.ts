@@ -221,3 +221,27 @@ describe('--start-at-phase', () => {
     expect(err).toBe('haplay: --start-at-phase: no phase "nope" (phases: only) [E_USAGE]\n');
   });
 });
+
+describe('optional phases (site playbooks serving several topologies)', () => {
+  const inventory = (): ReturnType<typeof inventoryOf> => inventoryOf({ groups: { controllers: { hosts: { c1: {}, c2: {} } } } });
+  const phases = (optional: boolean) => [
+    { name: 'base', hosts: 'all', tasks: [tasks.command('noop', { cmd: ['true'] })] },
+    { name: 'vip', hosts: 'keepalived', optional, tasks: [tasks.command('noop', { cmd: ['true'] })] },
+  ];
+
+  it('a phase naming a group the inventory lacks is skipped with the reason when optional', async () => {
+    const planned = await preflight(playbookOf({ phases: phases(true) }), inventory(), {});
+    expect(planned.map((p) => [p.def.name, p.hosts, p.skipped])).toEqual([
+      ['base', ['c1', 'c2'], undefined],
+      ['vip', [], 'the inventory has no keepalived group'],
+    ]);
+  });
+
+  it('without optional the unknown group is an error (a typo never skips a phase)', async () => {
+    await expect(preflight(playbookOf({ phases: phases(false) }), inventory(), {})).rejects.toThrow(/"keepalived" is neither a host nor a group/);
+  });
+
+  it('optional does not excuse an unknown term in --limit', async () => {
+    await expect(preflight(playbookOf({ phases: phases(true) }), inventory(), { limit: 'nosuch' })).rejects.toThrow(/limit "nosuch"/);
+  });
+});

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, unlinkSync } from 'node:fs';
 import * as net from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { labPaths } from '../../src/lab/state.js';
-import { haplay, labDescribe, testLab } from '../support/lab.js';
+import { haplay, labDescribe, testLab, waitFor } from '../support/lab.js';
 
 const LAB = 'hpltest';
 const PATHS = labPaths(LAB);
@@ -122,22 +122,37 @@ describeLab('haplay lab (systemd-nspawn nodes)', () => {
     expect(ssh.code).toBe(3);
   });
 
-  it('deploys the example playbook: changes first, 0 changed the second time (from the JSON recap)', async () => {
-    const inv = (await lab('inventory')).out.trim();
-    const recap = async (): Promise<Map<string, { changed: number; failed: number; unreachable: number }>> => {
-      const r = await haplay('deploy', inv, 'playbooks/site.ts', '--json');
-      expect(r.code, r.out.slice(-2000) + r.err).toBe(0);
-      const end = r.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; recap?: Array<{ host: string; changed: number; failed: number; unreachable: number }> }).find((e) => e.type === 'run-end');
-      return new Map((end?.recap ?? []).map((row) => [row.host, row]));
-    };
-    const first = await recap();
-    expect([...first.keys()].sort()).toEqual(['n1', 'n2', 'n3']);
-    for (const row of first.values()) expect(row.changed).toBeGreaterThan(0);
-    const second = await recap();
-    for (const row of second.values()) expect([row.changed, row.failed, row.unreachable]).toEqual([0, 0, 0]);
-    // The sysctl really is live inside the node (net sysctls are per namespace).
-    expect((await lab('exec', 'n1', '--', 'sysctl -n net.ipv4.ip_nonlocal_bind')).out).toBe('1\n');
-  });
+  it('the main job: site.ts onto inventory/lab.ts (keepalived VIP + haproxy) changes first, 0 changed the second time', async () => {
+    process.env['HAPLAY_LAB'] = LAB; // inventory/lab.ts extends this lab (labInventory)
+    try {
+      const recap = async (): Promise<{ rows: Map<string, { changed: number; failed: number; unreachable: number }>; out: string }> => {
+        const r = await haplay('deploy', 'inventory/lab.ts', 'playbooks/site.ts', '--json');
+        expect(r.code, r.out.slice(-2000) + r.err).toBe(0);
+        const end = r.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; recap?: Array<{ host: string; changed: number; failed: number; unreachable: number }> }).find((e) => e.type === 'run-end');
+        return { rows: new Map((end?.recap ?? []).map((row) => [row.host, row])), out: r.out };
+      };
+      const first = await recap();
+      expect([...first.rows.keys()].sort()).toEqual(['n1', 'n2', 'n3']);
+      for (const row of first.rows.values()) expect(row.changed).toBeGreaterThan(0);
+      // The lab's VRRP password (labSecret) never reaches the output.
+      const vrrp = readFileSync(`${PATHS.dir}/secrets/vrrp`, 'utf8').trim();
+      expect(vrrp).toHaveLength(8);
+      expect(first.out).not.toContain(vrrp);
+      const second = await recap();
+      for (const row of second.rows.values()) expect([row.changed, row.failed, row.unreachable]).toEqual([0, 0, 0]);
+      // The pacemaker phase is skipped: this topology has no pacemaker group.
+      expect(second.out).toContain('"skipped":"the inventory has no pacemaker group"');
+      // The sysctl really is live inside the node (net sysctls are per namespace).
+      expect((await lab('exec', 'n1', '--', 'sysctl -n net.ipv4.ip_nonlocal_bind')).out).toBe('1\n');
+      // Exactly one node holds the VIP, and HAProxy's stats page answers through it.
+      const { value: holders } = await waitFor('one VIP holder', () => testLab(LAB).holders('198.18.0.100', ['n1', 'n2', 'n3']), (h) => h.length === 1, 20_000);
+      expect(holders).toEqual(['n1']);
+      const stats = await lab('exec', 'n2', '--', 'curl -fsS -m 5 http://198.18.0.100:8404/ | grep -c "Statistics Report"');
+      expect(stats.out, stats.err).toMatch(/^[1-9]/m);
+    } finally {
+      delete process.env['HAPLAY_LAB'];
+    }
+  }, 240_000);
 
   it('a deploy with a power-cut node reports it unreachable and the others ok', async () => {
     const inv = (await lab('inventory')).out.trim();

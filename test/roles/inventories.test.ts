@@ -1,8 +1,10 @@
-// The example inventories (inventory/*.ts) load and validate, and every role variable they set passes the roles'
-// schemas for every host the roles would run on (the same validation a deploy does before touching any host).
+// The example inventories (inventory/*.ts) load and validate; playbooks/site.ts plans against each of them exactly
+// as a deploy does before touching any host (roles loaded, variables validated per host, templates compiled), with
+// the phases their topology selects; and their role variables render as intended.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadRole } from '../../src/engine/load.js';
+import { loadPlaybook, loadRole } from '../../src/engine/load.js';
+import { preflight } from '../../src/engine/preflight.js';
 import { mergeVars, validateRoleVars } from '../../src/engine/vars.js';
 import { loadInventory, selectHosts } from '../../src/inventory/index.js';
 import { renderServices, type HaproxyVars } from '../../roles/haproxy/index.js';
@@ -12,9 +14,26 @@ const file = (name: string): string => fileURLToPath(new URL(`../../inventory/${
 const SITE = fileURLToPath(new URL('../../playbooks/site.ts', import.meta.url));
 
 describe.each([
-  { name: 'fuel-ha.ts', keepalived: true, vips: ['198.18.0.100', '198.18.0.101'] },
-  { name: 'redhat-ha.ts', keepalived: false, vips: ['198.18.0.100', '198.18.0.101', '198.18.0.102', '198.18.0.103', '198.18.0.104'] },
-])('inventory/$name', ({ name, keepalived, vips }) => {
+  {
+    name: 'fuel-ha.ts',
+    keepalived: true,
+    vips: ['198.18.0.100', '198.18.0.101'],
+    phases: { baseline: 5, loadbalancer: 3, vip: 3, cluster: 'the inventory has no pacemaker group' },
+  },
+  {
+    name: 'redhat-ha.ts',
+    keepalived: false,
+    vips: ['198.18.0.100', '198.18.0.101', '198.18.0.102', '198.18.0.103', '198.18.0.104'],
+    phases: { baseline: 4, loadbalancer: 3, vip: 'the inventory has no keepalived group', cluster: 3 },
+  },
+])('inventory/$name', ({ name, keepalived, vips, phases }) => {
+  it('plans playbooks/site.ts as a deploy would (every role variable valid on every host), with its topology', async () => {
+    const inv = await loadInventory(file(name));
+    const planned = await preflight(await loadPlaybook(SITE), inv, {});
+    const got = Object.fromEntries(planned.filter((p) => p.def.name in phases).map((p) => [p.def.name, p.skipped ?? p.hosts.length]));
+    expect(got).toEqual(phases);
+  });
+
   it('loads, validates, and its role variables pass the role schemas on every controller', async () => {
     const inv = await loadInventory(file(name));
     const controllers = selectHosts(inv, 'controllers');

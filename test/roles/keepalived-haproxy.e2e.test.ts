@@ -90,6 +90,8 @@ describeLab('roles keepalived + haproxy on the lab', () => {
     const c = await deploy('--check');
     expect(c.code, c.out + c.err).toBe(0);
     expect(changedNonHandler(c).map((r) => `${r.host}/${r.role ?? ''}/${r.task}`)).toEqual(['n2/haproxy/haproxy.cfg']);
+    // …and the reload it would notify, on that host only (check mode reports handlers as they would run).
+    expect(c.results.filter((r) => r.changed && r.handler === true).map((r) => `${r.host}/${r.task}`)).toEqual(['n2/reload haproxy']);
     expect(c.recap.get('n1')?.changed).toBe(0);
     expect(c.recap.get('n3')?.changed).toBe(0);
     const still = await lab('exec', 'n2', '--', 'tail -n1 /etc/haproxy/haproxy.cfg');
@@ -229,6 +231,15 @@ describeLab('role pacemaker on the lab (corosync 3 knet, IPaddr2 VIP, haproxy cl
     const order = await lab('exec', 'n1', '--', 'pcs constraint order config; pcs constraint colocation config');
     expect(order.out).toMatch(/start vip-api then start haproxy-clone.*Optional/);
     expect(order.out).toMatch(/vip-api with haproxy-clone/);
+    // Fencing devices: one per node, each banned from the node it fences; no-quorum-policy by size (3 nodes: stop).
+    const q = (xpath: string): string => `cibadmin --query --xpath "${xpath}" >/dev/null 2>&1 && echo yes || echo no`;
+    const checks = NODES.flatMap((n) => [
+      q(`//primitive[@id='fence-${n}' and @class='stonith' and @type='fence_dummy']//nvpair[@name='pcmk_host_list' and @value='${n}']`),
+      q(`//rsc_location[@rsc='fence-${n}' and @node='${n}' and @score='-INFINITY']`),
+    ]);
+    const fence = await lab('exec', 'n1', '--', `${checks.join('; ')}; crm_attribute -t crm_config -n no-quorum-policy -G -q`);
+    expect(fence.out.split('\n').slice(0, checks.length), fence.out + fence.err).toEqual(checks.map(() => 'yes'));
+    expect(fence.out).toMatch(/^stop$/m);
   }, 300_000);
 
   it('reports 0 changed on a second deploy (constraints and resources created only when absent)', async () => {
@@ -236,4 +247,26 @@ describeLab('role pacemaker on the lab (corosync 3 knet, IPaddr2 VIP, haproxy cl
     expect(d.code, d.out.slice(-3000) + d.err).toBe(0);
     for (const [host, r] of d.recap) expect(r.changed, `${host}: ${JSON.stringify(changedNonHandler(d))}`).toBe(0);
   }, 180_000);
+
+  it("moves the VIP within 15 s of a power cut of its node (corosync's default token)", async () => {
+    const [holder] = await vipHolders();
+    expect(holder).toBeDefined();
+    const survivors = NODES.filter((n) => n !== holder);
+    const killedAt = Date.now();
+    const k = await lab('kill', holder!);
+    expect(k.code, k.out + k.err).toBe(0);
+    const moved = await waitFor('the VIP on a surviving node', () => vipHolders(survivors), (h) => h.length === 1, 30_000, 100);
+    const movedMs = Date.now() - killedAt;
+    console.log(`[haplay] pacemaker: power cut of ${holder}, VIP on ${moved.value[0]} after ${movedMs} ms`);
+    expect(movedMs).toBeLessThanOrEqual(15_000);
+    // The survivors keep quorum (2 of 3) and the clone runs on both.
+    const mon = await waitFor(
+      'quorum and the clone on the survivors',
+      () => lab('exec', survivors[0]!, '--', 'crm_mon -1'),
+      (m) => m.out.includes('partition with quorum') && new RegExp(`Started: \\[ ${survivors.join(' ')} \\]`).test(m.out),
+      30_000,
+      500,
+    );
+    expect(mon.value.out).toMatch(new RegExp(`OFFLINE: \\[ ${holder} \\]`));
+  }, 120_000);
 });
