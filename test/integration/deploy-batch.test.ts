@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { OWED_DIR } from '../../src/engine/handlers.js';
 import type { TaskResult } from '../../src/engine/types.js';
@@ -13,6 +14,7 @@ import { deploy, recapOf, taskResults, writeInventory } from '../fixtures/deploy
 import { logLines, waitFor } from './helpers.js';
 
 const PLAYBOOK = fileURLToPath(new URL('./fixtures/batch-playbook.ts', import.meta.url));
+const TIMEOUT_PLAYBOOK = fileURLToPath(new URL('./fixtures/batch-timeout-playbook.ts', import.meta.url));
 const COUNT = 3;
 
 // What must not differ between batched and unbatched runs (durations and timing excluded).
@@ -40,10 +42,10 @@ describeLoopback('deploy: batched execution', () => {
   const clearOwed = (): void => rmSync(path.join(OWED_DIR, 'batchy'), { force: true });
   beforeAll(clearOwed);
   afterAll(clearOwed);
-  const runOn = async (dir: string, extra: string[], vars: Record<string, unknown> = {}) => {
+  const runOn = async (dir: string, extra: string[], vars: Record<string, unknown> = {}, playbook = PLAYBOOK) => {
     const inventory = await writeInventory(lab(), path.join(lab().dir, `${dir}.ts`), path.join(lab().dir, dir), { vars });
     const before = execRequests();
-    const r = await deploy(lab(), inventory, PLAYBOOK, ['--json', ...extra]);
+    const r = await deploy(lab(), inventory, playbook, ['--json', ...extra]);
     // Each run holds one connection per host: once every sshd logged its end, its log of the run is complete.
     runs += 1;
     expect(await waitFor(() => [...count(/Disconnected from user/).values()].every((n) => n >= runs), 10_000)).toBe(true);
@@ -101,5 +103,28 @@ describeLoopback('deploy: batched execution', () => {
       expect(mine.at(-1)).toMatchObject({ task: 'record', handler: true, status: 'changed' });
       expect(mine.map((r) => r.task)).not.toContain('after the failure point');
     }
+  });
+
+  it('a task over its own timeout inside a batch is killed on the host; the host goes on (ignoreErrors) in a new exec', async () => {
+    const sleepArg = `29.${process.pid % 1000}7`; // unique on this machine: pgrep finds only ours
+    const r = await runOn('timeout', [], { sleepArg }, TIMEOUT_PLAYBOOK);
+    const results = taskResults(r.events);
+    for (const h of lab().hosts) {
+      const mine = results.filter((x) => x.host === h.name);
+      expect(mine.map((x) => [x.task, x.status])).toEqual([
+        ['directory', 'changed'],
+        ['before', 'changed'],
+        ['too slow', 'failed'],
+        ['after', 'changed'],
+      ]);
+      expect(mine[2]!.message).toBe('timed out after 1 s');
+    }
+    // batch [directory, before, too slow, after] cut at the timeout, then [after] on its own
+    for (const n of r.execs.values()) expect(n).toBe(2);
+    const sleeping = (): boolean => spawnSync('pgrep', ['-f', `sleep ${sleepArg}`]).status === 0;
+    const t0 = Date.now();
+    expect(await waitFor(() => !sleeping(), 10_000)).toBe(true);
+    console.log(`run ${Math.max(...results.map((x) => x.durationMs))} ms max task; sleep gone ${Date.now() - t0} ms after the run`);
+    for (const h of lab().hosts) expect(existsSync(path.join(lab().dir, 'timeout', h.name, 'late'))).toBe(false);
   });
 });
