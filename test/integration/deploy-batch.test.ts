@@ -14,6 +14,7 @@ import { deploy, recapOf, taskResults, writeInventory } from '../fixtures/deploy
 import { logLines, waitFor } from './helpers.js';
 
 const PLAYBOOK = fileURLToPath(new URL('./fixtures/batch-playbook.ts', import.meta.url));
+const MANY_PLAYBOOK = fileURLToPath(new URL('./fixtures/batch-many-playbook.ts', import.meta.url));
 const TIMEOUT_PLAYBOOK = fileURLToPath(new URL('./fixtures/batch-timeout-playbook.ts', import.meta.url));
 const COUNT = 3;
 
@@ -126,5 +127,23 @@ describeLoopback('deploy: batched execution', () => {
     expect(await waitFor(() => !sleeping(), 10_000)).toBe(true);
     console.log(`run ${Math.max(...results.map((x) => x.durationMs))} ms max task; sleep gone ${Date.now() - t0} ms after the run`);
     for (const h of lab().hosts) expect(existsSync(path.join(lab().dir, 'timeout', h.name, 'late'))).toBe(false);
+  });
+
+  it('splits a long task list into batches that fit on a command line; all tasks run, in order, idempotently', async () => {
+    const first = await runOn('many', [], {}, MANY_PLAYBOOK);
+    expect(first.code).toBe(0);
+    const names = ['directory', ...Array.from({ length: 40 }, (_, i) => `file ${i}`)];
+    for (const h of lab().hosts) {
+      const mine = taskResults(first.events).filter((x) => x.host === h.name);
+      expect(mine.map((x) => [x.task, x.status])).toEqual(names.map((n) => [n, 'changed']));
+    }
+    console.log('exec requests per host for 41 tasks', Object.fromEntries(first.execs));
+    for (const n of first.execs.values()) {
+      expect(n).toBeGreaterThanOrEqual(2); // 41 scripts exceed one command line
+      expect(n).toBeLessThanOrEqual(4);
+    }
+    const second = await runOn('many', [], {}, MANY_PLAYBOOK);
+    expect(second.code).toBe(0);
+    for (const row of recapOf(second.events).values()) expect(row).toMatchObject({ ok: 41, changed: 0 });
   });
 });
