@@ -7,6 +7,9 @@ import type { HostState } from './host-state.js';
 import { becomeFor, completeTask, errorResult, executePrepared, NEEDS_FACTS, prepareTask, type PreparedTask, type TaskRunOptions } from './task-runner.js';
 import type { TaskDef, TaskResult } from './types.js';
 
+/** Seconds the batch's remote bound grants a PreScript. */
+const PRE_TIMEOUT_S = 60;
+
 /** Tasks per batch at most: bounds how much is planned ahead of a failure. */
 export const MAX_BATCH_TASKS = 32;
 
@@ -14,13 +17,20 @@ export const MAX_BATCH_TASKS = 32;
  * driver is quoted once (twice under sudo with a password) inside the login shell's `-c` word. */
 export const MAX_BATCH_SCRIPT_COST = 110_000;
 
+/** A script that is not a task, run ahead of a batch's tasks in the same exec (the owed-handler read). */
+export interface PreScript {
+  script: string;
+  /** Its exit code and stdout; (null, empty) when the exec ended before it did. */
+  done(exitCode: number | null, stdout: Buffer): void;
+}
+
 /** Decides, after each task's result, whether the host goes on (false: the batch stops there). */
 export type OnTaskEnd = (prepared: PreparedTask, result: TaskResult) => boolean;
 
 // What the driver adds to the command line: its length, plus 3 bytes per `'` for each of up to two quotings.
 const shellQuoteCost = (script: string): number => script.length + 200 + 12 * (script.split("'").length - 1);
 
-const sameBecome = (a: PreparedTask['become'], b: PreparedTask['become']): boolean =>
+export const sameBecome = (a: PreparedTask['become'], b: PreparedTask['become']): boolean =>
   a === b || (a !== false && b !== false && a.user === b.user && a.password === b.password);
 
 /**
@@ -74,6 +84,7 @@ export async function runBatch(
   options: TaskRunOptions,
   onStart: (prepared: PreparedTask) => void,
   onEnd: OnTaskEnd,
+  pre?: PreScript,
 ): Promise<number> {
   let next = 0;
   let stopped = false;
@@ -92,7 +103,7 @@ export async function runBatch(
   if (!settleKnown()) return next;
 
   const remote = batch.slice(next).filter((p) => p.plan);
-  if (remote.length === 1) {
+  if (remote.length === 1 && !pre) {
     // One remote task: its own plain exec (no driver, no go-ahead round trip).
     const p = batch[next]!;
     onStart(p);
@@ -101,8 +112,14 @@ export async function runBatch(
     return next;
   }
   const marker = newBatchMarker();
-  const script = batchScript(remote.map((p) => ({ script: p.plan!.script, stdinLength: p.plan!.stdin?.length ?? 0 })), marker);
-  const total = remote.some((p) => !(p.timeoutS > 0)) ? 0 : remote.reduce((s, p) => s + p.timeoutS, 0);
+  const parts = remote.map((p) => ({ script: p.plan!.script, stdinLength: p.plan!.stdin?.length ?? 0 }));
+  const script = batchScript(pre ? [{ script: pre.script, stdinLength: 0 }, ...parts] : parts, marker);
+  const total = remote.some((p) => !(p.timeoutS > 0)) ? 0 : remote.reduce((s, p) => s + p.timeoutS, pre ? PRE_TIMEOUT_S : 0);
+  let preState: 'waiting' | 'running' | 'done' = pre ? 'waiting' : 'done';
+  const preDone = (exitCode: number | null, stdout: Buffer): void => {
+    preState = 'done';
+    pre?.done(exitCode, stdout);
+  };
   const out = new FrameSplitter(marker);
   const err = new FrameSplitter(marker);
   const outFrames: Frame[] = [];
@@ -113,6 +130,11 @@ export async function runBatch(
   let lostReason: () => string | undefined = () => undefined;
 
   const go = (): void => {
+    if (preState === 'waiting') {
+      preState = 'running';
+      channel!.write(GO);
+      return;
+    }
     if (!settleKnown()) {
       running = undefined;
       channel?.end();
@@ -127,6 +149,12 @@ export async function runBatch(
   };
   // A task is complete once both of its frames (stdout with the exit code, stderr) have arrived.
   const collect = (): void => {
+    while (preState === 'running' && outFrames.length > 0 && errFrames.length > 0) {
+      const o = outFrames.shift()!;
+      errFrames.shift();
+      preDone(o.exitCode ?? null, o.body);
+      go();
+    }
     while (running && outFrames.length > 0 && errFrames.length > 0) {
       const o = outFrames.shift()!;
       const e = errFrames.shift()!;
@@ -160,14 +188,16 @@ export async function runBatch(
     });
   } catch (error) {
     clearTimeout(watchdog);
+    if (preState !== 'done') preDone(null, Buffer.alloc(0));
     const p = running ?? batch[next]!;
-    onStart(p);
+    if (p !== running) onStart(p);
     end(p, errorResult(p, error));
     return next;
   }
   clearTimeout(watchdog);
+  if (preState !== 'done') preDone(null, Buffer.alloc(0));
   // The exec ended with a task still running (or before the first began): its result comes from the exec's end.
-  const p = running ?? (channel === undefined && !stopped && next < batch.length ? batch[next] : undefined);
+  const p = running ?? (!stopped && next < batch.length ? batch[next] : undefined);
   if (p && next < batch.length && batch[next] === p) {
     if (!running) onStart(p);
     const exec: ExecResult = {

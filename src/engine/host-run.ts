@@ -1,9 +1,9 @@
 // Runs one phase's roles and tasks on one host, in order, with handlers at the end of each role.
 // Hosts run independently: no lockstep per task across hosts.
 import type { EventBus } from './events.js';
-import { readOwed, writeOwed } from './handlers.js';
+import { owedReadScript, parseOwed, readOwed, writeOwed } from './handlers.js';
 import type { HostState } from './host-state.js';
-import { collectBatch, runBatch } from './batch.js';
+import { collectBatch, runBatch, sameBecome, type PreScript } from './batch.js';
 import { runTask, type PreparedTask, type TaskRunOptions } from './task-runner.js';
 import type { TaskDef, TaskResult } from './types.js';
 
@@ -53,17 +53,24 @@ async function runUnit(state: HostState, unit: Unit, options: HostRunOptions): P
   const emitResult = (result: TaskResult): void => bus.emit({ type: 'task-end', at: Date.now(), result });
   const notified = new Set<string>();
   let owedBefore: string[] = [];
-  if (unit.role && unit.handlers.length && !options.check) {
-    owedBefore = (await readOwed(options.transport, options.execOn ?? state, unit.role).catch(() => [])).filter((h) =>
-      unit.handlers.some((d) => d.name === h),
-    );
+  // Handlers owed by an earlier run are read once per role: ahead of the role's first batch when it can carry the read
+  // (same connection and become), else in an exec of its own before they could matter.
+  let owedUnread = unit.role !== undefined && unit.handlers.length > 0 && !options.check;
+  const applyOwed = (names: string[]): void => {
+    owedUnread = false;
+    owedBefore = names.filter((h) => unit.handlers.some((d) => d.name === h));
     for (const h of owedBefore) notified.add(h);
     if (owedBefore.length) {
       bus.emit({ type: 'notice', at: Date.now(), phase, host: state.host.name, message: `${unit.role}: running handlers owed by an earlier run: ${owedBefore.join(', ')}` });
     }
-  }
+  };
+  const readOwedNow = async (): Promise<void> => {
+    if (owedUnread) applyOwed(await readOwed(options.transport, options.execOn ?? state, unit.role!).catch(() => []));
+  };
+  if (options.batch === false) await readOwedNow();
 
   const flush = async (): Promise<HostOutcome> => {
+    await readOwedNow();
     const due = unit.handlers.filter((h) => notified.has(h.name));
     for (const handler of due) {
       bus.emit({ type: 'task-start', at: Date.now(), phase, host: state.host.name, task: handler.name, ...(unit.role ? { role: unit.role } : {}) });
@@ -111,12 +118,19 @@ async function runUnit(state: HostState, unit: Unit, options: HostRunOptions): P
       continue;
     }
     const collected = await collectBatch(state, list, i, taskOptions, carry, (t) => t.module === FLUSH_HANDLERS);
-    const done = await runBatch(state, collected.batch, taskOptions, (p) => start(p.task), (p, r) => onEnd(p.task, r));
+    const execOn = options.execOn ?? state;
+    const first = collected.batch.find((p) => p.plan);
+    const pre: PreScript | undefined =
+      owedUnread && first && sameBecome(first.become, execOn.become)
+        ? { script: owedReadScript(unit.role!), done: (code, stdout) => applyOwed(parseOwed(code, stdout)) }
+        : undefined;
+    const done = await runBatch(state, collected.batch, taskOptions, (p) => start(p.task), (p, r) => onEnd(p.task, r), pre);
     // A batch cut short (a timeout under ignoreErrors) leaves tasks to plan again: the carried one would be stale.
     carry = done === collected.batch.length ? collected.carry : undefined;
     i += done;
   }
   if (stop === 'unreachable') return 'unreachable';
+  await readOwedNow();
   if (stop === 'failed') {
     if (notified.size && options.forceHandlers) await flush();
     else if (notified.size) await persistOwed(state, unit, [...notified], options);
