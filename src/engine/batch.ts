@@ -145,7 +145,8 @@ export async function runBatch(
     running.started = performance.now();
     const stdin = running.plan!.stdin;
     channel!.write(stdin && stdin.length > 0 ? Buffer.concat([Buffer.from(GO), stdin]) : GO);
-    if (running.timeoutS > 0) watchdog = setTimeout(() => channel?.abort(), running.timeoutS * 1000);
+    // Capped at setTimeout's limit (~24.8 days): beyond it Node would fire at once.
+    if (running.timeoutS > 0) watchdog = setTimeout(() => channel?.abort(), Math.min(running.timeoutS * 1000, 2 ** 31 - 1));
   };
   // A task is complete once both of its frames (stdout with the exit code, stderr) have arrived.
   const collect = (): void => {
