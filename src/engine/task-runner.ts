@@ -1,5 +1,6 @@
-// Runs one task on one host: evaluate `when` and arguments, compile the module to one remote script, exec it once,
-// parse the result. Every outcome is a TaskResult; nothing here throws for a host's failure.
+// Runs one task on one host: evaluate `when` and arguments, compile the module to one remote script (prepareTask), run
+// it in an exec of its own or in a batch (batch.ts), parse the result (completeTask). Every outcome is a TaskResult;
+// nothing here throws for a host's failure.
 import { isHaplayError } from '../errors.js';
 import { redact } from '../secret.js';
 import { tail } from '../report/escape.js';
