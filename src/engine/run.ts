@@ -81,7 +81,7 @@ export async function runPhases(phases: PlannedPhase[], options: RunOptions): Pr
               ...(delegate ? { execOn: delegate } : {}),
               bus,
               forceHandlers: options.forceHandlers,
-              ...(options.batch === false ? { batch: false } : {}),
+              ...(options.batch === false || phase.def.batch === false ? { batch: false } : {}),
               selected,
             });
             if (outcome !== 'ok') {

@@ -15,6 +15,7 @@ import { logLines, waitFor } from './helpers.js';
 
 const PLAYBOOK = fileURLToPath(new URL('./fixtures/batch-playbook.ts', import.meta.url));
 const MANY_PLAYBOOK = fileURLToPath(new URL('./fixtures/batch-many-playbook.ts', import.meta.url));
+const OFF_PLAYBOOK = fileURLToPath(new URL('./fixtures/batch-off-playbook.ts', import.meta.url));
 const TIMEOUT_PLAYBOOK = fileURLToPath(new URL('./fixtures/batch-timeout-playbook.ts', import.meta.url));
 const COUNT = 3;
 
@@ -145,5 +146,12 @@ describeLoopback('deploy: batched execution', () => {
     const second = await runOn('many', [], {}, MANY_PLAYBOOK);
     expect(second.code).toBe(0);
     for (const row of recapOf(second.events).values()) expect(row).toMatchObject({ ok: 41, changed: 0 });
+  });
+
+  it('a phase with batch: false runs one exec per task; the batched phase before it one exec for all', async () => {
+    const r = await runOn('off', [], {}, OFF_PLAYBOOK);
+    expect(r.code).toBe(0);
+    expect(taskResults(r.events).every((x) => x.status === 'changed')).toBe(true);
+    for (const n of r.execs.values()) expect(n).toBe(1 + 3);
   });
 });
