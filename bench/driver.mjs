@@ -29,7 +29,8 @@ const USAGE = `usage: bash bench/run.sh [options]   (or: node bench/driver.mjs [
   --ansible-max N       largest size Ansible runs at (default 50)
   --ansible-forks N     Ansible forks = min(size, N) (default 50)
   --skip-ansible        do not run Ansible at all
-  --tools LIST          subset of: haplay,ansible,openssh,openssh-one,ssh2,ssh2-one (default all)
+  --tools LIST          subset of: haplay,haplay-nobatch,ansible,openssh,openssh-one,ssh2,ssh2-one (default all but
+                        haplay-nobatch)
   --bastion             also run the bastion scenario (hosts behind one jump host)
   --bastion-hosts N     hosts behind the jump host (default 200)
   --bastion-forks N     forks for haplay and Ansible in the bastion scenario (default: the host count)
@@ -82,7 +83,7 @@ const ansibleForksMax = Math.max(1, int('ansible-forks', opt['ansible-forks']));
 const bastionHosts = int('bastion-hosts', opt['bastion-hosts']);
 const bastionForks = opt['bastion-forks'] === undefined ? bastionHosts : int('bastion-forks', opt['bastion-forks']);
 const sampleMs = int('sample-ms', opt['sample-ms']);
-const ALL_TOOLS = ['haplay', 'ansible', 'openssh', 'openssh-one', 'ssh2', 'ssh2-one'];
+const ALL_TOOLS = ['haplay', 'haplay-nobatch', 'ansible', 'openssh', 'openssh-one', 'ssh2', 'ssh2-one'];
 const tools = opt.tools.split(',').map((t) => t.trim());
 for (const t of tools) if (!ALL_TOOLS.includes(t)) die(`unknown tool ${t}`);
 if (opt['skip-ansible']) tools.splice(0, tools.length, ...tools.filter((t) => t !== 'ansible'));
@@ -90,6 +91,7 @@ if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(opt.user)) die('bad --user');
 
 const TOOL_LABEL = {
   haplay: 'haplay',
+  'haplay-nobatch': 'haplay --no-batch (1 exec/task)',
   ansible: 'Ansible',
   openssh: 'OpenSSH floor (1 ssh/task)',
   'openssh-one': 'OpenSSH floor (1 ssh/host)',
@@ -308,9 +310,10 @@ function toolCommand(tool, ctx, run) {
   const { n, forks, ini, txt, lab } = ctx;
   switch (tool) {
     case 'haplay':
+    case 'haplay-nobatch':
       return {
         cmd: process.execPath,
-        args: [join(ROOT, 'bin', 'haplay.js'), 'deploy', ini, join(BENCH, 'haplay', 'playbook.ts'), '--known-hosts', lab.knownHostsFile, '-F', 'none', '--forks', String(forks), '--json', ...(ctx.haplayExtra ?? [])],
+        args: [join(ROOT, 'bin', 'haplay.js'), 'deploy', ini, join(BENCH, 'haplay', 'playbook.ts'), '--known-hosts', lab.knownHostsFile, '-F', 'none', '--forks', String(forks), '--json', ...(tool === 'haplay-nobatch' ? ['--no-batch'] : []), ...(ctx.haplayExtra ?? [])],
         env: { HAPLAY_BENCH_BASE: DATA },
         counts: (r) => haplayCounts(r.stdout),
       };

@@ -27,6 +27,7 @@ Options:
       --skip-tags T1,T2        skip tasks with these tags
       --start-at-phase NAME    skip the phases before NAME
       --force-handlers         run notified handlers even on hosts where a later task failed
+      --no-batch               one remote exec per task (default: consecutive tasks of a host share one exec)
       --json                   JSON Lines event stream instead of text
 ${CONNECT_HELP}
 Exit codes: 0 ok, 2 bad input (nothing touched), 3 a host failed or the run stopped, 4 hosts unreachable (none failed).
@@ -39,6 +40,7 @@ interface DeployValues extends ConnectValues {
   'skip-tags'?: string;
   'start-at-phase'?: string;
   'force-handlers'?: boolean;
+  'no-batch'?: boolean;
   json?: boolean;
 }
 
@@ -51,6 +53,7 @@ export async function deployMain(argv: string[], io: CommandIo): Promise<number>
     'skip-tags': { type: 'string' },
     'start-at-phase': { type: 'string' },
     'force-handlers': { type: 'boolean' },
+    'no-batch': { type: 'boolean' },
     json: { type: 'boolean' },
   });
   if (values.help) {
@@ -92,6 +95,7 @@ export async function deployMain(argv: string[], io: CommandIo): Promise<number>
       check: values.check === true,
       diff: values.diff === true,
       forceHandlers: values['force-handlers'] === true,
+      ...(values['no-batch'] ? { batch: false } : {}),
       ...(values.tags ? { tags: splitList(values.tags) } : {}),
       ...(values['skip-tags'] ? { skipTags: splitList(values['skip-tags']) } : {}),
       playbook: playbook.file,

@@ -1,9 +1,10 @@
 // Runs one phase's roles and tasks on one host, in order, with handlers at the end of each role.
 // Hosts run independently: no lockstep per task across hosts.
 import type { EventBus } from './events.js';
-import { readOwed, writeOwed } from './handlers.js';
+import { owedReadScript, parseOwed, readOwed, writeOwed } from './handlers.js';
 import type { HostState } from './host-state.js';
-import { runTask, type TaskRunOptions } from './task-runner.js';
+import { collectBatch, runBatch, sameBecome, type PreScript } from './batch.js';
+import { runTask, type PreparedTask, type TaskRunOptions } from './task-runner.js';
 import type { TaskDef, TaskResult } from './types.js';
 
 /** A role (or the phase's own tasks) prepared for one host: variables validated, task list fixed. */
@@ -20,6 +21,8 @@ export interface HostRunOptions extends Omit<TaskRunOptions, 'vars' | 'role' | '
   forceHandlers: boolean;
   /** Decides whether a task runs (tags). */
   selected: (task: TaskDef, unit: Unit) => boolean;
+  /** Run consecutive tasks of a host in one exec where that is safe (see batch.ts). @default true */
+  batch?: boolean;
 }
 
 export type HostOutcome = 'ok' | 'failed' | 'unreachable';
@@ -50,17 +53,24 @@ async function runUnit(state: HostState, unit: Unit, options: HostRunOptions): P
   const emitResult = (result: TaskResult): void => bus.emit({ type: 'task-end', at: Date.now(), result });
   const notified = new Set<string>();
   let owedBefore: string[] = [];
-  if (unit.role && unit.handlers.length && !options.check) {
-    owedBefore = (await readOwed(options.transport, options.execOn ?? state, unit.role).catch(() => [])).filter((h) =>
-      unit.handlers.some((d) => d.name === h),
-    );
+  // Handlers owed by an earlier run are read once per role: ahead of the role's first batch when it can carry the read
+  // (same connection and become), else in an exec of its own before they could matter.
+  let owedUnread = unit.role !== undefined && unit.handlers.length > 0 && !options.check;
+  const applyOwed = (names: string[]): void => {
+    owedUnread = false;
+    owedBefore = names.filter((h) => unit.handlers.some((d) => d.name === h));
     for (const h of owedBefore) notified.add(h);
     if (owedBefore.length) {
       bus.emit({ type: 'notice', at: Date.now(), phase, host: state.host.name, message: `${unit.role}: running handlers owed by an earlier run: ${owedBefore.join(', ')}` });
     }
-  }
+  };
+  const readOwedNow = async (): Promise<void> => {
+    if (owedUnread) applyOwed(await readOwed(options.transport, options.execOn ?? state, unit.role!).catch(() => []));
+  };
+  if (options.batch === false) await readOwedNow();
 
   const flush = async (): Promise<HostOutcome> => {
+    await readOwedNow();
     const due = unit.handlers.filter((h) => notified.has(h.name));
     for (const handler of due) {
       bus.emit({ type: 'task-start', at: Date.now(), phase, host: state.host.name, task: handler.name, ...(unit.role ? { role: unit.role } : {}) });
@@ -80,23 +90,51 @@ async function runUnit(state: HostState, unit: Unit, options: HostRunOptions): P
     return 'ok';
   };
 
-  for (const task of unit.tasks) {
-    if (!options.selected(task, unit)) continue;
+  const list = unit.tasks.filter((t) => options.selected(t, unit));
+  const start = (task: TaskDef): void =>
+    bus.emit({ type: 'task-start', at: Date.now(), phase, host: state.host.name, task: task.name, ...(unit.role ? { role: unit.role } : {}) });
+  let stop: 'failed' | 'unreachable' | undefined;
+  // Every task's result, batched or not, goes through here in order: false stops the host.
+  const onEnd = (task: TaskDef, result: TaskResult): boolean => {
+    emitResult(result);
+    if (result.status === 'changed') for (const name of task.notify ?? []) notified.add(name);
+    if (result.status === 'unreachable') stop = 'unreachable';
+    else if (result.status === 'failed' && !task.ignoreErrors) stop = 'failed';
+    return stop === undefined;
+  };
+  let carry: PreparedTask | undefined;
+  for (let i = 0; i < list.length && !stop; ) {
+    const task = list[i]!;
     if (task.module === FLUSH_HANDLERS) {
       const flushed = await flush();
       if (flushed !== 'ok') return flushed;
+      i++;
       continue;
     }
-    bus.emit({ type: 'task-start', at: Date.now(), phase, host: state.host.name, task: task.name, ...(unit.role ? { role: unit.role } : {}) });
-    const result = await runTask(state, task, taskOptions);
-    emitResult(result);
-    if (result.status === 'changed') for (const name of task.notify ?? []) notified.add(name);
-    if (result.status === 'unreachable') return 'unreachable';
-    if (result.status === 'failed' && !task.ignoreErrors) {
-      if (notified.size && options.forceHandlers) await flush();
-      else if (notified.size) await persistOwed(state, unit, [...notified], options);
-      return 'failed';
+    if (options.batch === false) {
+      start(task);
+      onEnd(task, await runTask(state, task, taskOptions));
+      i++;
+      continue;
     }
+    const collected = await collectBatch(state, list, i, taskOptions, carry, (t) => t.module === FLUSH_HANDLERS);
+    const execOn = options.execOn ?? state;
+    const first = collected.batch.find((p) => p.plan);
+    const pre: PreScript | undefined =
+      owedUnread && first && sameBecome(first.become, execOn.become)
+        ? { script: owedReadScript(unit.role!), done: (code, stdout) => applyOwed(parseOwed(code, stdout)) }
+        : undefined;
+    const done = await runBatch(state, collected.batch, taskOptions, (p) => start(p.task), (p, r) => onEnd(p.task, r), pre);
+    // A batch cut short (a timeout under ignoreErrors) leaves tasks to plan again: the carried one would be stale.
+    carry = done === collected.batch.length ? collected.carry : undefined;
+    i += done;
+  }
+  if (stop === 'unreachable') return 'unreachable';
+  await readOwedNow();
+  if (stop === 'failed') {
+    if (notified.size && options.forceHandlers) await flush();
+    else if (notified.size) await persistOwed(state, unit, [...notified], options);
+    return 'failed';
   }
   return notified.size || owedBefore.length ? flush() : 'ok';
 }

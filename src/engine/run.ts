@@ -21,6 +21,8 @@ export interface RunOptions {
   check: boolean;
   diff: boolean;
   forceHandlers: boolean;
+  /** Run consecutive tasks of a host in one exec where safe (docs/execution.md). @default true */
+  batch?: boolean;
   tags?: string[];
   skipTags?: string[];
   playbook: string;
@@ -79,6 +81,7 @@ export async function runPhases(phases: PlannedPhase[], options: RunOptions): Pr
               ...(delegate ? { execOn: delegate } : {}),
               bus,
               forceHandlers: options.forceHandlers,
+              ...(options.batch === false || phase.def.batch === false ? { batch: false } : {}),
               selected,
             });
             if (outcome !== 'ok') {

@@ -102,6 +102,9 @@ export interface PhaseDef {
   become?: boolean;
   /** Gather facts on each host before the phase. @default false (modules that need facts gather them lazily) */
   gatherFacts?: boolean;
+  /** Run consecutive tasks of a host in one exec where safe (docs/execution.md); false = one exec per task, as
+   * `--no-batch` does for the whole run. @default true */
+  batch?: boolean;
 }
 
 export interface PlaybookDef {

@@ -14,7 +14,7 @@ import {
   DEFAULT_COMMAND_TIMEOUT_S,
   WATCHDOG_GRACE_MS,
 } from './limits.js';
-import type { ConnectTarget, ExecOptions, ExecResult } from './types.js';
+import type { ConnectTarget, ExecIO, ExecOptions, ExecResult } from './types.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -24,6 +24,7 @@ export class Connection {
   readonly #channels: LimitFunction = pLimit(CHANNELS_PER_CONNECTION);
   #lostReason: string | undefined;
   readonly #onLost = new Set<(reason: string) => void>();
+  #execs = 0;
 
   constructor(target: ConnectTarget, client: Client) {
     this.target = target;
@@ -37,6 +38,11 @@ export class Connection {
   /** Why the connection is gone, or undefined while it is up. */
   get lostReason(): string | undefined {
     return this.#lostReason;
+  }
+
+  /** Exec requests sent on this connection so far (tests count round trips with it). */
+  get execs(): number {
+    return this.#execs;
   }
 
   /** Runs one command; resolves with its result (never rejects for remote failures). */
@@ -146,6 +152,7 @@ export class Connection {
           return;
         }
         try {
+          this.#execs += 1;
           this.#client.exec(remote, (err, ch) => onChannel(attempt, err, ch));
         } catch (error) {
           // ssh2 throws "Not connected" when the socket closed before its events reached us.
@@ -174,9 +181,29 @@ export class Connection {
         let prompts = 0;
         let became = false;
         const sendStdin = (): void => {
-          if (options.stdin !== undefined && options.stdin.length > 0) ch.end(options.stdin);
+          if (options.interactive) options.interactive(channelIO(ch));
+          else if (options.stdin !== undefined && options.stdin.length > 0) ch.end(options.stdin);
           else ch.end();
         };
+        const channelIO = (c: ClientChannel): ExecIO => ({
+          write: (data) => {
+            if (!settled) c.write(data);
+          },
+          end: () => {
+            if (!settled) c.end();
+          },
+          abort: () => {
+            if (settled) return;
+            timedOut = true;
+            try {
+              c.signal('TERM');
+            } catch {
+              // an old server without signal requests: closing the channel is all that is left
+            }
+            c.close();
+            finish(false);
+          },
+        });
 
         // A command may exit before reading all its stdin: a write error then is not a failure of the run.
         ch.on('error', (error: Error) => stderr.push(Buffer.from(`haplay: channel error: ${error.message}\n`)));

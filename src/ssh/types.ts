@@ -26,6 +26,21 @@ export interface ExecOptions {
   /** Live output, for `--stream`. Chunks are raw bytes; decode with a StringDecoder. */
   onStdout?: (chunk: Buffer) => void;
   onStderr?: (chunk: Buffer) => void;
+  /**
+   * Keeps the command's stdin open and hands it to the caller once the command may read it (after a sudo password
+   * handshake): the caller writes as it goes and ends it (task batches: one go-ahead per task). `stdin` is ignored.
+   */
+  interactive?: (io: ExecIO) => void;
+}
+
+/** The live side of an interactive exec. */
+export interface ExecIO {
+  write(data: Buffer | string): void;
+  /** Ends stdin (the command sees EOF). */
+  end(): void;
+  /** The caller's own watchdog fired: TERM the remote command (SSH signal request, which the remote `timeout`
+   * passes to its whole process group, KILL after its kill-after) and close the channel; the result is `timedOut`. */
+  abort(): void;
 }
 
 /** What one exec produced. A lost connection is `lost: true`, never a success. */

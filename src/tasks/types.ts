@@ -41,7 +41,7 @@ export interface ModuleOutcome {
 }
 
 export interface RemotePlan {
-  /** POSIX sh script, run by the engine as `sh -c <script>` (through sudo when become) */
+  /** POSIX sh script, run by the engine as `sh -c <script>` or as a subshell of a task batch (through sudo when become) */
   script: string;
   /** bytes the script reads on stdin (file contents) — the ONLY way file contents and secrets reach the host */
   stdin?: Buffer;
