@@ -1,5 +1,6 @@
 // The shapes of roles, playbooks, tasks and their results: what users write and what a run produces.
 import type { Facts, ModuleOutcome, TaskStatus } from '../tasks/types.js';
+import type { RollingContract } from '../rolling/types.js';
 
 /** What a task's argument function and `when` see on one host. */
 export interface TaskContext {
@@ -65,6 +66,8 @@ export interface RoleDef<V extends Record<string, unknown> = Record<string, unkn
   handlers?: TaskDef[] | ((vars: V) => TaskDef[]);
   /** A clustered role: phases running it default to maxFailed 0. */
   clustered?: boolean;
+  /** How `haplay rolling` restarts/upgrades its nodes one at a time: units, health gates, HAProxy backends, active node (docs/rolling.md). */
+  rolling?: RollingContract<V>;
   /** Directory of the role (templates/, files/); set from where the role was defined. */
   dir?: string;
   tags?: string[];
