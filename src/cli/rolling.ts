@@ -1,11 +1,11 @@
 // `haplay rolling <inventory> <pattern> --role <role>`: restart or upgrade a clustered role's nodes one at a time
 // through its health gates (src/rolling); `haplay rolling --resume <id>` continues a stopped run from its journal.
 import { resolve } from 'node:path';
-import { runAdhoc } from '../engine/adhoc.js';
 import { HaplayError } from '../errors.js';
 import { selectHosts } from '../inventory/patterns.js';
 import { detectActive, runRolling } from '../rolling/engine.js';
-import { loadHaproxyAdmin, type Exec } from '../rolling/haproxy.js';
+import { execVia } from '../rolling/exec.js';
+import { loadHaproxyAdmin } from '../rolling/haproxy.js';
 import { loadJournal, newRunId, saveJournal } from '../rolling/journal.js';
 import { rollingOrder } from '../rolling/plan.js';
 import { planRollout } from '../rolling/setup.js';
@@ -89,14 +89,7 @@ export async function rollingMain(argv: string[], io: CommandIo): Promise<number
       ...(journal.haproxyHosts ? { haproxyHosts: journal.haproxyHosts } : {}),
     });
     const admin = await loadHaproxyAdmin();
-    const byName = new Map(session.hosts.map((h) => [h.host.name, h]));
-    const exec: Exec = async (host, command) => {
-      const h = byName.get(host);
-      if (!h) throw new HaplayError('E_USAGE', `rolling: host ${host} is not in the inventory`);
-      const [r] = await runAdhoc(session.transport, [{ name: host, target: h.target, become: h.become }], command, { forks: 1, timeoutS: session.timeoutS });
-      const stderr = [r!.stderr.toString('utf8').trim(), r!.errorCode && r!.errorCode !== 'E_TASK' ? r!.message : undefined].filter(Boolean).join('\n');
-      return { host, exitCode: r!.status === 'unreachable' ? null : r!.exitCode, stdout: r!.stdout.toString('utf8'), stderr };
-    };
+    const exec = execVia(session.transport, new Map(session.hosts.map((h) => [h.host.name, { target: h.target, become: h.become }])), session.timeoutS);
     if (values.resume === undefined) {
       const active = await detectActive(nodes, plans, exec);
       journal.order = rollingOrder(nodes, active);

@@ -16,6 +16,10 @@ export interface RollingRun {
   emit(event: RollingEvent): void;
   /** Persists the journal; returns its path. */
   save(journal: RollingJournal): Promise<string>;
+  /** Hosts `on: 'cluster'` gates run on. @default journal.order */
+  clusterHosts?: string[];
+  /** Replaces stop/upgrade/start (a playbook phase with `rolling`: the node's notified handlers); throws to fail. */
+  restart?: (node: string) => Promise<void>;
   /** Poll interval of gates and HAProxy waits. @default 1000 */
   pollMs?: number;
   sleep?: (ms: number) => Promise<void>;
@@ -78,7 +82,7 @@ export async function runRolling(run: RollingRun, resumed = false): Promise<Extr
 
   const waitGates = async (node: string, gates: RollingGate[]): Promise<void> => {
     for (const gate of gates) {
-      const hosts = gate.on === 'cluster' ? journal.order : [node];
+      const hosts = gate.on === 'cluster' ? (run.clusterHosts ?? journal.order) : [node];
       const check = gate.check ?? allZero;
       const reason = await poll(async () => check(await Promise.all(hosts.map((h) => run.exec(h, gate.command))), node), gate.timeoutS ?? journal.gateTimeoutS);
       if (reason !== undefined) throw new StepFailure(`gate "${gate.name}" not healthy after ${gate.timeoutS ?? journal.gateTimeoutS} s: ${reason}`, gate.name);
@@ -152,9 +156,9 @@ export async function runRolling(run: RollingRun, resumed = false): Promise<Extr
       'gate-before': plan.clusterGates.length ? () => waitGates(node, plan.clusterGates) : undefined,
       'move-away': rec.active && plan.moveAway.length ? () => commands(node, plan.moveAway) : undefined,
       drain: plan.haproxy.length ? () => drain(node, plan) : undefined,
-      stop: plan.stop.length ? () => commands(node, plan.stop) : undefined,
-      upgrade: journal.mode === 'upgrade' ? () => upgrade(node, plan) : undefined,
-      start: plan.start.length ? () => commands(node, plan.start) : undefined,
+      stop: run.restart ? () => run.restart!(node) : plan.stop.length ? () => commands(node, plan.stop) : undefined,
+      upgrade: journal.mode === 'upgrade' && !run.restart ? () => upgrade(node, plan) : undefined,
+      start: plan.start.length && !run.restart ? () => commands(node, plan.start) : undefined,
       'gate-after': plan.nodeGates.length || plan.clusterGates.length ? () => waitGates(node, [...plan.nodeGates, ...plan.clusterGates]) : undefined,
       enable: plan.haproxy.length ? () => enable(node, plan) : undefined,
       'move-back': rec.active && plan.moveBack.length ? () => commands(node, plan.moveBack) : undefined,

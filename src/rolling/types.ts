@@ -76,6 +76,23 @@ export interface RollingHostContext {
 /** A role's rolling contract: its spec for one host from that host's validated variables. */
 export type RollingContract<V = Record<string, unknown>> = (vars: V, ctx: RollingHostContext) => RollingSpec;
 
+/**
+ * A playbook phase option: the notified handlers of `role` (one with a rolling contract) run node by node through
+ * its gates and HAProxy drain — gate, drain, handlers, gate, back UP, next node — instead of on every host at once.
+ */
+export interface RollingPhase {
+  /** The role whose handlers are rolled. */
+  role: string;
+  /** Nodes at once. @default 1 */
+  batch?: number;
+  /** Failed nodes tolerated before the phase stops. @default 0 */
+  maxFailed?: number;
+  /** @default 120 */
+  gateTimeoutS?: number;
+  /** @default 60 */
+  drainTimeoutS?: number;
+}
+
 /** Steps of one node, in order. */
 export const STEPS = ['gate-before', 'move-away', 'drain', 'stop', 'upgrade', 'start', 'gate-after', 'enable', 'move-back'] as const;
 export type RollingStep = (typeof STEPS)[number];

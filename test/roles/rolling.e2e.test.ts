@@ -2,6 +2,8 @@
 // playbook test/fixtures/rolling/playbooks/rolling.ts (fixture role hpl-http = an API backend on every node,
 // keepalived nopreempt + haproxy on the controllers, VIP 198.18.0.100:8080 → backend `web` on every node's :8000).
 // - rolling restart of the API backends while HTTP requests go through the VIP every 50 ms: 0 failed requests;
+// - a playbook phase with `rolling: { role: 'hpl-http' }`: the restart handler notified on every node runs node by
+//   node through the same gates and drain, again with 0 failed requests;
 // - a node failing its health gate (hpl-http made unable to start on n2) stops the rollout: n3 untouched, n2 left
 //   drained, the report names n2 and the gate; after the repair `--resume <id>` completes;
 // - rolling restart of the keepalived/HAProxy nodes: the VIP moves at most once and answers again within 5 s.
@@ -20,6 +22,7 @@ const VIP = '198.18.0.100';
 const PORT = 8080;
 const NODES = ['n1', 'n2', 'n3'];
 const PLAYBOOK = fileURLToPath(new URL('../fixtures/rolling/playbooks/rolling.ts', import.meta.url));
+const PHASE_PLAYBOOK = fileURLToPath(new URL('../fixtures/rolling/playbooks/rolling-phase.ts', import.meta.url));
 const describeLab = labDescribe('the rolling lab suite');
 const lab = L.run;
 const BREAK_DROPIN = '/etc/systemd/system/hpl-http.service.d/broken.conf';
@@ -135,6 +138,33 @@ describeLab('haplay rolling on the lab', () => {
     expect(samples.filter((s) => !s.ok)).toEqual([]);
     // Requests were served by every backend during the run (the balancer kept rotating over the UP ones).
     expect([...new Set(samples.map((s) => s.body))].sort()).toEqual(NODES);
+  }, 300_000);
+
+  it('a phase with rolling: the notified restart handler runs node by node through the gates, 0 failed requests', async () => {
+    const before = await startTimes();
+    const load = steadyLoad(50);
+    const started = Date.now();
+    const d = await deployJson(L.inventory, PHASE_PLAYBOOK);
+    const ms = Date.now() - started;
+    await new Promise((res) => setTimeout(res, 1000));
+    const samples = await load.stop();
+    console.log(`[haplay] deploy with a rolling phase (3 handler restarts): ${ms} ms; ${summary(samples)}`);
+    expect(d.code, d.out + d.err).toBe(0);
+    const after = await startTimes();
+    for (const n of NODES) expect(after[n], n).not.toBe(before[n]);
+    // Event order: for each node in turn, gate → drain → its handler → gate → back UP; the next node only after.
+    const seq = d.events.flatMap((e): string[] => {
+      if (e.type === 'rolling' && e.event.type === 'step-end' && e.event.status === 'ok') return [`${e.event.node}:${e.event.step}`];
+      if (e.type === 'task-end' && e.result.handler) return [`${e.result.host}:handler ${e.result.task} ${e.result.status}`];
+      return [];
+    });
+    expect(seq).toEqual(
+      NODES.flatMap((n) => [`${n}:gate-before`, `${n}:drain`, `${n}:handler restart hpl-http changed`, `${n}:stop`, `${n}:gate-after`, `${n}:enable`]),
+    );
+    expect(samples.filter((s) => !s.ok)).toEqual([]);
+    const again = await deployJson(L.inventory, PHASE_PLAYBOOK);
+    expect(again.code, again.out + again.err).toBe(0);
+    for (const [host, r] of again.recap) expect(r.changed, host).toBe(0);
   }, 300_000);
 
   it('stops at the node failing its gate (n2): n3 untouched, n2 drained, report names node and gate; --resume completes after the repair', async () => {
