@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadInventory } from '../../src/inventory/index.js';
+import { preflight } from '../../src/engine/preflight.js';
 import { haproxyDefaults, haproxyRolling } from '../../roles/haproxy/index.js';
 import { keepalivedDefaults, keepalivedRolling, type KeepalivedVars } from '../../roles/keepalived/index.js';
 import { nodeResourcesProblem, pacemakerDefaults, pacemakerRolling } from '../../roles/pacemaker/index.js';
@@ -102,6 +103,20 @@ describe('planning a rollout (before any host is touched)', () => {
     await expect(planRollout({ inventory: inv, nodes: [node], roles: ['baseline'] })).rejects.toMatchObject({ code: 'E_USAGE', message: expect.stringContaining('declares no rolling contract') });
     await expect(planRollout({ inventory: inv, nodes: [node], roles: ['hpl-http'], playbook: fixture('playbooks/bad-vars.ts') })).rejects.toMatchObject({ code: 'E_VARS' });
     await expect(planRollout({ inventory: inv, nodes: [node], roles: ['hpl-http'], playbook: fixture('playbooks/rolling.ts'), haproxyHosts: 'nosuchgroup' })).rejects.toMatchObject({ code: 'E_INVENTORY' });
+  });
+});
+
+describe('playbook phase option rolling', () => {
+  const file = fixture('playbooks/rolling-phase.ts');
+  it('plans the role\'s contract per host; refuses a rolling role that is not in the phase or has no contract', async () => {
+    const inv = await loadInventory(FUEL);
+    const [planned] = await preflight({ file, phases: [{ name: 'api', hosts: 'controllers', roles: ['hpl-http'], rolling: { role: 'hpl-http' } }] }, inv, {});
+    expect([...planned!.rolling!.plans.keys()]).toEqual(['c1', 'c2', 'c3']);
+    expect(planned!.rolling!.plans.get('c3')!.nodeGates[0]!.command).toContain('198.18.0.13:8000');
+    await expect(preflight({ file, phases: [{ name: 'api', hosts: 'controllers', roles: ['hpl-http'], rolling: { role: 'keepalived' } }] }, inv, {})).rejects.toMatchObject({
+      code: 'E_PLAYBOOK',
+      message: expect.stringContaining('rolling.role "keepalived" is not a role of this phase'),
+    });
   });
 });
 
