@@ -150,7 +150,7 @@ async function resumeJournal(values: RollingValues, positionals: string[]): Prom
 }
 
 /** One line per step, and a report naming node, step and gate when the run stops. */
-function textPrinter(out: (t: string) => void): (e: RollingEvent) => void {
+export function textPrinter(out: (t: string) => void): (e: RollingEvent) => void {
   return (e) => {
     switch (e.type) {
       case 'rolling-start':

@@ -27,3 +27,24 @@ describe('haplay rolling: bad input', () => {
     expect(r.code).toBe(2);
   });
 });
+
+describe('haplay rolling: text report', () => {
+  it('names node, step and gate when the run stops, and how to resume', async () => {
+    const { textPrinter } = await import('../../src/cli/rolling.js');
+    let text = '';
+    const print = textPrinter((t) => void (text += t));
+    print({ type: 'rolling-start', at: 0, id: '20261122-061502-3fa9', order: ['n2', 'n3', 'n1'], active: ['n1'], resumed: false });
+    print({ type: 'step-end', at: 0, node: 'n2', step: 'gate-after', status: 'failed', ms: 15003, gate: 'http answers', message: 'gate "http answers" not healthy after 15 s: n2: rc=7' });
+    print({
+      type: 'rolling-end', at: 0, id: '20261122-061502-3fa9', status: 'failed', durationMs: 20000, done: [], untouched: ['n3', 'n1'], journal: '/w/.haplay/runs/20261122-061502-3fa9.json',
+      failed: [{ node: 'n2', step: 'gate-after', gate: 'http answers', message: 'gate "http answers" not healthy after 15 s: n2: rc=7' }],
+    });
+    expect(text).toBe(
+      'rolling 20261122-061502-3fa9: order n2, n3, n1 (active, last: n1)\n' +
+        'n2 | gate-after | FAILED | 15003 ms | gate "http answers" not healthy after 15 s: n2: rc=7\n' +
+        'rolling 20261122-061502-3fa9: STOPPED at node n2, step gate-after, gate "http answers": gate "http answers" not healthy after 15 s: n2: rc=7\n' +
+        '  done: -; untouched: n3, n1; journal: /w/.haplay/runs/20261122-061502-3fa9.json\n' +
+        '  after repairing, continue with: haplay rolling --resume 20261122-061502-3fa9\n',
+    );
+  });
+});
