@@ -3,6 +3,8 @@
 import { resolve } from 'node:path';
 import { HaplayError } from '../errors.js';
 import { selectHosts } from '../inventory/patterns.js';
+import { escapeControl } from '../report/escape.js';
+import { redactValue } from '../secret.js';
 import { detectActive, runRolling } from '../rolling/engine.js';
 import { execVia } from '../rolling/exec.js';
 import { loadHaproxyAdmin } from '../rolling/haproxy.js';
@@ -95,7 +97,9 @@ export async function rollingMain(argv: string[], io: CommandIo): Promise<number
       journal.order = rollingOrder(nodes, active);
       for (const n of nodes) journal.nodes[n] = { status: 'pending', active: active.has(n), steps: [] };
     } else journal.resumes.push(new Date().toISOString());
-    const print = values.json ? (e: RollingEvent) => io.out(`${JSON.stringify(e)}\n`) : textPrinter(io.out);
+    // Step messages carry remote stderr: secret values known to the run are masked, control characters escaped.
+    const text = textPrinter((t) => io.out(escapeControl(t)));
+    const print = values.json ? (e: RollingEvent) => io.out(`${JSON.stringify(redactValue(e))}\n`) : text;
     const end = await runRolling(
       { journal, plans, exec, admin, hostsOf: (p) => selectHosts(session.inventory, p).map((h) => h.name), emit: print, save: (j) => saveJournal(j) },
       values.resume !== undefined,
