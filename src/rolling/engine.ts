@@ -139,7 +139,8 @@ export async function runRolling(run: RollingRun, resumed = false): Promise<Extr
     for (const h of plan.haproxy) {
       const lbs = run.hostsOf(h.hosts);
       await sendSocket(lbs, h, h.backends.map((b) => run.admin.haproxyAdmin.ready(b, h.server ?? node)));
-      await waitServer(node, lbs, h, 'haproxy server UP', (r) => r.status === 'UP' || r.status.startsWith('UP '), journal.gateTimeoutS);
+      // UP (or `UP 1/2` while rising); a server without health checks shows `no check`.
+      await waitServer(node, lbs, h, 'haproxy server UP', (r) => /^(UP( |$)|no check$)/.test(r.status), journal.gateTimeoutS);
     }
   };
 
