@@ -3,7 +3,7 @@
 // validated with `haproxy -c -f` before it replaces the live one, service enabled+started, reload (never restart)
 // on change. Admin-socket helpers (drain/maint/ready) for rolling operations are exported below.
 // Variables are prefixed `haproxy…`: inventory variables are one flat namespace shared by every role.
-import { defineRole, startedThisRun, tasks, type HostInfo, type TaskContext } from 'haplay';
+import { defineRole, holdsAddressCommand, shq, startedThisRun, tasks, type HostInfo, type RoleDef, type TaskContext } from 'haplay';
 
 /** What a listener balances, with the options the reference anchors use for it. */
 export type HaproxyServiceKind =
@@ -221,12 +221,33 @@ export const haproxyAdmin = {
   showServersState: (backend?: string): string => (backend === undefined ? 'show servers state' : `show servers state ${checkName(backend)}`),
 };
 
+/** Addresses this node's listeners bind that a VIP manager moves (wildcards left out). */
+const vipsOf = (v: HaproxyVars): string[] => [...new Set(v.haproxyServices.flatMap((s) => s.bind))].filter((a) => !/^(\*|0\.0\.0\.0|::)$/.test(a));
+
+/**
+ * Rolling contract (docs/rolling.md): the unit restarted; gates: haproxy running everywhere before, and on the node
+ * after: active, its config valid, its admin socket answering. Active (last) when the node holds a VIP it binds.
+ */
+export const haproxyRolling: NonNullable<RoleDef<HaproxyVars>['rolling']> = (v) => ({
+  services: v.haproxyManageService ? [v.haproxyServiceName] : [],
+  packages: v.haproxyPackages.debian.slice(0, 1),
+  clusterGates: [{ name: 'haproxy active everywhere', on: 'cluster', command: `systemctl is-active --quiet ${shq(v.haproxyServiceName)}` }],
+  nodeGates: [
+    {
+      name: 'haproxy active, config valid, socket answering',
+      command: `systemctl is-active --quiet ${shq(v.haproxyServiceName)} && haproxy -c -q -f ${shq(v.haproxyConfigFile)} && ${adminSocketCommand('show info', v.haproxyStatsSocket)} >/dev/null`,
+    },
+  ],
+  ...(vipsOf(v).length ? { active: holdsAddressCommand(vipsOf(v)) } : {}),
+});
+
 const packagesFor = (v: HaproxyVars, ctx: TaskContext): string[] => (ctx.facts?.osFamily === 'redhat' ? v.haproxyPackages.redhat : v.haproxyPackages.debian);
 
 export default defineRole<HaproxyVars>({
   name: 'haproxy',
   defaults: haproxyDefaults,
   schema: haproxySchema,
+  rolling: haproxyRolling,
   tasks: (v) => [
     tasks.package('haproxy packages', (ctx) => ({ name: packagesFor(v, ctx), state: 'present' })),
     tasks.sysctl('sysctl net.ipv4.ip_nonlocal_bind', { name: 'net.ipv4.ip_nonlocal_bind', value: '1', file: '/etc/sysctl.d/60-haplay-haproxy.conf' }, {

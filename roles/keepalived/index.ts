@@ -3,7 +3,7 @@
 // nopreempt, PASS authentication from a secret, a track script on HAProxy's health, optional notify script; the
 // candidate config is checked with `keepalived --config-test -f` before it replaces the live one.
 // Variables are prefixed `keepalived…`: inventory variables are one flat namespace shared by every role.
-import { defineRole, startedThisRun, tasks, type Secret, type TaskContext } from 'haplay';
+import { defineRole, holdsAddressCommand, shq, startedThisRun, tasks, type RoleDef, type Secret, type TaskContext } from 'haplay';
 
 export interface VrrpScript extends Record<string, unknown> {
   name: string;
@@ -170,6 +170,36 @@ export function renderInstances(v: KeepalivedVars, ctx: Pick<TaskContext, 'host'
   });
 }
 
+/**
+ * Rolling contract (docs/rolling.md): gate = every VIP held by exactly one peer (before each node and after it is
+ * back); active = holds a VIP, so it goes last and its stop moves the VIP once (with nopreempt it does not come back).
+ */
+export const keepalivedRolling: NonNullable<RoleDef<KeepalivedVars>['rolling']> = (v) => {
+  const vips = [...new Set(v.keepalivedInstances.flatMap((i) => i.vips.map((a) => a.split('/')[0]!)))];
+  return {
+    services: [v.keepalivedServiceName],
+    packages: v.keepalivedPackages.debian.slice(0, 1),
+    clusterGates: [
+      {
+        name: 'each VIP held exactly once',
+        on: 'cluster',
+        command: 'ip -o -4 addr show',
+        check: (outs) => {
+          const down = outs.find((o) => o.exitCode !== 0);
+          if (down) return `${down.host}: cannot list addresses (rc=${down.exitCode ?? 'none'})`;
+          for (const ip of vips) {
+            const holders = outs.filter((o) => o.stdout.includes(` ${ip}/`)).map((o) => o.host);
+            if (holders.length !== 1) return `VIP ${ip} held by ${holders.length} nodes${holders.length ? ` (${holders.join(', ')})` : ''}`;
+          }
+          return undefined;
+        },
+      },
+    ],
+    nodeGates: [{ name: 'keepalived active', command: `systemctl is-active --quiet ${shq(v.keepalivedServiceName)}` }],
+    ...(vips.length ? { active: holdsAddressCommand(vips) } : {}),
+  };
+};
+
 const packagesFor = (v: KeepalivedVars, ctx: TaskContext): string[] =>
   ctx.facts?.osFamily === 'redhat' ? v.keepalivedPackages.redhat : v.keepalivedPackages.debian;
 
@@ -177,6 +207,7 @@ export default defineRole<KeepalivedVars>({
   name: 'keepalived',
   defaults: keepalivedDefaults,
   schema: keepalivedSchema,
+  rolling: keepalivedRolling,
   tasks: (v) => [
     tasks.package('keepalived packages', (ctx) => ({ name: packagesFor(v, ctx), state: 'present' })),
     tasks.sysctl('sysctl net.ipv4.ip_nonlocal_bind', { name: 'net.ipv4.ip_nonlocal_bind', value: '1', file: '/etc/sysctl.d/60-haplay-keepalived.conf' }, {

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { defineRole, secret, shjoin, shq, startedThisRun, tasks, type Secret, type TaskContext, type TaskDef } from 'haplay';
+import { defineRole, holdsAddressCommand, secret, shjoin, shq, startedThisRun, tasks, type RoleDef, type Secret, type TaskContext, type TaskDef } from 'haplay';
 
 export interface PacemakerVip extends Record<string, unknown> {
   /** Resource id (`vip-api`). */
@@ -207,9 +207,41 @@ export function allOnlineCommand(members: number): string {
   );
 }
 
+/** crm_mon XML judged for one node: online, not standby, no failed or stopped resource (undefined = healthy). */
+export function nodeResourcesProblem(xml: string, node: string): string | undefined {
+  const tag = new RegExp(`<node name="${node.replace(/[^A-Za-z0-9_-]/g, '')}"[^>]*>`).exec(xml)?.[0];
+  if (!tag) return `node ${node} not in crm_mon`;
+  if (!tag.includes('online="true"')) return `node ${node} not online`;
+  if (tag.includes('standby="true"')) return `node ${node} in standby`;
+  const bad = /<resource id="([^"]+)"[^>]*(failed="true"|role="Stopped")/.exec(xml);
+  return bad ? `resource ${bad[1]} ${bad[2] === 'failed="true"' ? 'failed' : 'stopped'}` : undefined;
+}
+
+/**
+ * Rolling contract (docs/rolling.md): every member online before; `pcs node standby` (moves its VIPs and resources
+ * away deliberately) then `pcs cluster stop`; start, unstandby; gate: node online with its resources started.
+ * Active (last) when it holds one of the Pacemaker VIPs.
+ */
+export const pacemakerRolling: NonNullable<RoleDef<PacemakerVars>['rolling']> = (v, ctx) => ({
+  services: [],
+  stop: [`pcs node standby ${shq(ctx.host)} --wait=120`, 'pcs cluster stop'],
+  start: ['pcs cluster start --wait=120', `pcs node unstandby ${shq(ctx.host)} --wait=120`],
+  packages: v.pacemakerPackages.debian,
+  clusterGates: [{ name: 'every pacemaker node online', command: allOnlineCommand(ctx.hostsOf(v.pacemakerNodes).length) }],
+  nodeGates: [
+    {
+      name: 'pacemaker node online, resources started',
+      command: 'timeout 10 crm_mon -1 --output-as=xml',
+      check: (outs, node) => (outs[0]?.exitCode === 0 ? nodeResourcesProblem(outs[0].stdout, node) : `crm_mon failed (rc=${outs[0]?.exitCode ?? 'none'})`),
+    },
+  ],
+  ...(v.pacemakerVips.length ? { active: holdsAddressCommand(v.pacemakerVips.map((x) => x.ip)) } : {}),
+});
+
 export default defineRole<PacemakerVars>({
   name: 'pacemaker',
   clustered: true,
+  rolling: pacemakerRolling,
   defaults: pacemakerDefaults,
   schema: pacemakerSchema,
   tasks: (v) => [

@@ -18,6 +18,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMai
     summary: 'run a playbook (default playbooks/site.ts) in start order',
     load: async () => (await import('./deploy.js')).deployMain,
   },
+  rolling: {
+    summary: 'restart or upgrade a role node by node, gated on cluster health (--resume <id>)',
+    load: async () => (await import('./rolling.js')).rollingMain,
+  },
   inventory: { summary: 'show an inventory (--list | --graph)', load: async () => (await import('./inventory.js')).inventoryMain },
   demo: {
     summary: 'the main job: start loopback hosts and run haplay against them',

@@ -23,6 +23,8 @@ export interface HostRunOptions extends Omit<TaskRunOptions, 'vars' | 'role' | '
   selected: (task: TaskDef, unit: Unit) => boolean;
   /** Run consecutive tasks of a host in one exec where that is safe (see batch.ts). @default true */
   batch?: boolean;
+  /** A rolling phase's role: its notified handlers are deferred (recorded as owed) for the rolling engine. */
+  deferHandlersOf?: string;
 }
 
 export type HostOutcome = 'ok' | 'failed' | 'unreachable';
@@ -135,6 +137,13 @@ async function runUnit(state: HostState, unit: Unit, options: HostRunOptions): P
     if (notified.size && options.forceHandlers) await flush();
     else if (notified.size) await persistOwed(state, unit, [...notified], options);
     return 'failed';
+  }
+  if (unit.role !== undefined && unit.role === options.deferHandlersOf && notified.size) {
+    // Rolled node by node after the phase (src/rolling/phase.ts); owed on the host until then.
+    const handlers = unit.handlers.filter((h) => notified.has(h.name));
+    await writeOwed(options.transport, options.execOn ?? state, unit.role, handlers.map((h) => h.name)).catch(() => false);
+    state.deferred = { unit, handlers };
+    return 'ok';
   }
   return notified.size || owedBefore.length ? flush() : 'ok';
 }

@@ -11,6 +11,8 @@ import { FLUSH_HANDLERS } from './host-run.js';
 import { loadRole } from './load.js';
 import type { CountOrPercent, PhaseDef, PlaybookDef, RoleDef, RoleRef, TaskDef } from './types.js';
 import { mergeVars, validateRoleVars } from './vars.js';
+import { planNode, type NodePlan } from '../rolling/plan.js';
+import type { RollingPhase } from '../rolling/types.js';
 
 export interface PlannedPhase {
   def: PhaseDef;
@@ -25,6 +27,8 @@ export interface PlannedPhase {
   batchSize: number;
   /** Why an optional phase selects no host (its group is not in this inventory). */
   skipped?: string;
+  /** Phase option `rolling`: the role's rolling plan per host (its handlers are rolled node by node). */
+  rolling?: { spec: RollingPhase; plans: Map<string, NodePlan> };
 }
 
 export interface PreflightOptions {
@@ -79,6 +83,12 @@ async function planPhase(
   }
   const roles = await Promise.all((def.roles ?? []).map((ref) => resolveRoleRef(ref, file, roleCache)));
   const clustered = roles.some((r) => r.role.clustered);
+  const rollingRole = def.rolling ? roles.find((r) => r.role.name === def.rolling!.role)?.role : undefined;
+  if (def.rolling && typeof rollingRole?.rolling !== 'function') {
+    throw new HaplayError('E_PLAYBOOK', `${where}: rolling.role "${def.rolling.role}" is not a role of this phase with a rolling contract`, { file });
+  }
+  const rollingPlans = new Map<string, NodePlan>();
+  const hostsOf = (p: string) => selectHosts(inventory, p).map((h) => ({ name: h.name, address: h.address, vars: h.vars }));
   const units = new Map<string, Unit[]>();
   for (const name of hosts) {
     const host = inventory.hosts.get(name)!;
@@ -86,6 +96,7 @@ async function planPhase(
     for (const { role, vars, tags } of roles) {
       const merged = mergeVars(role.defaults, inventory.vars, host.vars, def.vars, vars);
       validateRoleVars(role, name, merged);
+      if (role === rollingRole) rollingPlans.set(name, planNode([role.rolling!(merged, { host: name, address: host.address, hostsOf })]));
       let tasks: TaskDef[];
       let handlers: TaskDef[];
       try {
@@ -121,6 +132,7 @@ async function planPhase(
     maxFailed: def.maxFailed === undefined ? (clustered ? 0 : Infinity) : countOf(def.maxFailed, hosts.length, `${where}: maxFailed`, file),
     batchSize: def.serial === undefined ? Math.max(1, hosts.length) : Math.max(1, countOf(def.serial, hosts.length, `${where}: serial`, file)),
     ...(skipReason ? { skipped: skipReason } : {}),
+    ...(def.rolling ? { rolling: { spec: def.rolling, plans: rollingPlans } } : {}),
   };
 }
 

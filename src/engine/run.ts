@@ -10,6 +10,7 @@ import type { HostState } from './host-state.js';
 import type { PlannedPhase } from './preflight.js';
 import { gatherFacts } from './task-runner.js';
 import type { HostInfo, TaskDef } from './types.js';
+import { rollDeferredHandlers } from '../rolling/phase.js';
 
 export interface RunOptions {
   transport: Transport;
@@ -83,6 +84,7 @@ export async function runPhases(phases: PlannedPhase[], options: RunOptions): Pr
               forceHandlers: options.forceHandlers,
               ...(options.batch === false || phase.def.batch === false ? { batch: false } : {}),
               selected,
+              ...(phase.rolling && !options.check ? { deferHandlersOf: phase.rolling.spec.role } : {}),
             });
             if (outcome !== 'ok') {
               state.dropped = outcome;
@@ -93,6 +95,25 @@ export async function runPhases(phases: PlannedPhase[], options: RunOptions): Pr
       );
       if (failedHosts.length > phase.maxFailed) {
         aborted = `phase "${phase.def.name}": ${failedHosts.length} host(s) failed (${failedHosts.join(', ')}), over its budget of ${phase.maxFailed}; stopping`;
+      }
+    }
+    if (phase.rolling && !aborted && !options.check) {
+      const stopped = await rollDeferredHandlers({
+        phase: phase.def.name,
+        spec: phase.rolling.spec,
+        plans: phase.rolling.plans,
+        hosts: hosts.filter((h) => !options.states.get(h)?.dropped),
+        states: options.states,
+        transport: options.transport,
+        bus,
+        timeoutS: options.timeoutS,
+        hostsOf: (p) => hostsOf(p).map((h) => h.name),
+        taskOptions: baseTaskOptions(options, phase, hostsOf),
+      });
+      if (stopped) {
+        for (const h of stopped.failed) options.states.get(h)!.dropped = 'failed';
+        failedHosts.push(...stopped.failed);
+        aborted = stopped.message;
       }
     }
     bus.emit({ type: 'phase-end', at: Date.now(), phase: phase.def.name, failedHosts });

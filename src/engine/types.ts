@@ -1,5 +1,6 @@
 // The shapes of roles, playbooks, tasks and their results: what users write and what a run produces.
 import type { Facts, ModuleOutcome, TaskStatus } from '../tasks/types.js';
+import type { RollingContract, RollingPhase } from '../rolling/types.js';
 
 /** What a task's argument function and `when` see on one host. */
 export interface TaskContext {
@@ -65,6 +66,8 @@ export interface RoleDef<V extends Record<string, unknown> = Record<string, unkn
   handlers?: TaskDef[] | ((vars: V) => TaskDef[]);
   /** A clustered role: phases running it default to maxFailed 0. */
   clustered?: boolean;
+  /** How `haplay rolling` restarts/upgrades its nodes one at a time: units, health gates, HAProxy backends, active node (docs/rolling.md). */
+  rolling?: RollingContract<V>;
   /** Directory of the role (templates/, files/); set from where the role was defined. */
   dir?: string;
   tags?: string[];
@@ -91,6 +94,11 @@ export interface PhaseDef {
   tasks?: TaskDef[];
   /** Hosts per batch (rolling); all at once when absent. */
   serial?: CountOrPercent;
+  /**
+   * Handlers of this role (it must declare a rolling contract) run node by node after the phase's tasks, each node
+   * gated, drained from HAProxy and put back (docs/rolling.md) — never every cluster member restarted at once.
+   */
+  rolling?: RollingPhase;
   /** Failed or unreachable hosts tolerated before the run stops. @default 0 for clustered roles, else unlimited */
   maxFailed?: CountOrPercent;
   /** Run the phase on the first host only. */

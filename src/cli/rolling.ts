@@ -1,0 +1,185 @@
+// `haplay rolling <inventory> <pattern> --role <role>`: restart or upgrade a clustered role's nodes one at a time
+// through its health gates (src/rolling); `haplay rolling --resume <id>` continues a stopped run from its journal.
+import { resolve } from 'node:path';
+import { HaplayError } from '../errors.js';
+import { selectHosts } from '../inventory/patterns.js';
+import { escapeControl } from '../report/escape.js';
+import { redactValue } from '../secret.js';
+import { detectActive, runRolling } from '../rolling/engine.js';
+import { execVia } from '../rolling/exec.js';
+import { loadHaproxyAdmin } from '../rolling/haproxy.js';
+import { loadJournal, newRunId, saveJournal } from '../rolling/journal.js';
+import { rollingOrder } from '../rolling/plan.js';
+import { planRollout } from '../rolling/setup.js';
+import type { RollingEvent, RollingJournal } from '../rolling/types.js';
+import { intOption, parseCommand, usage } from './args.js';
+import { CONNECT_HELP, CONNECT_OPTIONS, openSession, type ConnectValues } from './connect-options.js';
+import { EXIT } from './exit-codes.js';
+import type { CommandIo } from './main.js';
+
+export const ROLLING_HELP = `Usage: haplay rolling <inventory> <pattern> --role <role[,role]> [--restart | --upgrade [packages...]] [options]
+       haplay rolling --resume <id> [options]
+
+Restarts (or upgrades) the nodes of <pattern> one batch at a time, through each role's rolling contract:
+cluster healthy (gate) → move the active role away (active node only) → drain from every HAProxy host → stop →
+upgrade → start → node healthy (gate) → back in HAProxy, UP → next node. Passive nodes go first; the VIP holder,
+the promoted instance or the active broker goes last. The first failure stops the run: nodes not started stay
+untouched and the failed node stays drained. Every step is journaled in .haplay/runs/<id>.json (relative to the
+working directory); --resume <id> continues from the failed node once it is repaired. See docs/rolling.md.
+
+Options:
+      --role ROLE[,ROLE]       roles whose contract is used (several: stopped in this order, started in reverse)
+      --restart                restart the role's units (the default)
+      --upgrade                upgrade packages: those named after <pattern>, else the roles' own packages
+      --batch N                nodes rolled at once (default 1)
+      --max-failed N           failed nodes tolerated before the run stops (default 0)
+      --playbook FILE          take the roles' variables from the phase of FILE that runs them (and look roles up there)
+      --haproxy-hosts PATTERN  HAProxy nodes to drain through (default: each contract's)
+      --gate-timeout S         seconds a health gate may take to pass (default 120)
+      --drain-timeout S        seconds for a drained server's sessions to end (default 60)
+      --resume ID              continue run ID from its journal (roles, order and options come from the journal)
+      --json                   JSON Lines events instead of text
+Exit codes: 0 every node rolled, 2 bad input (nothing touched), 3 a node failed (the run stopped; see the report).
+${CONNECT_HELP}`;
+
+interface RollingValues extends ConnectValues {
+  role?: string;
+  restart?: boolean;
+  upgrade?: boolean;
+  batch?: string;
+  'max-failed'?: string;
+  playbook?: string;
+  'haproxy-hosts'?: string;
+  'gate-timeout'?: string;
+  'drain-timeout'?: string;
+  resume?: string;
+  json?: boolean;
+}
+
+export async function rollingMain(argv: string[], io: CommandIo): Promise<number> {
+  const { values, positionals } = parseCommand<RollingValues>('rolling', argv, {
+    ...CONNECT_OPTIONS,
+    role: { type: 'string' },
+    restart: { type: 'boolean' },
+    upgrade: { type: 'boolean' },
+    batch: { type: 'string' },
+    'max-failed': { type: 'string' },
+    playbook: { type: 'string' },
+    'haproxy-hosts': { type: 'string' },
+    'gate-timeout': { type: 'string' },
+    'drain-timeout': { type: 'string' },
+    resume: { type: 'string' },
+    json: { type: 'boolean' },
+  });
+  if (values.help) {
+    io.out(ROLLING_HELP);
+    return EXIT.OK;
+  }
+  const journal = values.resume !== undefined ? await resumeJournal(values, positionals) : newJournal(values, positionals);
+  // The HAProxy nodes may lie outside <pattern>: connect targets for every host, the rolled ones selected here.
+  const session = await openSession(journal.inventory, 'all', { ...values, limit: undefined }, io.err);
+  try {
+    const nodes = selectHosts(session.inventory, journal.pattern, journal.limit).map((h) => h.name);
+    if (values.resume !== undefined && (nodes.length !== journal.order.length || journal.order.some((n) => !nodes.includes(n)))) {
+      throw new HaplayError('E_USAGE', `--resume ${journal.id}: the inventory no longer selects the journal's nodes (${journal.order.join(', ')})`);
+    }
+    const plans = await planRollout({
+      inventory: session.inventory,
+      nodes,
+      roles: journal.roles,
+      ...(journal.playbook ? { playbook: journal.playbook } : {}),
+      ...(journal.haproxyHosts ? { haproxyHosts: journal.haproxyHosts } : {}),
+    });
+    const admin = await loadHaproxyAdmin();
+    const exec = execVia(session.transport, new Map(session.hosts.map((h) => [h.host.name, { target: h.target, become: h.become }])), session.timeoutS);
+    if (values.resume === undefined) {
+      const active = await detectActive(nodes, plans, exec);
+      journal.order = rollingOrder(nodes, active);
+      for (const n of nodes) journal.nodes[n] = { status: 'pending', active: active.has(n), steps: [] };
+    } else journal.resumes.push(new Date().toISOString());
+    // Step messages carry remote stderr: secret values known to the run are masked, control characters escaped.
+    const text = textPrinter((t) => io.out(escapeControl(t)));
+    const print = values.json ? (e: RollingEvent) => io.out(`${JSON.stringify(redactValue(e))}\n`) : text;
+    const end = await runRolling(
+      { journal, plans, exec, admin, hostsOf: (p) => selectHosts(session.inventory, p).map((h) => h.name), emit: print, save: (j) => saveJournal(j) },
+      values.resume !== undefined,
+    );
+    return end.status === 'done' ? EXIT.OK : EXIT.HOSTS_FAILED;
+  } finally {
+    await session.transport.close();
+  }
+}
+
+function newJournal(values: RollingValues, positionals: string[]): RollingJournal {
+  const [inventory, pattern, ...packages] = positionals;
+  if (!inventory || !pattern) usage('rolling: expected <inventory> <pattern> --role <role> (see haplay rolling --help)');
+  if (!values.role) usage('rolling: --role <role> is required');
+  if (values.restart && values.upgrade) usage('rolling: --restart and --upgrade exclude each other');
+  if (packages.length && !values.upgrade) usage(`rolling: unexpected arguments ${packages.join(' ')} (packages go with --upgrade)`);
+  const roles = values.role.split(',').map((r) => r.trim()).filter(Boolean);
+  const now = new Date();
+  return {
+    version: 1,
+    id: newRunId(now),
+    status: 'running',
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+    inventory: resolve(inventory),
+    pattern,
+    ...(values.limit ? { limit: values.limit } : {}),
+    roles,
+    ...(values.playbook ? { playbook: resolve(values.playbook) } : {}),
+    mode: values.upgrade ? 'upgrade' : 'restart',
+    packages,
+    batch: intOption('batch', values.batch, 1),
+    maxFailed: intOption('max-failed', values['max-failed'], 0, 0),
+    ...(values['haproxy-hosts'] ? { haproxyHosts: values['haproxy-hosts'] } : {}),
+    gateTimeoutS: intOption('gate-timeout', values['gate-timeout'], 120),
+    drainTimeoutS: intOption('drain-timeout', values['drain-timeout'], 60),
+    order: [],
+    nodes: {},
+    resumes: [],
+  };
+}
+
+async function resumeJournal(values: RollingValues, positionals: string[]): Promise<RollingJournal> {
+  const given = (['role', 'restart', 'upgrade', 'batch', 'max-failed', 'playbook', 'haproxy-hosts', 'limit'] as const).filter((k) => values[k] !== undefined);
+  if (positionals.length || given.length) usage(`rolling --resume: the run's inventory, pattern and options come from its journal (drop ${[...positionals, ...given.map((g) => `--${g}`)].join(' ')})`);
+  const journal = await loadJournal(values.resume!);
+  if (journal.status === 'done') throw new HaplayError('E_USAGE', `--resume ${journal.id}: that run already completed`);
+  // Gate and drain timeouts may be changed on resume (a slow repair is not a reason to retype the run).
+  if (values['gate-timeout']) journal.gateTimeoutS = intOption('gate-timeout', values['gate-timeout'], 120);
+  if (values['drain-timeout']) journal.drainTimeoutS = intOption('drain-timeout', values['drain-timeout'], 60);
+  return journal;
+}
+
+/** One line per step, and a report naming node, step and gate when the run stops. */
+export function textPrinter(out: (t: string) => void): (e: RollingEvent) => void {
+  return (e) => {
+    switch (e.type) {
+      case 'rolling-start':
+        out(`rolling ${e.id}${e.resumed ? ' (resumed)' : ''}: order ${e.order.join(', ')}${e.active.length ? ` (active, last: ${e.active.join(', ')})` : ''}\n`);
+        break;
+      case 'node-start':
+        out(`${e.node}: start${e.active ? ' (active)' : ''}\n`);
+        break;
+      case 'step-end':
+        if (e.status !== 'skipped') out(`${e.node} | ${e.step} | ${e.status === 'ok' ? 'ok' : 'FAILED'} | ${e.ms} ms${e.message ? ` | ${e.message}` : ''}\n`);
+        break;
+      case 'node-end':
+        out(`${e.node}: ${e.status}\n`);
+        break;
+      case 'notice':
+        out(`NOTICE: ${e.message}\n`);
+        break;
+      case 'rolling-end':
+        if (e.status === 'done') out(`rolling ${e.id}: done (${e.done.join(', ')}) in ${(e.durationMs / 1000).toFixed(1)} s\n`);
+        else {
+          for (const f of e.failed) out(`rolling ${e.id}: STOPPED at node ${f.node}, step ${f.step}${f.gate ? `, gate "${f.gate}"` : ''}: ${f.message}\n`);
+          out(`  done: ${e.done.join(', ') || '-'}; untouched: ${e.untouched.join(', ') || '-'}; journal: ${e.journal}\n`);
+          out(`  after repairing, continue with: haplay rolling --resume ${e.id}\n`);
+        }
+        break;
+    }
+  };
+}
