@@ -53,7 +53,10 @@ export interface NovaNetworkVars extends Record<string, unknown> {
   novaNetworkExtraOptions: Record<string, string>;
 }
 
-export const novaNetworkDefaults: Omit<NovaNetworkVars, 'novaNetworkFixedRange'> = {
+/** The known variables without the index signature (Omit on a Record type would drop them all). */
+type Known<T, X extends string> = { [K in keyof T as string extends K ? never : K extends X ? never : K]: T[K] };
+
+export const novaNetworkDefaults: Known<NovaNetworkVars, 'novaNetworkFixedRange'> = {
   novaNetworkInstallPackages: true,
   novaNetworkPackages: {
     debian: ['nova-network', 'nova-api-metadata', 'dnsmasq-utils'],

@@ -70,7 +70,10 @@ export interface SwiftVars extends Record<string, unknown> {
   swiftPackages: { storage: string[]; proxy: string[]; keystone: string[] };
 }
 
-export const swiftDefaults: Omit<SwiftVars, 'swiftHashPathSuffix' | 'swiftHashPathPrefix' | 'swiftAuth'> = {
+/** The known variables without the index signature (Omit on a Record type would drop them all). */
+type Known<T, X extends string> = { [K in keyof T as string extends K ? never : K extends X ? never : K]: T[K] };
+
+export const swiftDefaults: Known<SwiftVars, 'swiftHashPathSuffix' | 'swiftHashPathPrefix' | 'swiftAuth'> = {
   swiftStep: 'nodes',
   swiftProxies: 'controllers',
   swiftStorage: 'storage',

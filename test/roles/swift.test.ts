@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadRole } from '../../src/engine/load.js';
 import type { HostInfo } from '../../src/engine/types.js';
 import { validateRoleVars } from '../../src/engine/vars.js';
-import { secret } from '../../src/secret.js';
+import { secret as srcSecret } from '../../src/secret.js';
 import { compileTemplate } from '../../src/tasks/template-engine.js';
 import {
   hashGuardCommand,
@@ -27,6 +27,8 @@ import {
 
 const SITE = fileURLToPath(new URL('../../playbooks/site.ts', import.meta.url));
 const TEMPLATES = fileURLToPath(new URL('../../roles/swift/templates/', import.meta.url));
+// Roles type Secret from the package (dist); the tests build them from src: the same runtime object.
+const secret = (s: string): SwiftVars['swiftHashPathSuffix'] => srcSecret(s) as unknown as SwiftVars['swiftHashPathSuffix'];
 const storage: HostInfo[] = [1, 2, 3].map((i) => ({ name: `n${i}`, address: `198.18.0.1${i}`, vars: i === 3 ? { swiftDevices: [{ name: 'd1', weight: 100 }, { name: 'd2', weight: 50 }] } : {} }));
 const v: SwiftVars = {
   ...swiftDefaults,
