@@ -6,7 +6,7 @@
 // account/container/object servers) and proxies (memcached, proxy-server with tempauth or keystone, behind HAProxy).
 // Variables are prefixed `swift…`: inventory variables are one flat namespace shared by every role.
 import { createHash } from 'node:crypto';
-import { defineRole, shq, tasks, type HostInfo, type Secret, type TaskContext, type TaskDef } from 'haplay';
+import { defineRole, shq, startedThisRun, tasks, type HostInfo, type Secret, type TaskContext, type TaskDef } from 'haplay';
 import { parseRingExport, ringBuildScript, ringDevices, ringExportScript, RINGS, type RingName, type RingParams, type SwiftDevice } from './rings.js';
 
 export type { SwiftDevice } from './rings.js';
@@ -360,8 +360,9 @@ export default defineRole<SwiftVars>({
   schema: swiftSchema,
   tasks: (v) => (v.swiftStep === 'rings' ? ringsStep(v) : nodesStep(v)),
   handlers: (v) => [
-    tasks.service('restart rsync', { name: 'rsync', state: 'restarted' }),
-    tasks.service('restart memcached', { name: 'memcached', state: 'restarted' }),
+    // Not right after this run started them: they read the new config when they started.
+    tasks.service('restart rsync', { name: 'rsync', state: 'restarted' }, { when: (ctx) => !startedThisRun(ctx, 'swiftRsync') }),
+    tasks.service('restart memcached', { name: 'memcached', state: 'restarted' }, { when: (ctx) => !startedThisRun(ctx, 'swiftMemcached') }),
     // try-restart: only the units that run on this node (proxy and/or storage).
     tasks.command('restart swift', { cmd: ['systemctl', 'try-restart', 'swift-proxy', 'swift-account', 'swift-container', 'swift-object', ...v.swiftStorageDaemons] }),
   ],
