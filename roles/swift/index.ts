@@ -234,6 +234,12 @@ function ringsFrom(v: SwiftVars, ctx: TaskContext): Record<RingName, { md5: stri
   return parseRingExport(stdout, md5);
 }
 
+/** Succeeds when every port of `address` answers GET /healthcheck with 200 (python3: every swift node has it). */
+export function healthcheckCommand(address: string, ports: number[]): string {
+  const urls = ports.map((p) => `http://${address}:${p}/healthcheck`);
+  return `python3 -c ${shq(`import urllib.request\nfor u in ${JSON.stringify(urls)}: urllib.request.urlopen(u, timeout=2)`)}`;
+}
+
 function ringsStep(v: SwiftVars): TaskDef[] {
   const isRingHost = (ctx: TaskContext): boolean => ringHost(v, (p) => ctx.hostsOf(p)) === ctx.host;
   return [
@@ -348,9 +354,13 @@ function nodesStep(v: SwiftVars): TaskDef[] {
       { when: isProxy, notify: ['restart swift'] },
     ),
     tasks.service('swift-proxy enabled and started', { name: 'swift-proxy', state: 'started', enabled: true }, { when: isProxy }),
-    tasks.waitFor('proxy healthcheck', (ctx) => ({ command: `python3 -c ${shq(`import urllib.request; urllib.request.urlopen("http://${own(ctx)}:${v.swiftPorts.proxy}/healthcheck", timeout=2)`)}`, timeout: 60 }), {
-      when: isProxy,
+    // The restarts a config change notified happen now, so the deploy ends with every server answering (a server
+    // still starting would make the first writes land on fewer replicas).
+    tasks.flushHandlers(),
+    tasks.waitFor('storage servers answer /healthcheck', (ctx) => ({ command: healthcheckCommand(own(ctx), servers.map((k) => v.swiftPorts[k])), timeout: 60 }), {
+      when: isStorage,
     }),
+    tasks.waitFor('proxy answers /healthcheck', (ctx) => ({ command: healthcheckCommand(own(ctx), [v.swiftPorts.proxy]), timeout: 60 }), { when: isProxy }),
   ];
 }
 
