@@ -1,0 +1,324 @@
+// Role nova-network-multihost: nova-network in multi-host mode (reference ha-roles.md §4.7; Fuel, astapor, the
+// Icehouse install guide): every compute is the gateway, DHCP server and metadata NAT for its own instances.
+// nova-network is not packaged for Debian 12 (removed from nova): the role installs the nova packages only where
+// the distribution has them and otherwise stops before changing anything, unless `novaNetworkInstallPackages` is
+// false — then it applies and verifies everything else (nova.conf, bridge, dnsmasq, forwarding, NAT, metadata DNAT).
+// Variables are prefixed `novaNetwork…`: inventory variables are one flat namespace shared by every role.
+import { defineRole, shq, startedThisRun, tasks, type TaskContext, type TaskDef } from 'haplay';
+import { dhcpSlice, inCidr, parseCidr, type Cidr } from './net.js';
+
+export { dhcpSlice, parseCidr } from './net.js';
+
+/** nova-network's managers (nova.network.manager.*). */
+export type NovaNetworkManager = 'FlatDHCPManager' | 'FlatManager' | 'VlanManager';
+
+export interface NovaNetworkVars extends Record<string, unknown> {
+  /**
+   * Install the nova packages (`novaNetworkPackages`). true: stop with a clear message where the distribution has
+   * none of them (Debian 12), before anything changes. false: configure and verify everything else.
+   * @default true
+   */
+  novaNetworkInstallPackages: boolean;
+  /** nova-network and its metadata API, by OS family (installed only with novaNetworkInstallPackages). */
+  novaNetworkPackages: { debian: string[]; redhat: string[] };
+  /** Units [nova-network, metadata API] by OS family, started on computes with novaNetworkInstallPackages. */
+  novaNetworkServices: { debian: [string, string]; redhat: [string, string] };
+  /** What the role itself runs (dnsmasq, iptables, iproute2), installed always. */
+  novaNetworkSupportPackages: { debian: string[]; redhat: string[] };
+  /** Host pattern of the computes (the other hosts of the phase get the controller-side nova.conf). */
+  novaNetworkComputes: string;
+  /** The fixed (instances') network, a.b.c.d/p. Required: no default address range is safe everywhere. */
+  novaNetworkFixedRange: string;
+  /** Gateway and shared DHCP address on every compute's bridge (default: the first address of the range). */
+  novaNetworkGateway?: string;
+  /** Addresses after the gateway kept out of DHCP. @default 9 */
+  novaNetworkReserved: number;
+  /** The instances' bridge (`flat_network_bridge`). @default 'br100' */
+  novaNetworkBridge: string;
+  /** NIC enslaved to the bridge (`flat_interface`); absent: none (the lab: the bridge is local to each node). */
+  novaNetworkFlatInterface?: string;
+  /** NIC instance traffic leaves by (`public_interface`): SNAT only out of it. Absent: SNAT whatever leaves. */
+  novaNetworkPublicInterface?: string;
+  /** `network_manager` (nova.network.manager.<this>). @default 'FlatDHCPManager' */
+  novaNetworkManager: NovaNetworkManager;
+  /** Port of the compute's local metadata API (the 169.254.169.254 DNAT target). @default 8775 */
+  novaNetworkMetadataPort: number;
+  /** Run the role's own dnsmasq unit (false where nova-network runs: it spawns dnsmasq per bridge itself). */
+  novaNetworkRoleDnsmasq: boolean;
+  /** DHCP lease time (dnsmasq syntax). @default '120s' (nova-network's dhcp_lease_time is 86400; short for labs) */
+  novaNetworkLeaseTime: string;
+  /** nova.conf path. */
+  novaNetworkNovaConf: string;
+  /** More `[DEFAULT]` options (computes and controllers). */
+  novaNetworkExtraOptions: Record<string, string>;
+}
+
+/** The known variables without the index signature (Omit on a Record type would drop them all). */
+type Known<T, X extends string> = { [K in keyof T as string extends K ? never : K extends X ? never : K]: T[K] };
+
+export const novaNetworkDefaults: Known<NovaNetworkVars, 'novaNetworkFixedRange'> = {
+  novaNetworkInstallPackages: true,
+  novaNetworkPackages: {
+    debian: ['nova-network', 'nova-api-metadata', 'dnsmasq-utils'],
+    redhat: ['openstack-nova-network', 'openstack-nova-api'],
+  },
+  novaNetworkServices: { debian: ['nova-network', 'nova-api-metadata'], redhat: ['openstack-nova-network', 'openstack-nova-metadata-api'] },
+  novaNetworkSupportPackages: { debian: ['dnsmasq-base', 'iptables', 'iproute2'], redhat: ['dnsmasq', 'iptables', 'iproute'] },
+  novaNetworkComputes: 'computes',
+  novaNetworkReserved: 9,
+  novaNetworkBridge: 'br100',
+  novaNetworkManager: 'FlatDHCPManager',
+  novaNetworkMetadataPort: 8775,
+  novaNetworkRoleDnsmasq: true,
+  novaNetworkLeaseTime: '120s',
+  novaNetworkNovaConf: '/etc/nova/nova.conf',
+  novaNetworkExtraOptions: {},
+};
+
+const IFNAME = '^[A-Za-z0-9_.-]{1,15}$';
+const IP = '^[0-9]{1,3}(\\.[0-9]{1,3}){3}$';
+const packages = {
+  type: 'object',
+  properties: { debian: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9][a-z0-9+.-]*$' } }, redhat: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9+._-]*$' } } },
+  required: ['debian', 'redhat'],
+  additionalProperties: false,
+};
+
+export const novaNetworkSchema = {
+  type: 'object',
+  properties: {
+    novaNetworkInstallPackages: { type: 'boolean' },
+    novaNetworkPackages: packages,
+    novaNetworkSupportPackages: packages,
+    novaNetworkServices: {
+      type: 'object',
+      properties: {
+        debian: { type: 'array', minItems: 2, maxItems: 2, items: { type: 'string', pattern: '^[A-Za-z0-9@_.-]+$' } },
+        redhat: { type: 'array', minItems: 2, maxItems: 2, items: { type: 'string', pattern: '^[A-Za-z0-9@_.-]+$' } },
+      },
+      required: ['debian', 'redhat'],
+      additionalProperties: false,
+    },
+    novaNetworkComputes: { type: 'string', minLength: 1 },
+    novaNetworkFixedRange: { type: 'string', pattern: `^[0-9]{1,3}(\\.[0-9]{1,3}){3}/([89]|[12][0-9])$` },
+    novaNetworkGateway: { type: 'string', pattern: IP },
+    novaNetworkReserved: { type: 'integer', minimum: 0 },
+    novaNetworkBridge: { type: 'string', pattern: IFNAME },
+    novaNetworkFlatInterface: { type: 'string', pattern: IFNAME },
+    novaNetworkPublicInterface: { type: 'string', pattern: IFNAME },
+    novaNetworkManager: { enum: ['FlatDHCPManager', 'FlatManager', 'VlanManager'] },
+    novaNetworkMetadataPort: { type: 'integer', minimum: 1, maximum: 65535 },
+    novaNetworkRoleDnsmasq: { type: 'boolean' },
+    novaNetworkLeaseTime: { type: 'string', pattern: '^[0-9]+[smh]?$' },
+    novaNetworkNovaConf: { type: 'string', pattern: '^/[A-Za-z0-9_./-]+$' },
+    novaNetworkExtraOptions: { type: 'object', propertyNames: { pattern: '^[a-z0-9_]+$' }, additionalProperties: { type: 'string', pattern: '^[^\\n]*$' } },
+  },
+  required: [
+    'novaNetworkInstallPackages', 'novaNetworkPackages', 'novaNetworkServices', 'novaNetworkSupportPackages', 'novaNetworkComputes', 'novaNetworkFixedRange',
+    'novaNetworkReserved', 'novaNetworkBridge', 'novaNetworkManager', 'novaNetworkMetadataPort', 'novaNetworkRoleDnsmasq',
+    'novaNetworkLeaseTime', 'novaNetworkNovaConf', 'novaNetworkExtraOptions',
+  ],
+};
+
+/** The fixed network and its gateway; throws (before any host is touched) when the gateway is outside it. */
+export function fixedNetwork(v: NovaNetworkVars): { cidr: Cidr; gateway: string } {
+  const cidr = parseCidr(v.novaNetworkFixedRange);
+  const gateway = v.novaNetworkGateway ?? cidr.first;
+  if (!inCidr(gateway, cidr)) throw new Error(`novaNetworkGateway ${gateway} is outside novaNetworkFixedRange ${v.novaNetworkFixedRange}`);
+  return { cidr, gateway };
+}
+
+const ownAddress = (ctx: TaskContext): string => {
+  const a = ctx.hostsOf(ctx.host)[0]?.address;
+  if (a === undefined) throw new Error(`no address for ${ctx.host}`);
+  return a;
+};
+const isCompute = (v: NovaNetworkVars) => (ctx: TaskContext): boolean => ctx.hostsOf(v.novaNetworkComputes).some((h) => h.name === ctx.host);
+const family = (ctx: TaskContext): 'debian' | 'redhat' => (ctx.facts?.osFamily === 'redhat' ? 'redhat' : 'debian');
+
+/** nova.conf `[DEFAULT]` of a compute (Fuel + Icehouse guide): multi-host, its own metadata API and gateway. */
+export function computeOptions(v: NovaNetworkVars, own: string): Record<string, string> {
+  return {
+    network_api_class: 'nova.network.api.API',
+    security_group_api: 'nova',
+    firewall_driver: 'nova.virt.libvirt.firewall.IptablesFirewallDriver',
+    network_manager: `nova.network.manager.${v.novaNetworkManager}`,
+    multi_host: 'True',
+    send_arp_for_ha: 'True',
+    share_dhcp_address: 'True',
+    force_dhcp_release: 'True',
+    fixed_range: v.novaNetworkFixedRange,
+    network_size: String(parseCidr(v.novaNetworkFixedRange).size),
+    flat_network_bridge: v.novaNetworkBridge,
+    ...(v.novaNetworkFlatInterface !== undefined ? { flat_interface: v.novaNetworkFlatInterface } : {}),
+    ...(v.novaNetworkPublicInterface !== undefined ? { public_interface: v.novaNetworkPublicInterface } : {}),
+    my_ip: own,
+    routing_source_ip: own,
+    metadata_host: own,
+    metadata_listen: own,
+    metadata_listen_port: String(v.novaNetworkMetadataPort),
+    enabled_apis: 'metadata',
+    dhcpbridge: '/usr/bin/nova-dhcpbridge',
+    dhcpbridge_flagfile: v.novaNetworkNovaConf,
+    ...v.novaNetworkExtraOptions,
+  };
+}
+
+/** nova.conf `[DEFAULT]` of a controller (astapor: force_dhcp_release off; no metadata listener behind HAProxy). */
+export function controllerOptions(v: NovaNetworkVars): Record<string, string> {
+  return {
+    network_api_class: 'nova.network.api.API',
+    security_group_api: 'nova',
+    network_manager: `nova.network.manager.${v.novaNetworkManager}`,
+    multi_host: 'True',
+    share_dhcp_address: 'True',
+    force_dhcp_release: 'False',
+    fixed_range: v.novaNetworkFixedRange,
+    flat_network_bridge: v.novaNetworkBridge,
+    ...v.novaNetworkExtraOptions,
+  };
+}
+
+/** Template variables of the compute's network script: every value already quoted with shq. */
+export function scriptVars(v: NovaNetworkVars, own: string): Record<string, unknown> {
+  const { cidr, gateway } = fixedNetwork(v);
+  const gatewayCidr = `${gateway}/${cidr.prefix}`;
+  return {
+    gatewayCidr,
+    flatInterface: v.novaNetworkFlatInterface ?? '',
+    q: {
+      bridge: shq(v.novaNetworkBridge),
+      gatewayCidr: shq(gatewayCidr),
+      gatewayMatch: shq(` ${gatewayCidr} `),
+      flatInterface: v.novaNetworkFlatInterface === undefined ? '' : shq(v.novaNetworkFlatInterface),
+      fixedRange: shq(v.novaNetworkFixedRange),
+      own: shq(own),
+      ownHost: shq(`${own}/32`),
+      publicOut: v.novaNetworkPublicInterface === undefined ? '' : ` -o ${shq(v.novaNetworkPublicInterface)}`,
+      metadata: shq(`${own}:${v.novaNetworkMetadataPort}`),
+    },
+  };
+}
+
+/** This compute's dnsmasq settings: its own slice of the range, the shared gateway as router and server. */
+export function dnsmasqVars(v: NovaNetworkVars, ctx: TaskContext): Record<string, unknown> {
+  const { cidr, gateway } = fixedNetwork(v);
+  const computes = ctx.hostsOf(v.novaNetworkComputes);
+  const index = computes.findIndex((h) => h.name === ctx.host);
+  return {
+    bridge: v.novaNetworkBridge,
+    gateway,
+    netmask: cidr.netmask,
+    range: dhcpSlice(cidr, index, computes.length, v.novaNetworkReserved),
+    leaseTime: v.novaNetworkLeaseTime,
+    leaseFile: leaseFile(v),
+  };
+}
+
+export const SCRIPT = '/usr/local/sbin/nova-network-multihost';
+export const dnsmasqConf = (v: NovaNetworkVars): string => `/etc/nova/dnsmasq-${v.novaNetworkBridge}.conf`;
+export const leaseFile = (v: NovaNetworkVars): string => `/var/lib/misc/nova-network-${v.novaNetworkBridge}.leases`;
+
+/**
+ * Fails (changing nothing) unless every package is installed or installable; the message names the missing ones.
+ * Read-only, so it runs first and in check mode.
+ */
+export function packagesAvailableCommand(pkgs: string[]): string {
+  return [
+    'missing=',
+    `for p in ${pkgs.map(shq).join(' ')}; do`,
+    '  if command -v dpkg-query >/dev/null 2>&1 && dpkg-query -W -f=\'${Status}\' "$p" 2>/dev/null | grep -q "ok installed"; then continue; fi',
+    '  if command -v apt-cache >/dev/null 2>&1; then apt-cache show "$p" >/dev/null 2>&1 && continue',
+    '  elif command -v dnf >/dev/null 2>&1; then dnf -q info "$p" >/dev/null 2>&1 && continue',
+    '  elif command -v yum >/dev/null 2>&1; then yum -q info "$p" >/dev/null 2>&1 && continue; fi',
+    '  missing="$missing $p"',
+    'done',
+    '[ -z "$missing" ] && exit 0',
+    'echo "nova-network is not packaged for this distribution (missing:$missing): it was removed from nova and Debian 12 has no' +
+      ' nova-network package. Use a legacy nova repository that has it, or set novaNetworkInstallPackages: false to apply and' +
+      ' verify everything but the nova packages." >&2',
+    'exit 1',
+  ].join('\n');
+}
+
+function novaConf(v: NovaNetworkVars, side: 'compute' | 'controller'): TaskDef[] {
+  // Option names are fixed per side; values may depend on the host (its own address).
+  const names = Object.keys(side === 'compute' ? computeOptions(v, '0.0.0.0') : controllerOptions(v));
+  const when = side === 'compute' ? isCompute(v) : (ctx: TaskContext) => !isCompute(v)(ctx);
+  return names.map((name) =>
+    tasks.ini(
+      `nova.conf (${side}) ${name}`,
+      (ctx) => ({
+        path: v.novaNetworkNovaConf,
+        section: 'DEFAULT',
+        option: name,
+        value: (side === 'compute' ? computeOptions(v, ownAddress(ctx)) : controllerOptions(v))[name]!,
+      }),
+      { when, notify: ['restart nova services'] },
+    ),
+  );
+}
+
+export default defineRole<NovaNetworkVars>({
+  name: 'nova-network-multihost',
+  defaults: novaNetworkDefaults,
+  schema: novaNetworkSchema,
+  tasks: (v) => {
+    fixedNetwork(v); // a gateway outside the range fails the preflight
+    const compute = isCompute(v);
+    return [
+      tasks.probe('nova-network packages available', (ctx) => ({ cmd: packagesAvailableCommand(v.novaNetworkPackages[family(ctx)]) }), {
+        when: () => v.novaNetworkInstallPackages,
+      }),
+      tasks.package('nova-network packages', (ctx) => ({ name: v.novaNetworkPackages[family(ctx)], state: 'present' }), {
+        when: (ctx) => v.novaNetworkInstallPackages && compute(ctx),
+      }),
+      tasks.package('network support packages', (ctx) => ({ name: v.novaNetworkSupportPackages[family(ctx)], state: 'present' }), { when: compute }),
+      tasks.file('/etc/nova', { path: '/etc/nova', state: 'directory' }),
+      ...novaConf(v, 'compute'),
+      ...novaConf(v, 'controller'),
+      tasks.sysctl('sysctl net.ipv4.ip_forward', { name: 'net.ipv4.ip_forward', value: '1', file: '/etc/sysctl.d/60-haplay-nova-network.conf' }, { when: compute }),
+      tasks.template('network script', (ctx) => ({ src: 'nova-network-multihost.sh.ejs', dest: SCRIPT, mode: '0755', vars: scriptVars(v, ownAddress(ctx)) }), {
+        when: compute,
+      }),
+      tasks.template('network unit', { src: 'nova-network-multihost.service.ejs', dest: '/etc/systemd/system/nova-network-multihost.service', mode: '0644', vars: { bridge: v.novaNetworkBridge } }, {
+        when: compute,
+      }),
+      tasks.service('network unit enabled and started', { name: 'nova-network-multihost', state: 'started', enabled: true }, { when: compute }),
+      // Probe and act in one task: the script's `check` lists what is missing (drift, a changed range), `apply` adds it.
+      tasks.shell('bridge, forwarding and NAT in place', { cmd: `${SCRIPT} apply`, unless: `${SCRIPT} check` }, { when: compute }),
+      tasks.template('dnsmasq.conf', (ctx) => ({ src: 'dnsmasq.conf.ejs', dest: dnsmasqConf(v), mode: '0644', vars: dnsmasqVars(v, ctx) }), {
+        when: (ctx) => v.novaNetworkRoleDnsmasq && compute(ctx),
+        notify: ['restart dnsmasq'],
+      }),
+      tasks.template('dnsmasq unit', {
+        src: 'nova-network-dnsmasq.service.ejs',
+        dest: '/etc/systemd/system/nova-network-dnsmasq.service',
+        mode: '0644',
+        vars: { bridge: v.novaNetworkBridge, dnsmasqConf: dnsmasqConf(v) },
+      }, {
+        when: (ctx) => v.novaNetworkRoleDnsmasq && compute(ctx),
+        notify: ['restart dnsmasq'],
+      }),
+      tasks.service('dnsmasq enabled and started', { name: 'nova-network-dnsmasq', state: 'started', enabled: true }, {
+        when: (ctx) => v.novaNetworkRoleDnsmasq && compute(ctx),
+        register: 'novaDnsmasq',
+      }),
+      ...(['network', 'metadata'] as const).map((which, i) =>
+        tasks.service(`nova ${which} service started`, (ctx) => ({ name: v.novaNetworkServices[family(ctx)][i]!, state: 'started', enabled: true }), {
+          when: (ctx) => v.novaNetworkInstallPackages && compute(ctx),
+        }),
+      ),
+    ];
+  },
+  handlers: (v) => [
+    tasks.service('restart dnsmasq', { name: 'nova-network-dnsmasq', state: 'restarted' }, {
+      // Not right after this run started it: it read the new config when it started.
+      when: (ctx) => v.novaNetworkRoleDnsmasq && isCompute(v)(ctx) && !startedThisRun(ctx, 'novaDnsmasq'),
+    }),
+    // Only the units that run: try-restart leaves stopped ones alone.
+    tasks.command('restart nova services', { cmd: 'systemctl try-restart nova-network nova-api-metadata nova-compute nova-api' }, {
+      when: () => v.novaNetworkInstallPackages,
+    }),
+  ],
+});

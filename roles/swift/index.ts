@@ -1,0 +1,379 @@
+// Role swift: object storage (reference ha-roles.md §4.8; OSA os_swift, Fuel, astapor, the upstream guides).
+// Two steps, one phase each (phases are barriers): `rings` — on ONE designated host, builders created when absent,
+// missing devices added, rebalanced only when something was added (an unchanged ring is never rebalanced), and the
+// ring files exported through a registered probe; `nodes` — on every swift host: hash guard, packages, swift.conf,
+// the rings copied from the ring host's export and their md5 verified, then storage nodes (devices, rsyncd,
+// account/container/object servers) and proxies (memcached, proxy-server with tempauth or keystone, behind HAProxy).
+// Variables are prefixed `swift…`: inventory variables are one flat namespace shared by every role.
+import { createHash } from 'node:crypto';
+import { defineRole, shq, startedThisRun, tasks, type HostInfo, type Secret, type TaskContext, type TaskDef } from 'haplay';
+import { parseRingExport, ringBuildScript, ringDevices, ringExportScript, RINGS, type RingName, type RingParams, type SwiftDevice } from './rings.js';
+
+export type { SwiftDevice } from './rings.js';
+export { parseRingExport, ringBuildScript, ringDevices, ringExportScript } from './rings.js';
+
+/** A tempauth user (`user_<account>_<user> = <password> <roles>`): lab and test clusters. */
+export interface SwiftTempauthUser extends Record<string, unknown> {
+  account: string;
+  user: string;
+  password: Secret;
+  /** `.admin`, `.reseller_admin`. */
+  roles: string[];
+}
+
+/** Authentication of the proxies: tempauth (labs) or keystone (production: authtoken + keystoneauth). */
+export type SwiftAuth =
+  | { type: 'tempauth'; users: SwiftTempauthUser[] }
+  | {
+      type: 'keystone';
+      authUrl: string;
+      wwwAuthenticateUri: string;
+      /** The swift service user's project, name and password. */
+      project: string;
+      username: string;
+      password: Secret;
+      region: string;
+      /** Roles allowed to own accounts. @default ['admin', 'member'] */
+      operatorRoles: string[];
+    };
+
+export interface SwiftVars extends Record<string, unknown> {
+  /** `rings` (the ring host builds and exports the rings) or `nodes` (every swift host). */
+  swiftStep: 'rings' | 'nodes';
+  /** Host pattern of the proxies. @default 'controllers' */
+  swiftProxies: string;
+  /** Host pattern of the storage nodes (inventory order = zones 1, 2, …). @default 'storage' */
+  swiftStorage: string;
+  /** The host building the rings. @default the first storage node */
+  swiftRingHost?: string;
+  /** Partition power: ≥100 partitions per drive at the largest planned drive count, rounded up to 2^n. @default 10 */
+  swiftPartPower: number;
+  /** @default 3 ("the only value that has been tested") */
+  swiftReplicas: number;
+  /** @default 1 */
+  swiftMinPartHours: number;
+  /** Devices of every storage node (a host variable `swiftDevices` overrides it per node). */
+  swiftDevices: SwiftDevice[];
+  /** `mount_check`: true with block devices; false for directory devices (labs). */
+  swiftMountCheck: boolean;
+  swiftPorts: { account: number; container: number; object: number; proxy: number };
+  /** Never changes once objects are stored (the hash guard fails a deploy that would change it). */
+  swiftHashPathSuffix: Secret;
+  swiftHashPathPrefix: Secret;
+  swiftAuth: SwiftAuth;
+  /** Workers per server. @default 2 */
+  swiftWorkers: number;
+  swiftMemcachedPort: number;
+  swiftRsyncMaxConnections: number;
+  /** Background services started on storage nodes besides the three servers. */
+  swiftStorageDaemons: string[];
+  swiftPackages: { storage: string[]; proxy: string[]; keystone: string[] };
+}
+
+/** The known variables without the index signature (Omit on a Record type would drop them all). */
+type Known<T, X extends string> = { [K in keyof T as string extends K ? never : K extends X ? never : K]: T[K] };
+
+export const swiftDefaults: Known<SwiftVars, 'swiftHashPathSuffix' | 'swiftHashPathPrefix' | 'swiftAuth'> = {
+  swiftStep: 'nodes',
+  swiftProxies: 'controllers',
+  swiftStorage: 'storage',
+  swiftPartPower: 10,
+  swiftReplicas: 3,
+  swiftMinPartHours: 1,
+  swiftDevices: [{ name: 'd1', weight: 100 }],
+  swiftMountCheck: true,
+  swiftPorts: { account: 6202, container: 6201, object: 6200, proxy: 8080 },
+  swiftWorkers: 2,
+  swiftMemcachedPort: 11211,
+  swiftRsyncMaxConnections: 4,
+  swiftStorageDaemons: [
+    'swift-account-replicator', 'swift-account-auditor', 'swift-account-reaper',
+    'swift-container-replicator', 'swift-container-auditor', 'swift-container-updater',
+    'swift-object-replicator', 'swift-object-auditor', 'swift-object-updater',
+  ],
+  swiftPackages: {
+    storage: ['swift', 'swift-account', 'swift-container', 'swift-object', 'xfsprogs', 'rsync'],
+    proxy: ['swift', 'swift-proxy', 'memcached', 'python3-swiftclient'],
+    keystone: ['python3-keystonemiddleware'],
+  },
+};
+
+const port = { type: 'integer', minimum: 1, maximum: 65535 };
+const NAME = '^[A-Za-z0-9_.-]+$';
+const WORD = '^[A-Za-z0-9]+$';
+const URL_RE = '^https?://[A-Za-z0-9.:/_-]+$';
+const names = { type: 'array', items: { type: 'string', pattern: NAME } };
+
+export const swiftSchema = {
+  type: 'object',
+  properties: {
+    swiftStep: { enum: ['rings', 'nodes'] },
+    swiftProxies: { type: 'string', minLength: 1 },
+    swiftStorage: { type: 'string', minLength: 1 },
+    swiftRingHost: { type: 'string', pattern: NAME },
+    swiftPartPower: { type: 'integer', minimum: 1, maximum: 32 },
+    swiftReplicas: { type: 'integer', minimum: 1, maximum: 10 },
+    swiftMinPartHours: { type: 'integer', minimum: 0 },
+    swiftDevices: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        properties: { name: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' }, weight: { type: 'number', exclusiveMinimum: 0 }, blockDevice: { type: 'string', pattern: '^/dev/[A-Za-z0-9/_.-]+$' } },
+        required: ['name', 'weight'],
+        additionalProperties: false,
+      },
+    },
+    swiftMountCheck: { type: 'boolean' },
+    swiftPorts: {
+      type: 'object',
+      properties: { account: port, container: port, object: port, proxy: port },
+      required: ['account', 'container', 'object', 'proxy'],
+      additionalProperties: false,
+    },
+    swiftHashPathSuffix: { secret: true },
+    swiftHashPathPrefix: { secret: true },
+    swiftAuth: {
+      oneOf: [
+        {
+          type: 'object',
+          properties: {
+            type: { const: 'tempauth' },
+            users: {
+              type: 'array',
+              minItems: 1,
+              items: {
+                type: 'object',
+                // tempauth splits `user_<account>_<user>` on underscores: names are letters and digits only.
+                properties: { account: { type: 'string', pattern: WORD }, user: { type: 'string', pattern: WORD }, password: { secret: true }, roles: { type: 'array', items: { enum: ['.admin', '.reseller_admin'] } } },
+                required: ['account', 'user', 'password', 'roles'],
+                additionalProperties: false,
+              },
+            },
+          },
+          required: ['type', 'users'],
+          additionalProperties: false,
+        },
+        {
+          type: 'object',
+          properties: {
+            type: { const: 'keystone' },
+            authUrl: { type: 'string', pattern: URL_RE },
+            wwwAuthenticateUri: { type: 'string', pattern: URL_RE },
+            project: { type: 'string', pattern: NAME },
+            username: { type: 'string', pattern: NAME },
+            password: { secret: true },
+            region: { type: 'string', pattern: NAME },
+            operatorRoles: { type: 'array', minItems: 1, items: { type: 'string', pattern: NAME } },
+          },
+          required: ['type', 'authUrl', 'wwwAuthenticateUri', 'project', 'username', 'password', 'region', 'operatorRoles'],
+          additionalProperties: false,
+        },
+      ],
+    },
+    swiftWorkers: { type: 'integer', minimum: 1, maximum: 64 },
+    swiftMemcachedPort: port,
+    swiftRsyncMaxConnections: { type: 'integer', minimum: 1 },
+    swiftStorageDaemons: names,
+    swiftPackages: {
+      type: 'object',
+      properties: { storage: names, proxy: names, keystone: names },
+      required: ['storage', 'proxy', 'keystone'],
+      additionalProperties: false,
+    },
+  },
+  required: [
+    'swiftStep', 'swiftProxies', 'swiftStorage', 'swiftPartPower', 'swiftReplicas', 'swiftMinPartHours', 'swiftDevices', 'swiftMountCheck',
+    'swiftPorts', 'swiftHashPathSuffix', 'swiftHashPathPrefix', 'swiftAuth', 'swiftWorkers', 'swiftMemcachedPort', 'swiftRsyncMaxConnections',
+    'swiftStorageDaemons', 'swiftPackages',
+  ],
+};
+
+const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
+const member = (pattern: string) => (ctx: TaskContext): boolean => ctx.hostsOf(pattern).some((h) => h.name === ctx.host);
+const own = (ctx: TaskContext): string => {
+  const a = ctx.hostsOf(ctx.host)[0]?.address;
+  if (a === undefined) throw new Error(`no address for ${ctx.host}`);
+  return a;
+};
+
+/** The designated ring host: swiftRingHost, else the first storage node. */
+export function ringHost(v: SwiftVars, hostsOf: (p: string) => HostInfo[]): string {
+  const h = v.swiftRingHost ?? hostsOf(v.swiftStorage)[0]?.name;
+  if (h === undefined) throw new Error(`swift: no storage nodes match ${v.swiftStorage}`);
+  return h;
+}
+
+export const ringParams = (v: SwiftVars): RingParams => ({
+  partPower: v.swiftPartPower,
+  replicas: v.swiftReplicas,
+  minPartHours: v.swiftMinPartHours,
+  ports: { account: v.swiftPorts.account, container: v.swiftPorts.container, object: v.swiftPorts.object },
+});
+
+/**
+ * Hash guard (OSA swift_check_hashes): reads the wanted value on stdin and compares it on the host with the one in
+ * swift.conf; prints only a verdict. The package's placeholder `changeme` (or no file) counts as unset.
+ */
+export function hashGuardCommand(key: 'swift_hash_path_suffix' | 'swift_hash_path_prefix'): string {
+  return [
+    'IFS= read -r want',
+    `cur=$(sed -n 's/^[[:space:]]*${key}[[:space:]]*=[[:space:]]*//p' /etc/swift/swift.conf 2>/dev/null | head -n 1)`,
+    'if [ -z "$cur" ] || [ "$cur" = changeme ]; then echo unset',
+    'elif [ "$cur" = "$want" ]; then echo same',
+    `else echo "${key} in /etc/swift/swift.conf differs from the configured value: changing it would make every stored object unreachable" >&2; exit 1`,
+    'fi',
+  ].join('\n');
+}
+
+/** The ring files exported by the ring host (registered `swiftRings` of the rings step). */
+function ringsFrom(v: SwiftVars, ctx: TaskContext): Record<RingName, { md5: string; content: Buffer }> {
+  const host = ringHost(v, (p) => ctx.hostsOf(p));
+  const stdout = ctx.resultsOf(host)['swiftRings']?.['stdout'];
+  if (typeof stdout !== 'string') throw new Error(`swift: no ring export from ${host}: run the role with swiftStep 'rings' on it in an earlier phase`);
+  return parseRingExport(stdout, md5);
+}
+
+/** Succeeds when every port of `address` answers GET /healthcheck with 200 (python3: every swift node has it). */
+export function healthcheckCommand(address: string, ports: number[]): string {
+  const urls = ports.map((p) => `http://${address}:${p}/healthcheck`);
+  return `python3 -c ${shq(`import urllib.request\nfor u in ${JSON.stringify(urls)}: urllib.request.urlopen(u, timeout=2)`)}`;
+}
+
+function ringsStep(v: SwiftVars): TaskDef[] {
+  const isRingHost = (ctx: TaskContext): boolean => ringHost(v, (p) => ctx.hostsOf(p)) === ctx.host;
+  return [
+    tasks.package('swift (ring builder)', { name: ['swift'], state: 'present' }, { when: isRingHost }),
+    ...RINGS.map((r) =>
+      tasks.shell(
+        `${r} ring`,
+        (ctx) => ({ cmd: ringBuildScript(r, ringParams(v), ringDevices(r, ringParams(v), ctx.hostsOf(v.swiftStorage), v.swiftDevices)), changedWhen: (o) => o.stdout.includes('CHANGED') }),
+        { when: isRingHost },
+      ),
+    ),
+    tasks.probe('export the rings', { cmd: ringExportScript() }, { when: isRingHost, register: 'swiftRings' }),
+  ];
+}
+
+function deviceTasks(v: SwiftVars, isStorage: (ctx: TaskContext) => boolean): TaskDef[] {
+  const devicesOf = (ctx: TaskContext): SwiftDevice[] => (ctx.hostsOf(ctx.host)[0]?.vars['swiftDevices'] as SwiftDevice[] | undefined) ?? v.swiftDevices;
+  // Up to 8 device slots per node (tasks are planned before the host is known; unused slots skip).
+  return [
+    // root 0755: if a drive is not mounted, rsync must not fill the root disk (deployment guide).
+    tasks.file('/srv/node', { path: '/srv/node', state: 'directory', owner: 'root', group: 'root', mode: '0755' }, { when: isStorage }),
+    ...Array.from({ length: 8 }, (_, i) => {
+      const dev = (ctx: TaskContext): SwiftDevice | undefined => devicesOf(ctx)[i];
+      const block = (ctx: TaskContext): boolean => isStorage(ctx) && dev(ctx)?.blockDevice !== undefined;
+      return [
+        tasks.shell(
+          `device ${i + 1}: XFS when blank, mounted`,
+          (ctx) => {
+            const d = dev(ctx)!;
+            const mp = `/srv/node/${d.name}`;
+            return {
+              cmd: [
+                `blkid -o value -s TYPE ${shq(d.blockDevice!)} >/dev/null 2>&1 || mkfs.xfs -L ${shq(d.name)} ${shq(d.blockDevice!)} >&2 || exit 1`,
+                `mkdir -p ${shq(mp)}`,
+                `grep -q ${shq(` ${mp} xfs `)} /etc/fstab || echo ${shq(`${d.blockDevice!} ${mp} xfs noatime,nofail 0 2`)} >> /etc/fstab`,
+                `findmnt ${shq(mp)} >/dev/null || mount ${shq(mp)}`,
+              ].join('\n'),
+              unless: `findmnt ${shq(mp)} >/dev/null && grep -q ${shq(` ${mp} xfs `)} /etc/fstab`,
+            };
+          },
+          { when: block },
+        ),
+        tasks.file(`device ${i + 1}: owned by swift`, (ctx) => ({ path: `/srv/node/${dev(ctx)!.name}`, state: 'directory', owner: 'swift', group: 'swift', mode: '0755' }), {
+          when: (ctx) => isStorage(ctx) && dev(ctx) !== undefined,
+        }),
+      ];
+    }).flat(),
+  ];
+}
+
+function nodesStep(v: SwiftVars): TaskDef[] {
+  const isStorage = member(v.swiftStorage);
+  const isProxy = member(v.swiftProxies);
+  const servers = (['account', 'container', 'object'] as const);
+  const memcacheServers = (ctx: TaskContext): string => ctx.hostsOf(v.swiftProxies).map((h) => `${h.address}:${v.swiftMemcachedPort}`).join(',');
+  return [
+    tasks.probe('hash guard: swift_hash_path_suffix', { cmd: hashGuardCommand('swift_hash_path_suffix'), stdin: v.swiftHashPathSuffix }),
+    tasks.probe('hash guard: swift_hash_path_prefix', { cmd: hashGuardCommand('swift_hash_path_prefix'), stdin: v.swiftHashPathPrefix }),
+    tasks.package('swift storage packages', { name: v.swiftPackages.storage, state: 'present' }, { when: isStorage }),
+    tasks.package('swift proxy packages', { name: [...v.swiftPackages.proxy, ...(v.swiftAuth.type === 'keystone' ? v.swiftPackages.keystone : [])], state: 'present' }, {
+      when: isProxy,
+    }),
+    tasks.template('swift.conf', { src: 'swift.conf.ejs', dest: '/etc/swift/swift.conf', owner: 'root', group: 'swift', mode: '0640' }, { notify: ['restart swift'] }),
+    ...RINGS.map((r) =>
+      tasks.copy(`${r}.ring.gz`, (ctx) => ({ dest: `/etc/swift/${r}.ring.gz`, content: ringsFrom(v, ctx)[r].content, owner: 'root', group: 'swift', mode: '0644' })),
+    ),
+    tasks.probe('ring md5 verified', (ctx) => {
+      const rings = ringsFrom(v, ctx);
+      const want = RINGS.map((r) => `${rings[r].md5}  /etc/swift/${r}.ring.gz`).join('\n');
+      return { cmd: 'md5sum -c --strict --quiet', stdin: `${want}\n` };
+    }),
+    // Storage nodes.
+    ...deviceTasks(v, isStorage),
+    tasks.template('rsyncd.conf', (ctx) => ({ src: 'rsyncd.conf.ejs', dest: '/etc/rsyncd.conf', mode: '0644', vars: { address: own(ctx), maxConnections: v.swiftRsyncMaxConnections } }), {
+      when: isStorage,
+      notify: ['restart rsync'],
+    }),
+    tasks.service('rsync enabled and started', { name: 'rsync', state: 'started', enabled: true }, { when: isStorage, register: 'swiftRsync' }),
+    ...servers.map((kind) =>
+      tasks.template(
+        `${kind}-server.conf`,
+        (ctx) => ({
+          src: 'server.conf.ejs',
+          dest: `/etc/swift/${kind}-server.conf`,
+          owner: 'root',
+          group: 'swift',
+          mode: '0640',
+          vars: { kind, address: own(ctx), port: v.swiftPorts[kind], mountCheck: v.swiftMountCheck, workers: v.swiftWorkers },
+        }),
+        { when: isStorage, notify: ['restart swift'] },
+      ),
+    ),
+    ...[...servers.map((k) => `swift-${k}`), ...v.swiftStorageDaemons].map((unit) =>
+      tasks.service(`${unit} enabled and started`, { name: unit, state: 'started', enabled: true }, { when: isStorage }),
+    ),
+    // Proxies.
+    tasks.lineinfile('memcached listens on this node', (ctx) => ({ path: '/etc/memcached.conf', regexp: '^-l ', line: `-l ${own(ctx)}` }), {
+      when: isProxy,
+      notify: ['restart memcached'],
+    }),
+    tasks.service('memcached enabled and started', { name: 'memcached', state: 'started', enabled: true }, { when: isProxy, register: 'swiftMemcached' }),
+    tasks.template(
+      'proxy-server.conf',
+      (ctx) => ({
+        src: 'proxy-server.conf.ejs',
+        dest: '/etc/swift/proxy-server.conf',
+        owner: 'root',
+        group: 'swift',
+        mode: '0640',
+        vars: { address: own(ctx), port: v.swiftPorts.proxy, workers: v.swiftWorkers, auth: v.swiftAuth, memcacheServers: memcacheServers(ctx) },
+      }),
+      { when: isProxy, notify: ['restart swift'] },
+    ),
+    tasks.service('swift-proxy enabled and started', { name: 'swift-proxy', state: 'started', enabled: true }, { when: isProxy }),
+    // The restarts a config change notified happen now, so the deploy ends with every server answering (a server
+    // still starting would make the first writes land on fewer replicas).
+    tasks.flushHandlers(),
+    tasks.waitFor('storage servers answer /healthcheck', (ctx) => ({ command: healthcheckCommand(own(ctx), servers.map((k) => v.swiftPorts[k])), timeout: 60 }), {
+      when: isStorage,
+    }),
+    tasks.waitFor('proxy answers /healthcheck', (ctx) => ({ command: healthcheckCommand(own(ctx), [v.swiftPorts.proxy]), timeout: 60 }), { when: isProxy }),
+  ];
+}
+
+export default defineRole<SwiftVars>({
+  name: 'swift',
+  defaults: swiftDefaults,
+  schema: swiftSchema,
+  tasks: (v) => (v.swiftStep === 'rings' ? ringsStep(v) : nodesStep(v)),
+  handlers: (v) => [
+    // Not right after this run started them: they read the new config when they started.
+    tasks.service('restart rsync', { name: 'rsync', state: 'restarted' }, { when: (ctx) => !startedThisRun(ctx, 'swiftRsync') }),
+    tasks.service('restart memcached', { name: 'memcached', state: 'restarted' }, { when: (ctx) => !startedThisRun(ctx, 'swiftMemcached') }),
+    // try-restart: only the units that run on this node (proxy and/or storage).
+    tasks.command('restart swift', { cmd: ['systemctl', 'try-restart', 'swift-proxy', 'swift-account', 'swift-container', 'swift-object', ...v.swiftStorageDaemons] }),
+  ],
+});
