@@ -170,6 +170,9 @@ const grantsDigest = (u: { name: string; host: string }): string => {
   );
 };
 
+/** Variables of users.sql.ejs (exported for tests). */
+export const usersSqlVars = (host: string, users: GaleraUser[]): Record<string, unknown> => ({ host, users, sql: sqlString, account, grantee, grantsDigest });
+
 function addressOf(ctx: TaskContext, host = ctx.host): string {
   const a = ctx.hostsOf(host)[0]?.address;
   if (a === undefined) throw new Error(`galera: no address for ${host}`);
@@ -305,7 +308,7 @@ function bootstrapTasks(v: GaleraVars): TaskDef[] {
       dest: '/root/.haplay-galera-users.sql',
       mode: '0600',
       owner: 'root',
-      vars: { host: ctx.host, users: v.galeraUsers, sql: sqlString, account, grantee, grantsDigest },
+      vars: usersSqlVars(ctx.host, v.galeraUsers),
     }), { when: (ctx) => v.galeraUsers.length > 0 && writer(ctx) === ctx.host }),
     tasks.shell('users and grants', { cmd: 'mariadb -N -B < /root/.haplay-galera-users.sql', changedWhen: (o) => o.stdout.includes('HPL_CHANGED') }, {
       when: (ctx) => v.galeraUsers.length > 0 && writer(ctx) === ctx.host,
@@ -327,7 +330,9 @@ function joinScript(v: GaleraVars): string {
 
 function joinTasks(v: GaleraVars): TaskDef[] {
   return [
-    tasks.shell('start or restart this node (one at a time)', { cmd: joinScript(v), changedWhen: (o) => /^(started|restarted)$/m.test(o.stdout) }),
+    tasks.shell('start or restart this node (one at a time)', { cmd: joinScript(v), changedWhen: (o) => /^(started|restarted)$/m.test(o.stdout) }, {
+      register: 'galeraJoin',
+    }),
     tasks.waitFor('node Synced', { command: syncedTest, timeout: v.galeraSyncTimeout, interval: 1 }),
   ];
 }
