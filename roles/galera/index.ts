@@ -90,6 +90,24 @@ const NAME = '^[A-Za-z0-9_-]+$';
 const PATH = '^/[A-Za-z0-9_./-]+$';
 const port = { type: 'integer', minimum: 1, maximum: 65535 };
 
+/** Schema of one GaleraUser (shared with role mysql-replication): names and grants are inlined in SQL, so strict. */
+export const galeraUserSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$' },
+    host: { type: 'string', pattern: '^[A-Za-z0-9_.%:-]{1,60}$' },
+    password: { secret: true },
+    privileges: {
+      type: 'array',
+      minItems: 1,
+      items: { type: 'string', pattern: '^[A-Z][A-Z ,_]* ON (\\*|[A-Za-z0-9_]+)\\.(\\*|[A-Za-z0-9_]+)$' },
+    },
+    grantOption: { type: 'boolean' },
+  },
+  required: ['name', 'host', 'password', 'privileges'],
+  additionalProperties: false,
+};
+
 export const galeraSchema = {
   type: 'object',
   properties: {
@@ -112,25 +130,7 @@ export const galeraSchema = {
       additionalProperties: { anyOf: [{ type: 'integer' }, { type: 'string', pattern: '^[A-Za-z0-9_.,:/+-]+$' }] },
     },
     galeraStartOnBoot: { type: 'boolean' },
-    galeraUsers: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          name: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$' },
-          host: { type: 'string', pattern: '^[A-Za-z0-9_.%:-]{1,60}$' },
-          password: { secret: true },
-          privileges: {
-            type: 'array',
-            minItems: 1,
-            items: { type: 'string', pattern: '^[A-Z][A-Z ,_]* ON (\\*|[A-Za-z0-9_]+)\\.(\\*|[A-Za-z0-9_]+)$' },
-          },
-          grantOption: { type: 'boolean' },
-        },
-        required: ['name', 'host', 'password', 'privileges'],
-        additionalProperties: false,
-      },
-    },
+    galeraUsers: { type: 'array', items: galeraUserSchema },
     galeraSyncTimeout: { type: 'integer', minimum: 10 },
     galeraPackages: {
       type: 'object',
