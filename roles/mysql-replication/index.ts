@@ -44,6 +44,9 @@ export interface MysqlReplVars extends Record<string, unknown> {
   /** Primitive id; the promotable clone is `<id>-clone`. */
   mysqlReplResource: string;
   mysqlReplPort: number;
+  /** Address the server listens on: 0.0.0.0 (default) so clients reach it through the writer VIP; a node address
+   * when haproxy shares the port on these hosts. '' = the node's inventory address. */
+  mysqlReplBindAddress: string;
   /** server_id of the first node; the others count up in inventory order. */
   mysqlReplServerIdBase: number;
   /** Seconds to wait for promotion / replication after the clone starts. */
@@ -58,6 +61,7 @@ export const mysqlReplDefaults: Omit<MysqlReplVars, 'mysqlReplStep' | 'mysqlRepl
   mysqlReplUsers: [],
   mysqlReplResource: 'mariadb_server',
   mysqlReplPort: 3306,
+  mysqlReplBindAddress: '0.0.0.0',
   mysqlReplServerIdBase: 1,
   mysqlReplTimeout: 300,
   mysqlReplPackages: {
@@ -91,6 +95,7 @@ export const mysqlReplSchema = {
     },
     mysqlReplResource: { type: 'string', pattern: ID },
     mysqlReplPort: { type: 'integer', minimum: 1, maximum: 65535 },
+    mysqlReplBindAddress: { type: 'string', pattern: '^([0-9]{1,3}(\\.[0-9]{1,3}){3})?$' },
     mysqlReplServerIdBase: { type: 'integer', minimum: 1, maximum: 4294967000 },
     mysqlReplTimeout: { type: 'integer', minimum: 10 },
     mysqlReplPackages: {
@@ -102,7 +107,7 @@ export const mysqlReplSchema = {
   },
   required: [
     'mysqlReplStep', 'mysqlReplNodes', 'mysqlReplUser', 'mysqlReplPassword', 'mysqlReplUserHost', 'mysqlReplUsers', 'mysqlReplVip',
-    'mysqlReplResource', 'mysqlReplPort', 'mysqlReplServerIdBase', 'mysqlReplTimeout', 'mysqlReplPackages',
+    'mysqlReplResource', 'mysqlReplPort', 'mysqlReplBindAddress', 'mysqlReplServerIdBase', 'mysqlReplTimeout', 'mysqlReplPackages',
   ],
 };
 
@@ -182,6 +187,8 @@ function prepareTasks(v: MysqlReplVars): TaskDef[] {
   return [
     tasks.package('mariadb and resource-agents packages', (ctx) => ({ name: packagesFor(v, ctx), state: 'present' })),
     tasks.file('haplay state directory', { path: '/var/lib/haplay', state: 'directory', mode: '0755' }),
+    // The agent logs there (Debian's mariadb logs to the journal and ships no such directory).
+    tasks.file('server log directory', { path: '/var/log/mysql', state: 'directory', mode: '0750', owner: 'mysql', group: 'adm' }),
     tasks.service('mariadb not started by systemd at boot (Pacemaker runs it)', { name: 'mariadb', enabled: false }),
     tasks.template('replication config (server_id, binlog, GTID, semi-sync)', (ctx) => {
       const i = membersOf(v, ctx).findIndex((m) => m.name === ctx.host);
@@ -190,7 +197,7 @@ function prepareTasks(v: MysqlReplVars): TaskDef[] {
         src: 'replication.cnf.ejs',
         dest: '/etc/mysql/mariadb.conf.d/99-haplay-replication.cnf',
         mode: '0644',
-        vars: { host: ctx.host, address: membersOf(v, ctx)[i]!.address, serverId: v.mysqlReplServerIdBase + i },
+        vars: { host: ctx.host, address: v.mysqlReplBindAddress || membersOf(v, ctx)[i]!.address, serverId: v.mysqlReplServerIdBase + i },
       };
     }),
     tasks.template('replication client file (root only)', { src: 'repl-client.cnf.ejs', dest: REPL_CNF, mode: '0600', owner: 'root' }),

@@ -44,7 +44,7 @@ describe('role mysql-replication', () => {
       'c2',
     );
     for (const line of ['server_id = 2', 'bind-address = 198.18.0.12', 'log_bin = mariadb-bin', 'gtid_strict_mode = ON', 'log_slave_updates = ON', 'read_only = ON',
-      'rpl_semi_sync_master_enabled = ON', 'rpl_semi_sync_slave_enabled = ON', 'skip-slave-start = ON']) {
+      'rpl_semi_sync_master_wait_point = AFTER_SYNC', 'rpl_semi_sync_slave_enabled = ON', 'init-rpl-role = SLAVE', 'skip-slave-start = ON']) {
       expect(text).toContain(`${line}\n`);
     }
   });
