@@ -175,7 +175,7 @@ export const usersSqlVars = (host: string, users: GaleraUser[]): Record<string, 
 
 function addressOf(ctx: TaskContext, host = ctx.host): string {
   const a = ctx.hostsOf(host)[0]?.address;
-  if (a === undefined) throw new Error(`galera: no address for ${host}`);
+  if (a === undefined) throw new HaplayError('E_TASK', `galera: no address for ${host}`, { host });
   return a;
 }
 const membersOf = (v: GaleraVars, ctx: TaskContext): HostInfo[] => ctx.hostsOf(v.galeraNodes);
@@ -199,8 +199,7 @@ function probeScript(v: GaleraVars): string {
   const query = `SHOW GLOBAL STATUS WHERE Variable_name IN (${wanted.map((w) => `'${w}'`).join(',')})`;
   return [
     `if systemctl is-active -q ${svc}; then echo running=1; mariadb -N -B -e ${shq(query)} | tr '\\t' '='; else echo running=0; fi`,
-    `if [ -f ${grastate} ]; then echo grastate=1; sed -n -e 's/^uuid: *//p' ${grastate} | sed 's/^/uuid=/'; ` +
-      `sed -n -e 's/^seqno: *//p' ${grastate} | sed 's/^/seqno=/'; sed -n -e 's/^safe_to_bootstrap: *//p' ${grastate} | sed 's/^/safe_to_bootstrap=/'; ` +
+    `if [ -f ${grastate} ]; then echo grastate=1; sed -n -e 's/^uuid: */uuid=/p' -e 's/^seqno: */seqno=/p' -e 's/^safe_to_bootstrap: */safe_to_bootstrap=/p' ${grastate}; ` +
       'else echo grastate=0; fi',
   ].join('\n');
 }
@@ -266,6 +265,7 @@ function prepareTasks(v: GaleraVars): TaskDef[] {
     // Reads the position only (InnoDB recovery the next start would do anyway): not a change of the node's state.
     tasks.shell('recover position (mariadbd --wsrep-recover)', { cmd: RECOVER, changedWhen: () => false }, {
       register: 'galeraRecovered',
+      timeoutS: 660,
       when: (ctx) => needsRecover(parseReport(String(ctx.results['galeraProbe']?.['stdout'] ?? ''))),
     }),
   ];
