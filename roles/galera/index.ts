@@ -1,0 +1,381 @@
+// Role galera: a MariaDB Galera cluster (reference ha-roles.md §4.4; OSA galera_server is the main anchor).
+// One role, three steps run as three phases (galeraPhases), like Ansible's `include_role: tasks_from=…`:
+//   prepare   (all members at once)  packages, wsrep config, clustercheck on :9200, then each node reports its state:
+//                                     running/Primary/Synced, grastate.dat, and `--wsrep-recover` where seqno is -1;
+//   bootstrap (all members)           every node computes the same decision from all reports (ctx.resultsOf, after
+//                                     the phase barrier): nothing, a new cluster, recovery from the most advanced
+//                                     node, or a refusal; only the chosen node runs galera_new_cluster; users are
+//                                     created on one Primary node;
+//   join      (serial: 1)             start a stopped node / restart a node whose config changed, each waited for
+//                                     until Synced before the next: never all members at once.
+// Variables are prefixed `galera…`: inventory variables are one flat namespace shared by every role.
+import { defineRole, HaplayError, shq, tasks, type HostInfo, type PhaseDef, type Secret, type TaskContext, type TaskDef } from 'haplay';
+import { decide, needsRecover, parseReport, type Decision, type Member } from './decide.js';
+
+export { decide, parseReport, positionOf, needsRecover, type Decision, type Member, type MemberReport } from './decide.js';
+
+/** A database account, created on one Primary node (it replicates). */
+export interface GaleraUser extends Record<string, unknown> {
+  name: string;
+  /** Host part of the account (`%`, `localhost`, `198.18.0.%`). */
+  host: string;
+  password: Secret;
+  /** Grants, each `<privileges> ON <db>.<table>`, e.g. `ALL PRIVILEGES ON nova.*`. */
+  privileges: string[];
+  grantOption?: boolean;
+}
+
+export type GaleraStep = 'prepare' | 'bootstrap' | 'join';
+
+export interface GaleraVars extends Record<string, unknown> {
+  /** Which task list (galeraPhases sets it per phase). */
+  galeraStep: GaleraStep;
+  /** Host pattern of the cluster members (inventory order; the first bootstraps a new cluster). */
+  galeraNodes: string;
+  galeraClusterName: string;
+  /** Member that bootstraps a brand-new cluster (default: the first of galeraNodes). Recovery ignores it. */
+  galeraBootstrapNode?: string;
+  /** Recover even when a member cannot report its position (from the most advanced of those that did). */
+  galeraForceBootstrap: boolean;
+  /** State Snapshot Transfer: rsync (no credentials) or mariabackup (needs galeraSstPassword). */
+  galeraSstMethod: 'rsync' | 'mariabackup';
+  /** Password of the `galeraSstUser` account for mariabackup SST. */
+  galeraSstPassword?: Secret;
+  galeraSstUser: string;
+  /** gcache.size (IST window), e.g. `256M`. */
+  galeraGcacheSize: string;
+  galeraPort: number;
+  /** clustercheck (HTTP 200 when Synced) for the haproxy `galera` listener. */
+  galeraCheckPort: number;
+  galeraMaxConnections: number;
+  galeraSlaveThreads: number;
+  /** More [mysqld] options (`innodb_buffer_pool_size: '256M'`). */
+  galeraMysqldOptions: Record<string, string | number>;
+  /** Start mariadb at boot. Off by default: after a full outage the deploy (which compares positions) recovers. */
+  galeraStartOnBoot: boolean;
+  galeraUsers: GaleraUser[];
+  /** Seconds to wait for a node to reach Synced (an SST of a big datadir takes long). */
+  galeraSyncTimeout: number;
+  galeraPackages: { debian: string[]; redhat: string[] };
+  galeraProvider: string;
+  galeraDatadir: string;
+  galeraServiceName: string;
+}
+
+export const galeraDefaults: Omit<GaleraVars, 'galeraStep'> = {
+  galeraNodes: 'controllers',
+  galeraClusterName: 'openstack',
+  galeraForceBootstrap: false,
+  galeraSstMethod: 'rsync',
+  galeraSstUser: 'mariabackup',
+  galeraGcacheSize: '256M',
+  galeraPort: 3306,
+  galeraCheckPort: 9200,
+  galeraMaxConnections: 500,
+  galeraSlaveThreads: 4,
+  galeraMysqldOptions: {},
+  galeraStartOnBoot: false,
+  galeraUsers: [],
+  galeraSyncTimeout: 600,
+  galeraPackages: {
+    debian: ['mariadb-server', 'mariadb-client', 'galera-4', 'mariadb-backup', 'rsync', 'socat'],
+    redhat: ['mariadb-server', 'mariadb-server-galera', 'mariadb-backup', 'rsync', 'socat'],
+  },
+  galeraProvider: '/usr/lib/galera/libgalera_smm.so',
+  galeraDatadir: '/var/lib/mysql',
+  galeraServiceName: 'mariadb',
+};
+
+const NAME = '^[A-Za-z0-9_-]+$';
+const PATH = '^/[A-Za-z0-9_./-]+$';
+const port = { type: 'integer', minimum: 1, maximum: 65535 };
+
+/** Schema of one GaleraUser (shared with role mysql-replication): names and grants are inlined in SQL, so strict. */
+export const galeraUserSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$' },
+    host: { type: 'string', pattern: '^[A-Za-z0-9_.%:-]{1,60}$' },
+    password: { secret: true },
+    privileges: {
+      type: 'array',
+      minItems: 1,
+      items: { type: 'string', pattern: '^[A-Z][A-Z ,_]* ON (\\*|[A-Za-z0-9_]+)\\.(\\*|[A-Za-z0-9_]+)$' },
+    },
+    grantOption: { type: 'boolean' },
+  },
+  required: ['name', 'host', 'password', 'privileges'],
+  additionalProperties: false,
+};
+
+export const galeraSchema = {
+  type: 'object',
+  properties: {
+    galeraStep: { enum: ['prepare', 'bootstrap', 'join'] },
+    galeraNodes: { type: 'string', minLength: 1 },
+    galeraClusterName: { type: 'string', pattern: NAME, maxLength: 64 },
+    galeraBootstrapNode: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
+    galeraForceBootstrap: { type: 'boolean' },
+    galeraSstMethod: { enum: ['rsync', 'mariabackup'] },
+    galeraSstPassword: { secret: true },
+    galeraSstUser: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$' },
+    galeraGcacheSize: { type: 'string', pattern: '^[0-9]+[KMG]?$' },
+    galeraPort: port,
+    galeraCheckPort: port,
+    galeraMaxConnections: { type: 'integer', minimum: 10, maximum: 100000 },
+    galeraSlaveThreads: { type: 'integer', minimum: 1, maximum: 256 },
+    galeraMysqldOptions: {
+      type: 'object',
+      propertyNames: { pattern: '^[a-z][a-z0-9_-]*$' },
+      additionalProperties: { anyOf: [{ type: 'integer' }, { type: 'string', pattern: '^[A-Za-z0-9_.,:/+-]+$' }] },
+    },
+    galeraStartOnBoot: { type: 'boolean' },
+    galeraUsers: { type: 'array', items: galeraUserSchema },
+    galeraSyncTimeout: { type: 'integer', minimum: 10 },
+    galeraPackages: {
+      type: 'object',
+      properties: { debian: { type: 'array', items: { type: 'string' } }, redhat: { type: 'array', items: { type: 'string' } } },
+      required: ['debian', 'redhat'],
+      additionalProperties: false,
+    },
+    galeraProvider: { type: 'string', pattern: PATH },
+    galeraDatadir: { type: 'string', pattern: PATH },
+    galeraServiceName: { type: 'string', pattern: '^[A-Za-z0-9_.@-]+$' },
+  },
+  required: [
+    'galeraStep', 'galeraNodes', 'galeraClusterName', 'galeraForceBootstrap', 'galeraSstMethod', 'galeraSstUser', 'galeraGcacheSize',
+    'galeraPort', 'galeraCheckPort', 'galeraMaxConnections', 'galeraSlaveThreads', 'galeraMysqldOptions', 'galeraStartOnBoot',
+    'galeraUsers', 'galeraSyncTimeout', 'galeraPackages', 'galeraProvider', 'galeraDatadir', 'galeraServiceName',
+  ],
+  // mariabackup SST authenticates: no password, no SST.
+  if: { properties: { galeraSstMethod: { const: 'mariabackup' } } },
+  then: { properties: { galeraSstPassword: { secret: true } }, required: ['galeraSstPassword'] },
+};
+
+/** Marker: this node's config changed and it has not been restarted since (survives a failed run). */
+export const RESTART_MARKER = '/var/lib/haplay/galera-restart-pending';
+const CHECK_DISABLE_FILE = '/var/tmp/clustercheck.disabled';
+
+/** A SQL string literal (default sql_mode: backslash and quote escaped). */
+export const sqlString = (s: string): string => `'${String(s).replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
+const account = (u: { name: string; host: string }): string => `${sqlString(u.name)}@${sqlString(u.host)}`;
+const grantee = (u: { name: string; host: string }): string => `'${u.name}'@'${u.host}'`;
+/** Digest of an account's global and schema grants (compared before/after the GRANTs: changed or not). */
+const grantsDigest = (u: { name: string; host: string }): string => {
+  const g = sqlString(grantee(u));
+  return (
+    "MD5(CONCAT_WS('|', " +
+    `(SELECT GROUP_CONCAT(PRIVILEGE_TYPE, IS_GRANTABLE ORDER BY PRIVILEGE_TYPE) FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = ${g}), ` +
+    `(SELECT GROUP_CONCAT(TABLE_SCHEMA, PRIVILEGE_TYPE, IS_GRANTABLE ORDER BY TABLE_SCHEMA, PRIVILEGE_TYPE) FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ${g}), ''))`
+  );
+};
+
+/** Variables of users.sql.ejs (exported for tests). */
+export const usersSqlVars = (host: string, users: GaleraUser[]): Record<string, unknown> => ({ host, users, sql: sqlString, account, grantee, grantsDigest });
+
+function addressOf(ctx: TaskContext, host = ctx.host): string {
+  const a = ctx.hostsOf(host)[0]?.address;
+  if (a === undefined) throw new HaplayError('E_TASK', `galera: no address for ${host}`, { host });
+  return a;
+}
+const membersOf = (v: GaleraVars, ctx: TaskContext): HostInfo[] => ctx.hostsOf(v.galeraNodes);
+/** This host's name, checked against the member list (a node outside galeraNodes would form its own cluster). */
+function memberName(v: GaleraVars, ctx: TaskContext): string {
+  if (!membersOf(v, ctx).some((m) => m.name === ctx.host)) throw new HaplayError('E_TASK', `galera: ${ctx.host} is not in galeraNodes (${v.galeraNodes})`, { host: ctx.host });
+  return ctx.host;
+}
+const packagesFor = (v: GaleraVars, ctx: TaskContext): string[] => (ctx.facts?.osFamily === 'redhat' ? v.galeraPackages.redhat : v.galeraPackages.debian);
+
+/** One `SHOW GLOBAL STATUS` value through the local socket (root: unix_socket authentication). */
+const statusOf = (name: string): string => `mariadb -N -B -e ${shq(`SHOW GLOBAL STATUS LIKE '${name}'`)} 2>/dev/null | cut -f2`;
+/** A shell test: this node is Synced. */
+const syncedTest = `[ "$(${statusOf('wsrep_local_state_comment')})" = Synced ]`;
+
+/** The probe: `key=value` lines parsed by parseReport (read-only). */
+function probeScript(v: GaleraVars): string {
+  const svc = shq(v.galeraServiceName);
+  const grastate = shq(`${v.galeraDatadir}/grastate.dat`);
+  const wanted = ['wsrep_cluster_status', 'wsrep_local_state_comment', 'wsrep_cluster_size', 'wsrep_last_committed', 'wsrep_cluster_state_uuid'];
+  const query = `SHOW GLOBAL STATUS WHERE Variable_name IN (${wanted.map((w) => `'${w}'`).join(',')})`;
+  return [
+    `if systemctl is-active -q ${svc}; then echo running=1; mariadb -N -B -e ${shq(query)} | tr '\\t' '='; else echo running=0; fi`,
+    `if [ -f ${grastate} ]; then echo grastate=1; sed -n -e 's/^uuid: */uuid=/p' -e 's/^seqno: */seqno=/p' -e 's/^safe_to_bootstrap: */safe_to_bootstrap=/p' ${grastate}; ` +
+      'else echo grastate=0; fi',
+  ].join('\n');
+}
+
+/** `mariadbd --wsrep-recover`: InnoDB's last committed position, printed as `recovered=<uuid>:<seqno>` ('' if none). */
+const RECOVER = [
+  'log=$(mktemp /tmp/haplay-wsrep-recover.XXXXXX) || exit 1',
+  'chown mysql "$log"',
+  'timeout 600 mariadbd --user=mysql --wsrep-recover --log-error="$log" >/dev/null 2>&1 || :',
+  `pos=$(sed -n 's/.*WSREP: Recovered position: *//p' "$log" | tail -n1)`,
+  'rm -f "$log"',
+  'echo "recovered=$pos"',
+].join('\n');
+
+const stdoutOf = (ctx: TaskContext, host: string, name: string): string => String(ctx.resultsOf(host)[name]?.['stdout'] ?? '');
+
+/** Every member's report, as the probe phase registered it (complete: the phase barrier passed). */
+export function reportsOf(v: GaleraVars, ctx: TaskContext): Member[] {
+  return membersOf(v, ctx).map((m) => {
+    const probe = ctx.resultsOf(m.name)['galeraProbe'];
+    return { name: m.name, report: probe === undefined ? undefined : parseReport(stdoutOf(ctx, m.name, 'galeraProbe'), stdoutOf(ctx, m.name, 'galeraRecovered')) };
+  });
+}
+
+const decisionOf = (v: GaleraVars, ctx: TaskContext): Decision =>
+  decide(reportsOf(v, ctx), { newClusterNode: v.galeraBootstrapNode ?? membersOf(v, ctx)[0]?.name ?? '', force: v.galeraForceBootstrap });
+
+function prepareTasks(v: GaleraVars): TaskDef[] {
+  const cfgVars = (ctx: TaskContext): Record<string, unknown> => ({
+    host: memberName(v, ctx),
+    nodeAddress: addressOf(ctx),
+    bindAddress: addressOf(ctx),
+    peers: membersOf(v, ctx).map((m) => m.address),
+    extra: Object.entries(v.galeraMysqldOptions),
+    sstUser: v.galeraSstUser,
+    sstPassword: v.galeraSstPassword ?? '',
+    disableFile: CHECK_DISABLE_FILE,
+  });
+  return [
+    tasks.package('mariadb and galera packages', (ctx) => ({ name: packagesFor(v, ctx), state: 'present' })),
+    tasks.file('haplay state directory', { path: '/var/lib/haplay', state: 'directory', mode: '0755' }),
+    // The package starts a standalone server on a fresh install; a node joins the cluster only through this role.
+    tasks.shell('no standalone (non-wsrep) mariadb running', {
+      cmd: `systemctl stop ${shq(v.galeraServiceName)}`,
+      unless: `! systemctl is-active -q ${shq(v.galeraServiceName)} || [ "$(mariadb -N -B -e 'SELECT @@wsrep_on' 2>/dev/null)" = 1 ]`,
+    }),
+    tasks.service(`${v.galeraServiceName} start on boot: ${v.galeraStartOnBoot ? 'yes' : 'no'}`, { name: v.galeraServiceName, enabled: v.galeraStartOnBoot }),
+    tasks.template('wsrep config', (ctx) => ({
+      src: 'galera.cnf.ejs',
+      dest: '/etc/mysql/mariadb.conf.d/99-haplay-galera.cnf',
+      mode: '0640',
+      owner: 'root',
+      group: 'mysql',
+      vars: cfgVars(ctx),
+    }), { notify: ['restart pending (applied one node at a time in the join phase)'] }),
+    tasks.template('clustercheck script', (ctx) => ({ src: 'clustercheck.sh.ejs', dest: '/usr/local/bin/haplay-clustercheck', mode: '0755', vars: cfgVars(ctx) })),
+    tasks.template('clustercheck service', { src: 'clustercheck@.service.ejs', dest: '/etc/systemd/system/haplay-clustercheck@.service', mode: '0644' }),
+    tasks.template('clustercheck socket', (ctx) => ({ src: 'clustercheck.socket.ejs', dest: '/etc/systemd/system/haplay-clustercheck.socket', mode: '0644', vars: cfgVars(ctx) }), {
+      notify: ['restart clustercheck socket'],
+    }),
+    tasks.service('clustercheck socket listening', { name: 'haplay-clustercheck.socket', state: 'started', enabled: true }),
+    tasks.probe('report state and position (grastate.dat)', { cmd: probeScript(v) }, { register: 'galeraProbe' }),
+    // Reads the position only (InnoDB recovery the next start would do anyway): not a change of the node's state.
+    tasks.shell('recover position (mariadbd --wsrep-recover)', { cmd: RECOVER, changedWhen: () => false }, {
+      register: 'galeraRecovered',
+      timeoutS: 660,
+      when: (ctx) => needsRecover(parseReport(String(ctx.results['galeraProbe']?.['stdout'] ?? ''))),
+    }),
+  ];
+}
+
+/** Bootstrap on the chosen node: guard against a live peer (never two bootstraps), safe_to_bootstrap: 1, galera_new_cluster. */
+function bootstrapScript(v: GaleraVars, peers: string[]): string {
+  const grastate = shq(`${v.galeraDatadir}/grastate.dat`);
+  return [
+    ...peers.map(
+      (p) => `if timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/4567"' haplay ${shq(p)} 2>/dev/null; then echo "peer ${p} has galera running (port 4567): refusing a second bootstrap" >&2; exit 1; fi`,
+    ),
+    `if [ -f ${grastate} ]; then sed -i 's/^safe_to_bootstrap: *0/safe_to_bootstrap: 1/' ${grastate}; fi`,
+    `galera_new_cluster ${shq(`${v.galeraServiceName}.service`)}`,
+    `rm -f ${shq(RESTART_MARKER)}`,
+  ].join('\n');
+}
+
+function bootstrapTasks(v: GaleraVars): TaskDef[] {
+  const chosen = (ctx: TaskContext): boolean => {
+    const d = decisionOf(v, ctx);
+    return d.action === 'bootstrap' && d.node === ctx.host;
+  };
+  const writer = (ctx: TaskContext): string | undefined => {
+    const d = decisionOf(v, ctx);
+    return d.action === 'bootstrap' ? d.node : d.action === 'none' ? d.writer : undefined;
+  };
+  return [
+    // Every member prints the same decision; a refusal fails every member before anything is started.
+    tasks.shell('cluster decision', (ctx) => {
+      const d = decisionOf(v, ctx);
+      return { cmd: `printf '%s\\n' ${shq(`${d.action}: ${d.summary}`)}; exit ${d.action === 'refuse' ? 1 : 0}`, checkSafe: true, changedWhen: () => false };
+    }, { register: 'galeraDecision' }),
+    tasks.shell('bootstrap (galera_new_cluster) on the chosen node', (ctx) => ({
+      cmd: bootstrapScript(v, membersOf(v, ctx).filter((m) => m.name !== ctx.host).map((m) => m.address)),
+    }), { when: chosen }),
+    tasks.waitFor('bootstrap node Synced', { command: syncedTest, timeout: v.galeraSyncTimeout, interval: 1 }, { when: chosen }),
+    tasks.template('users (SQL file, root only)', (ctx) => ({
+      src: 'users.sql.ejs',
+      dest: '/root/.haplay-galera-users.sql',
+      mode: '0600',
+      owner: 'root',
+      vars: usersSqlVars(ctx.host, v.galeraUsers),
+    }), { when: (ctx) => v.galeraUsers.length > 0 && writer(ctx) === ctx.host }),
+    tasks.shell('users and grants', { cmd: 'mariadb -N -B < /root/.haplay-galera-users.sql', changedWhen: (o) => o.stdout.includes('HPL_CHANGED') }, {
+      when: (ctx) => v.galeraUsers.length > 0 && writer(ctx) === ctx.host,
+    }),
+  ];
+}
+
+/** Start a stopped member, or restart one whose config changed; reports what it did. */
+function joinScript(v: GaleraVars): string {
+  const svc = shq(v.galeraServiceName);
+  const marker = shq(RESTART_MARKER);
+  return [
+    `if ! systemctl is-active -q ${svc}; then systemctl start ${svc} && echo started`,
+    `elif [ -e ${marker} ]; then systemctl restart ${svc} && echo restarted`,
+    'else echo running; fi || exit 1',
+    `rm -f ${marker}`,
+  ].join('\n');
+}
+
+function joinTasks(v: GaleraVars): TaskDef[] {
+  return [
+    tasks.shell('start or restart this node (one at a time)', { cmd: joinScript(v), changedWhen: (o) => /^(started|restarted)$/m.test(o.stdout) }, {
+      register: 'galeraJoin',
+    }),
+    tasks.waitFor('node Synced', { command: syncedTest, timeout: v.galeraSyncTimeout, interval: 1 }),
+  ];
+}
+
+export const galeraRole = defineRole<GaleraVars>({
+  name: 'galera',
+  clustered: true,
+  defaults: galeraDefaults,
+  schema: galeraSchema,
+  tasks: (v) => (v.galeraStep === 'prepare' ? prepareTasks(v) : v.galeraStep === 'bootstrap' ? bootstrapTasks(v) : joinTasks(v)),
+  handlers: [
+    tasks.copy('restart pending (applied one node at a time in the join phase)', { dest: RESTART_MARKER, content: 'wsrep config changed\n', mode: '0644' }),
+    tasks.command('restart clustercheck socket', { cmd: 'systemctl restart haplay-clustercheck.socket' }),
+  ],
+});
+
+export default galeraRole;
+
+/**
+ * The three phases of a Galera deploy, for a playbook: `phases: [...galeraPhases({ hosts: 'controllers', vars })]`.
+ * `vars` are role variables (galeraStep is set per phase).
+ */
+export function galeraPhases(opts: { hosts?: string; vars?: Partial<Omit<GaleraVars, 'galeraStep'>>; name?: string } = {}): PhaseDef[] {
+  const hosts = opts.hosts ?? 'controllers';
+  const name = opts.name ?? 'galera';
+  const vars = { galeraNodes: hosts, ...opts.vars };
+  const step = (galeraStep: GaleraStep): PhaseDef['roles'] => [{ role: galeraRole, vars: { ...vars, galeraStep } }];
+  return [
+    { name: `${name}: prepare and report`, hosts, roles: step('prepare') },
+    { name: `${name}: bootstrap or recover`, hosts, roles: step('bootstrap') },
+    { name: `${name}: join one at a time`, hosts, serial: 1, roles: step('join') },
+  ];
+}
+
+/** The haproxy listener for this cluster: single writer (first member), backups, check on the clustercheck port. */
+export function galeraHaproxyService(opts: { bind: string[]; port?: number; name?: string; nodes?: string; checkPort?: number }): Record<string, unknown> {
+  return {
+    name: opts.name ?? 'galera',
+    kind: 'galera',
+    bind: opts.bind,
+    port: opts.port ?? galeraDefaults.galeraPort,
+    backendPort: galeraDefaults.galeraPort,
+    backends: opts.nodes ?? galeraDefaults.galeraNodes,
+    checkPort: opts.checkPort ?? galeraDefaults.galeraCheckPort,
+  };
+}

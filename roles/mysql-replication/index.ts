@@ -1,0 +1,317 @@
+// Role mysql-replication: MariaDB master/replicas with GTID and semi-sync, the master elected and promoted by
+// Pacemaker's `ocf:heartbeat:mariadb` promotable clone, a writer VIP colocated with the promoted instance and
+// ordered after promotion (reference ha-roles.md §4.5; resource-agents README.mariadb). Needs the pacemaker role.
+// Four steps as four phases (mysqlReplicationPhases), like Ansible's `include_role: tasks_from=…`:
+//   prepare        (all)           packages, mariadb.service disabled (Pacemaker owns it), server_id/binlog/GTID
+//                                   config, the replication client file, then whether the clone exists already;
+//   seed master    (initial master) start it, create the replication account and the users (binlogged);
+//   seed replicas  (serial 1)       a dump of the initial master (--master-data --gtid) loaded with sql_log_bin=0:
+//                                   same data, gtid_slave_pos set; done once (marker), never once Pacemaker manages;
+//   cluster        (all)           systemd copies stopped, the clone + VIP + constraints created once (first node,
+//                                   the password only in a root-only CIB file), every node waited for: promoted,
+//                                   or a replica with both replication threads running; users on the promoted node.
+// Variables are prefixed `mysqlRepl…`: inventory variables are one flat namespace shared by every role.
+import { fileURLToPath } from 'node:url';
+import { defineRole, HaplayError, shq, tasks, type HostInfo, type PhaseDef, type Secret, type TaskContext, type TaskDef } from 'haplay';
+import { galeraUserSchema, usersSqlVars, type GaleraUser } from '../galera/index.js';
+
+export type MysqlReplStep = 'prepare' | 'seed-master' | 'seed-replicas' | 'cluster';
+
+export interface MysqlReplVip extends Record<string, unknown> {
+  /** Resource id (`vip-db`). */
+  name: string;
+  ip: string;
+  cidrNetmask: number;
+  nic: string;
+}
+
+export interface MysqlReplVars extends Record<string, unknown> {
+  /** Which task list (mysqlReplicationPhases sets it per phase). */
+  mysqlReplStep: MysqlReplStep;
+  /** Host pattern of the database nodes (inventory order = server_id order; also the agent's node_list). */
+  mysqlReplNodes: string;
+  /** Node the replicas are seeded from (default: the first of mysqlReplNodes). */
+  mysqlReplInitialMaster?: string;
+  /** Replication account (the agent also uses it for its local administration: read_only, CHANGE MASTER, KILL). */
+  mysqlReplUser: string;
+  mysqlReplPassword: Secret;
+  /** Host part of the replication account. */
+  mysqlReplUserHost: string;
+  /** More accounts, created on the promoted node (same shape as galeraUsers). */
+  mysqlReplUsers: GaleraUser[];
+  /** Writer VIP, colocated with the promoted instance and started after promotion. */
+  mysqlReplVip: MysqlReplVip;
+  /** Primitive id; the promotable clone is `<id>-clone`. */
+  mysqlReplResource: string;
+  mysqlReplPort: number;
+  /** Address the server listens on: 0.0.0.0 (default) so clients reach it through the writer VIP; a node address
+   * when haproxy shares the port on these hosts. '' = the node's inventory address. */
+  mysqlReplBindAddress: string;
+  /** server_id of the first node; the others count up in inventory order. */
+  mysqlReplServerIdBase: number;
+  /** Seconds to wait for promotion / replication after the clone starts. */
+  mysqlReplTimeout: number;
+  mysqlReplPackages: { debian: string[]; redhat: string[] };
+}
+
+export const mysqlReplDefaults: Omit<MysqlReplVars, 'mysqlReplStep' | 'mysqlReplPassword' | 'mysqlReplVip'> = {
+  mysqlReplNodes: 'controllers',
+  mysqlReplUser: 'repl',
+  mysqlReplUserHost: '%',
+  mysqlReplUsers: [],
+  mysqlReplResource: 'mariadb_server',
+  mysqlReplPort: 3306,
+  mysqlReplBindAddress: '0.0.0.0',
+  mysqlReplServerIdBase: 1,
+  mysqlReplTimeout: 300,
+  mysqlReplPackages: {
+    debian: ['mariadb-server', 'mariadb-client', 'resource-agents', 'bc'],
+    redhat: ['mariadb-server', 'mariadb', 'resource-agents', 'bc'],
+  },
+};
+
+const ID = '^[A-Za-z][A-Za-z0-9_-]*$';
+
+export const mysqlReplSchema = {
+  type: 'object',
+  properties: {
+    mysqlReplStep: { enum: ['prepare', 'seed-master', 'seed-replicas', 'cluster'] },
+    mysqlReplNodes: { type: 'string', minLength: 1 },
+    mysqlReplInitialMaster: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
+    mysqlReplUser: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$' },
+    mysqlReplPassword: { secret: true },
+    mysqlReplUserHost: { type: 'string', pattern: '^[A-Za-z0-9_.%:-]{1,60}$' },
+    mysqlReplUsers: { type: 'array', items: galeraUserSchema },
+    mysqlReplVip: {
+      type: 'object',
+      properties: {
+        name: { type: 'string', pattern: ID },
+        ip: { type: 'string', pattern: '^[0-9]{1,3}(\\.[0-9]{1,3}){3}$' },
+        cidrNetmask: { type: 'integer', minimum: 1, maximum: 32 },
+        nic: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
+      },
+      required: ['name', 'ip', 'cidrNetmask', 'nic'],
+      additionalProperties: false,
+    },
+    mysqlReplResource: { type: 'string', pattern: ID },
+    mysqlReplPort: { type: 'integer', minimum: 1, maximum: 65535 },
+    mysqlReplBindAddress: { type: 'string', pattern: '^([0-9]{1,3}(\\.[0-9]{1,3}){3})?$' },
+    mysqlReplServerIdBase: { type: 'integer', minimum: 1, maximum: 4294967000 },
+    mysqlReplTimeout: { type: 'integer', minimum: 10 },
+    mysqlReplPackages: {
+      type: 'object',
+      properties: { debian: { type: 'array', items: { type: 'string' } }, redhat: { type: 'array', items: { type: 'string' } } },
+      required: ['debian', 'redhat'],
+      additionalProperties: false,
+    },
+  },
+  required: [
+    'mysqlReplStep', 'mysqlReplNodes', 'mysqlReplUser', 'mysqlReplPassword', 'mysqlReplUserHost', 'mysqlReplUsers', 'mysqlReplVip',
+    'mysqlReplResource', 'mysqlReplPort', 'mysqlReplBindAddress', 'mysqlReplServerIdBase', 'mysqlReplTimeout', 'mysqlReplPackages',
+  ],
+};
+
+/** Marker: this replica was seeded from the initial master (never seeded twice). */
+export const SEEDED_MARKER = '/var/lib/haplay/mysql-replication-seeded';
+const REPL_CNF = '/root/.haplay-repl.cnf';
+const USERS_SQL = '/root/.haplay-mysql-users.sql';
+const CLONE_XML = '/root/.haplay-mariadb-clone.xml';
+const USERS_TEMPLATE = fileURLToPath(new URL('../galera/templates/users.sql.ejs', import.meta.url));
+
+const membersOf = (v: MysqlReplVars, ctx: TaskContext): HostInfo[] => ctx.hostsOf(v.mysqlReplNodes);
+const cloneId = (v: MysqlReplVars): string => `${v.mysqlReplResource}-clone`;
+const masterOf = (v: MysqlReplVars, ctx: TaskContext): HostInfo => {
+  const m = membersOf(v, ctx);
+  const master = v.mysqlReplInitialMaster === undefined ? m[0] : m.find((h) => h.name === v.mysqlReplInitialMaster);
+  if (master === undefined) throw new HaplayError('E_TASK', `mysql-replication: initial master ${v.mysqlReplInitialMaster ?? '(first)'} is not in ${v.mysqlReplNodes}`);
+  return master;
+};
+const isFirst = (v: MysqlReplVars) => (ctx: TaskContext): boolean => membersOf(v, ctx)[0]?.name === ctx.host;
+const managed = (ctx: TaskContext): boolean => /^managed=1$/m.test(String(ctx.results['mysqlReplState']?.['stdout'] ?? ''));
+const seeded = (ctx: TaskContext): boolean => /^seeded=1$/m.test(String(ctx.results['mysqlReplState']?.['stdout'] ?? ''));
+const packagesFor = (v: MysqlReplVars, ctx: TaskContext): string[] => (ctx.facts?.osFamily === 'redhat' ? v.mysqlReplPackages.redhat : v.mysqlReplPackages.debian);
+
+/** The accounts: replication first (ALL on *.*: the agent administers the server through it), then the users. */
+const accounts = (v: MysqlReplVars): GaleraUser[] => [
+  { name: v.mysqlReplUser, host: v.mysqlReplUserHost, password: v.mysqlReplPassword, privileges: ['ALL PRIVILEGES ON *.*'] },
+  ...v.mysqlReplUsers,
+];
+
+/** XML attribute value escaping (CIB file). */
+export const xmlAttr = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** Agent parameters, operations and promotable-clone meta attributes (README.mariadb; Debian paths). */
+export function cloneSpec(v: MysqlReplVars, nodes: string[]): { params: [string, string | Secret][]; ops: Record<string, string>[]; meta: [string, string][] } {
+  return {
+    params: [
+      ['binary', '/usr/bin/mysqld_safe'],
+      ['client_binary', '/usr/bin/mariadb'],
+      ['config', '/etc/mysql/my.cnf'],
+      ['datadir', '/var/lib/mysql'],
+      ['pid', '/run/mysqld/mysqld.pid'],
+      ['socket', '/run/mysqld/mysqld.sock'],
+      ['log', '/var/log/mysql/error.log'],
+      ['node_list', nodes.join(' ')],
+      ['replication_user', v.mysqlReplUser],
+      ['replication_passwd', v.mysqlReplPassword],
+      ['replication_port', String(v.mysqlReplPort)],
+    ],
+    ops: [
+      { id: 'start', name: 'start', interval: '0s', timeout: '120s' },
+      { id: 'stop', name: 'stop', interval: '0s', timeout: '120s' },
+      { id: 'promote', name: 'promote', interval: '0s', timeout: '120s' },
+      { id: 'demote', name: 'demote', interval: '0s', timeout: '120s' },
+      { id: 'notify', name: 'notify', interval: '0s', timeout: '90s' },
+      { id: 'monitor-promoted', name: 'monitor', interval: '5s', timeout: '30s', role: 'Promoted' },
+      { id: 'monitor-unpromoted', name: 'monitor', interval: '7s', timeout: '30s', role: 'Unpromoted' },
+    ],
+    meta: [
+      ['promotable', 'true'],
+      ['promoted-max', '1'],
+      ['promoted-node-max', '1'],
+      ['clone-max', String(nodes.length)],
+      ['clone-node-max', '1'],
+      ['notify', 'true'],
+    ],
+  };
+}
+
+/** Creates a CIB object with `cmd` unless the xpath already matches (first node only). */
+function ensure(v: MysqlReplVars, name: string, xpath: string, cmd: string): TaskDef {
+  return tasks.shell(name, { cmd, unless: `cibadmin --query --xpath ${shq(xpath)} >/dev/null 2>&1` }, { when: isFirst(v) });
+}
+
+const sqlRo = `mariadb -N -B -e 'SELECT @@read_only'`;
+
+function prepareTasks(v: MysqlReplVars): TaskDef[] {
+  return [
+    tasks.package('mariadb and resource-agents packages', (ctx) => ({ name: packagesFor(v, ctx), state: 'present' })),
+    tasks.file('haplay state directory', { path: '/var/lib/haplay', state: 'directory', mode: '0755' }),
+    // The agent logs there (Debian's mariadb logs to the journal and ships no such directory).
+    tasks.file('server log directory', { path: '/var/log/mysql', state: 'directory', mode: '0750', owner: 'mysql', group: 'adm' }),
+    tasks.service('mariadb not started by systemd at boot (Pacemaker runs it)', { name: 'mariadb', enabled: false }),
+    tasks.template('replication config (server_id, binlog, GTID, semi-sync)', (ctx) => {
+      const i = membersOf(v, ctx).findIndex((m) => m.name === ctx.host);
+      if (i < 0) throw new HaplayError('E_TASK', `mysql-replication: ${ctx.host} is not in ${v.mysqlReplNodes}`, { host: ctx.host });
+      return {
+        src: 'replication.cnf.ejs',
+        dest: '/etc/mysql/mariadb.conf.d/99-haplay-replication.cnf',
+        mode: '0644',
+        vars: { host: ctx.host, address: v.mysqlReplBindAddress || membersOf(v, ctx)[i]!.address, serverId: v.mysqlReplServerIdBase + i },
+      };
+    }),
+    tasks.template('replication client file (root only)', { src: 'repl-client.cnf.ejs', dest: REPL_CNF, mode: '0600', owner: 'root' }),
+    tasks.template('users SQL (root only)', (ctx) => ({ src: USERS_TEMPLATE, dest: USERS_SQL, mode: '0600', owner: 'root', vars: usersSqlVars(ctx.host, accounts(v)) })),
+    tasks.probe('clone managed already? replica seeded?', {
+      cmd: `if cibadmin --query --xpath ${shq(`//clone[@id='${cloneId(v)}']`)} >/dev/null 2>&1; then echo managed=1; else echo managed=0; fi; ` +
+        `if [ -e ${shq(SEEDED_MARKER)} ]; then echo seeded=1; else echo seeded=0; fi`,
+    }, { register: 'mysqlReplState' }),
+  ];
+}
+
+function seedMasterTasks(v: MysqlReplVars): TaskDef[] {
+  const when = (ctx: TaskContext): boolean => !managed(ctx) && masterOf(v, ctx).name === ctx.host;
+  return [
+    tasks.service('initial master started (systemd, until Pacemaker takes over)', { name: 'mariadb', state: 'started' }, { when }),
+    tasks.shell('replication account and users (binlogged: the replicas get them with the seed)', {
+      cmd: `mariadb -N -B < ${USERS_SQL}`,
+      changedWhen: (o) => o.stdout.includes('HPL_CHANGED'),
+    }, { when }),
+    tasks.copy('seeded marker (initial master)', { dest: SEEDED_MARKER, content: 'initial master\n', mode: '0644' }, { when }),
+  ];
+}
+
+/** Seeds this replica from the master: dump with --master-data --gtid, loaded without binlogging; verified, marked. */
+function seedScript(masterAddress: string): string {
+  return [
+    'set -e',
+    'umask 077',
+    'systemctl start mariadb',
+    "mariadb -e 'STOP SLAVE; RESET SLAVE ALL; RESET MASTER'",
+    `mariadb-dump --defaults-extra-file=${REPL_CNF} -h ${shq(masterAddress)} --all-databases --single-transaction --master-data=1 --gtid --routines --events --triggers > /root/.haplay-seed.sql`,
+    "mariadb --init-command='SET sql_log_bin=0' < /root/.haplay-seed.sql",
+    'rm -f /root/.haplay-seed.sql',
+    `pos=$(mariadb -N -B -e 'SELECT @@gtid_slave_pos')`,
+    '[ -n "$pos" ] || { echo "seed loaded but gtid_slave_pos is empty" >&2; exit 1; }',
+    `echo "seeded at gtid_slave_pos $pos"`,
+    `echo "$pos" > ${shq(SEEDED_MARKER)}`,
+    'systemctl stop mariadb',
+  ].join('\n');
+}
+
+function seedReplicaTasks(v: MysqlReplVars): TaskDef[] {
+  return [
+    tasks.shell('seeded from the initial master (mariadb-dump --master-data --gtid)', (ctx) => ({ cmd: seedScript(masterOf(v, ctx).address) }), {
+      when: (ctx) => !managed(ctx) && !seeded(ctx) && masterOf(v, ctx).name !== ctx.host,
+    }),
+  ];
+}
+
+function clusterTasks(v: MysqlReplVars): TaskDef[] {
+  const clone = cloneId(v);
+  const vip = v.mysqlReplVip;
+  return [
+    tasks.shell('no systemd-run mariadb (Pacemaker starts every instance)', {
+      cmd: 'systemctl stop mariadb',
+      unless: '! systemctl is-active -q mariadb',
+    }),
+    tasks.template('promotable clone definition (root only: holds the replication password)', (ctx) => ({
+      src: 'clone.xml.ejs',
+      dest: CLONE_XML,
+      mode: '0600',
+      owner: 'root',
+      vars: { rsc: v.mysqlReplResource, clone, xml: xmlAttr, ...cloneSpec(v, membersOf(v, ctx).map((m) => m.name)) },
+    }), { when: isFirst(v) }),
+    ensure(v, `promotable clone ${clone} (ocf:heartbeat:mariadb)`, `//clone[@id='${clone}']`, `cibadmin --create -o resources --xml-file ${CLONE_XML}`),
+    ensure(v, `writer VIP ${vip.name} (${vip.ip})`, `//primitive[@id='${vip.name}']`,
+      `pcs resource create ${shq(vip.name)} ocf:heartbeat:IPaddr2 ip=${shq(vip.ip)} cidr_netmask=${vip.cidrNetmask} nic=${shq(vip.nic)} op monitor interval=2s`),
+    ensure(v, `colocate ${vip.name} with the promoted ${clone}`, `//rsc_colocation[@rsc='${vip.name}' and @with-rsc='${clone}']`,
+      `pcs constraint colocation add ${shq(vip.name)} with Promoted ${shq(clone)} INFINITY`),
+    ensure(v, `order promote ${clone} then start ${vip.name}`, `//rsc_order[@first='${clone}' and @then='${vip.name}']`,
+      `pcs constraint order promote ${shq(clone)} then start ${shq(vip.name)}`),
+    tasks.waitFor('promoted, or a replica with Slave_IO_Running and Slave_SQL_Running = Yes', {
+      command: `ro=$(${sqlRo} 2>/dev/null) || exit 1; [ "$ro" = 0 ] && exit 0; ` +
+        `s=$(mariadb -e 'SHOW SLAVE STATUS\\G' 2>/dev/null); echo "$s" | grep -q 'Slave_IO_Running: Yes' && echo "$s" | grep -q 'Slave_SQL_Running: Yes'`,
+      timeout: v.mysqlReplTimeout,
+      interval: 1,
+    }),
+    tasks.shell('users on the promoted node', {
+      cmd: `if [ "$(${sqlRo})" = 0 ]; then mariadb -N -B < ${USERS_SQL}; else echo 'HPL_SAME (replica)'; fi`,
+      changedWhen: (o) => o.stdout.includes('HPL_CHANGED'),
+    }),
+  ];
+}
+
+export const mysqlReplicationRole = defineRole<MysqlReplVars>({
+  name: 'mysql-replication',
+  clustered: true,
+  defaults: mysqlReplDefaults,
+  schema: mysqlReplSchema,
+  tasks: (v) => {
+    switch (v.mysqlReplStep) {
+      case 'prepare':
+        return prepareTasks(v);
+      case 'seed-master':
+        return seedMasterTasks(v);
+      case 'seed-replicas':
+        return seedReplicaTasks(v);
+      case 'cluster':
+        return clusterTasks(v);
+    }
+  },
+});
+
+export default mysqlReplicationRole;
+
+/** The four phases, for a playbook after the pacemaker role: `...mysqlReplicationPhases({ hosts, vars })`. */
+export function mysqlReplicationPhases(opts: { hosts?: string; vars: Partial<Omit<MysqlReplVars, 'mysqlReplStep'>> }): PhaseDef[] {
+  const hosts = opts.hosts ?? 'controllers';
+  const vars = { mysqlReplNodes: hosts, ...opts.vars };
+  const step = (mysqlReplStep: MysqlReplStep): PhaseDef['roles'] => [{ role: mysqlReplicationRole, vars: { ...vars, mysqlReplStep } }];
+  return [
+    { name: 'mysql-replication: prepare', hosts, roles: step('prepare') },
+    { name: 'mysql-replication: seed master', hosts, roles: step('seed-master') },
+    { name: 'mysql-replication: seed replicas', hosts, serial: 1, roles: step('seed-replicas') },
+    { name: 'mysql-replication: cluster', hosts, roles: step('cluster') },
+  ];
+}

@@ -1,0 +1,201 @@
+// End to end on the systemd-nspawn lab (lab "hplgal", 3 nodes): role galera behind keepalived + haproxy (fixture
+// playbook test/fixtures/roles/playbooks/galera.ts: VIP 198.18.0.100:3306, single writer, clustercheck :9200).
+// - bootstrap of a new cluster: wsrep_cluster_size 3 and Synced everywhere, the nodes joined one at a time (each
+//   Synced before the next starts), rows written through the VIP readable on every node, the password never printed;
+// - a second deploy reports 0 changed and restarts nothing; a config change restarts one node at a time;
+// - power cut of n1, rows written through the VIP, then a power cut of n2 and n3 while a client writes: a deploy
+//   limited to n1,n2 refuses to bootstrap (n3 cannot report), the full deploy recovers from the most advanced node
+//   (n2 or n3, never the stale n1) and every acknowledged row is on every node.
+// Needs root, systemd-nspawn and debootstrap (or the cached image); with CI=true it fails instead of skipping.
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { changedNonHandler, deployJson, labDescribe, testLab, waitFor, type Deploy } from '../support/lab.js';
+import { TEST_PASSWORD, VIP } from '../fixtures/roles/playbooks/galera.js';
+
+const L = testLab('hplgal');
+const NODES = ['n1', 'n2', 'n3'];
+const PLAYBOOK = fileURLToPath(new URL('../fixtures/roles/playbooks/galera.ts', import.meta.url));
+const describeLab = labDescribe('the galera lab suite');
+const lab = L.run;
+const deploy = (...extra: string[]): Promise<Deploy> => deployJson(L.inventory, PLAYBOOK, '-T', '900', ...extra);
+/** The test account (option file written by the fixture) through the VIP. */
+const CLIENT = `mariadb --defaults-extra-file=/root/.hpl-client.cnf -h ${VIP} -N -B`;
+
+/** One query per node as root on the local socket: `node → output`. */
+async function onEach(query: string, nodes = NODES): Promise<Map<string, string>> {
+  const r = await lab('exec', nodes.join(','), '--', `mariadb -N -B -e "${query}" 2>&1`);
+  const out = new Map<string, string>();
+  for (const block of r.out.split(/^(?=n\d+ \| )/m)) {
+    const m = /^(n\d+) \| [^\n]*\n([\s\S]*)$/.exec(block);
+    // The last block ends with the summary line ("3 nodes: 3 ok, …").
+    if (m) out.set(m[1]!, m[2]!.replace(/^\d+ nodes?: .*$/m, '').trim());
+  }
+  return out;
+}
+
+const status = (name: string): Promise<Map<string, string>> => onEach(`SHOW GLOBAL STATUS LIKE '${name}'`).then(
+  (m) => new Map([...m].map(([n, v]) => [n, v.split('\t')[1] ?? v])),
+);
+
+/** mariadb's main PID and start time per node (a restart changes them). */
+async function starts(): Promise<string> {
+  const r = await lab('exec', 'all', '--', 'echo $(hostname) $(systemctl show -p MainPID -p ActiveEnterTimestampMonotonic --value mariadb)');
+  return r.out.split('\n').filter((l) => /^n\d+ \d+/.test(l)).sort().join('\n');
+}
+
+/** When a task started or ended on a host (the events' clock). */
+function at(d: Deploy, type: 'task-start' | 'task-end', host: string, task: string): number {
+  for (const e of d.events) {
+    if (e.type === 'task-start' && type === e.type && e.host === host && e.task === task) return e.at;
+    if (e.type === 'task-end' && type === e.type && e.result.host === host && e.result.task === task) return e.at;
+  }
+  throw new Error(`no ${type} of ${host}/${task}`);
+}
+
+/** In the join phase, each node starts only after the previous one reported Synced (serial: 1 + the gate). */
+function expectOneAtATime(d: Deploy, order: string[]): void {
+  for (let i = 1; i < order.length; i++) {
+    expect(at(d, 'task-start', order[i]!, 'start or restart this node (one at a time)')).toBeGreaterThanOrEqual(at(d, 'task-end', order[i - 1]!, 'node Synced'));
+  }
+}
+
+const decisionOf = (d: Deploy): string[] =>
+  d.results.filter((r) => r.task === 'cluster decision').map((r) => `${r.host}:${r.status}:${String(r.data?.['stdout'] ?? '').trim()}`);
+
+async function expectHealthy(): Promise<void> {
+  const { value: size } = await waitFor(
+    'wsrep_cluster_size 3 everywhere',
+    () => status('wsrep_cluster_size').then((m) => NODES.map((n) => m.get(n))),
+    (sizes) => sizes.every((x) => x === '3'),
+    60_000,
+    1000,
+  );
+  expect(size).toEqual(['3', '3', '3']);
+  const synced = await status('wsrep_local_state_comment');
+  expect(NODES.map((n) => synced.get(n))).toEqual(['Synced', 'Synced', 'Synced']);
+  // clustercheck: HTTP 200 on every node's :9200 (what haproxy checks).
+  const check = await lab('exec', 'all', '--', 'curl -s -o /dev/null -w "code=%{http_code}\\n" http://$(hostname -I | cut -d" " -f1):9200/');
+  expect(check.out.match(/^code=200$/gm)?.length, check.out).toBe(3);
+}
+
+/** Ids of hpltest.t on each node. */
+async function idsOn(): Promise<Map<string, Set<number>>> {
+  const rows = await onEach('SELECT id FROM hpltest.t ORDER BY id');
+  return new Map([...rows].map(([n, v]) => [n, new Set(v.split('\n').filter((x) => /^\d+$/.test(x)).map(Number))]));
+}
+
+describeLab('role galera on the lab (bootstrap, Synced gate, full-outage recovery)', () => {
+  beforeAll(() => L.fresh(3), 1_800_000);
+
+  afterAll(async () => {
+    delete process.env['HAPLAY_TEST_GALERA_MAXCONN'];
+    await L.down();
+  }, 120_000);
+
+  it('bootstraps a new cluster on n1, joins n2 then n3 each until Synced; rows through the VIP are on every node', async () => {
+    const started = Date.now();
+    const d = await deploy();
+    expect(d.code, d.out.slice(-3000) + d.err).toBe(0);
+    console.log(`[haplay] galera first deploy (keepalived, haproxy, galera): ${Date.now() - started} ms`);
+    expect(d.out + d.err).not.toContain(TEST_PASSWORD);
+    const decisions = decisionOf(d);
+    expect(decisions).toHaveLength(3);
+    for (const line of decisions) expect(line).toMatch(/^n\d:ok:bootstrap: new cluster, bootstrap on n1: /);
+    const boots = d.results.filter((r) => r.task === 'bootstrap (galera_new_cluster) on the chosen node' && r.status !== 'skipped');
+    expect(boots.map((r) => `${r.host}:${r.status}`)).toEqual(['n1:changed']);
+    const joins = d.results.filter((r) => r.task === 'start or restart this node (one at a time)');
+    expect(joins.map((r) => `${r.host}:${r.changed}`)).toEqual(['n1:false', 'n2:true', 'n3:true']);
+    expectOneAtATime(d, NODES);
+    await expectHealthy();
+    const vipHolder = await L.holders(VIP, NODES);
+    expect(vipHolder).toHaveLength(1);
+
+    const w = await lab('exec', 'n3', '--',
+      `${CLIENT} -e "CREATE DATABASE IF NOT EXISTS hpltest; CREATE TABLE hpltest.t (id INT PRIMARY KEY, src VARCHAR(40)); INSERT INTO hpltest.t VALUES (1,'vip'),(2,'vip'),(3,'vip'); SELECT @@hostname"`);
+    expect(w.code, w.out + w.err).toBe(0);
+    expect(w.out).toMatch(/^n1$/m); // single writer: the first node behind the VIP
+    const ids = await idsOn();
+    for (const n of NODES) expect([...(ids.get(n) ?? [])], n).toEqual([1, 2, 3]);
+  }, 600_000);
+
+  it('reports 0 changed on a second deploy and restarts nothing', async () => {
+    const before = await starts();
+    const d = await deploy();
+    expect(d.code, d.out.slice(-3000) + d.err).toBe(0);
+    expect(d.recap.size).toBe(3);
+    for (const [host, r] of d.recap) expect(r.changed, `${host}: ${JSON.stringify(changedNonHandler(d).map((x) => x.task))}`).toBe(0);
+    expect(await starts()).toBe(before);
+  }, 300_000);
+
+  it('applies a config change by restarting one node at a time, each Synced before the next', async () => {
+    process.env['HAPLAY_TEST_GALERA_MAXCONN'] = '250';
+    const before = await starts();
+    const started = Date.now();
+    const d = await deploy();
+    expect(d.code, d.out.slice(-3000) + d.err).toBe(0);
+    console.log(`[haplay] galera rolling restart of 3 nodes: ${Date.now() - started} ms`);
+    const joins = d.results.filter((r) => r.task === 'start or restart this node (one at a time)');
+    expect(joins.map((r) => `${r.host}:${String(r.data?.['stdout'] ?? '').trim()}`)).toEqual(['n1:restarted', 'n2:restarted', 'n3:restarted']);
+    expectOneAtATime(d, NODES);
+    const after = await starts();
+    for (const line of after.split('\n')) expect(before).not.toContain(line);
+    const maxconn = await onEach('SELECT @@max_connections');
+    expect(NODES.map((n) => maxconn.get(n))).toEqual(['250', '250', '250']);
+    await expectHealthy();
+  }, 600_000);
+
+  it('after a power cut of every node: refuses while a node cannot report, then recovers from the most advanced node', async () => {
+    // n1 dies first: the rows written after that are only on n2 and n3.
+    expect((await lab('kill', 'n1')).code).toBe(0);
+    await waitFor('writes through the VIP after n1 died', () => lab('exec', 'n2', '--', `${CLIENT} -e "SELECT @@hostname"`), (r) => r.code === 0, 60_000, 1000);
+    const acked: number[] = [1, 2, 3];
+    for (let id = 100; id < 110; id++) {
+      const r = await lab('exec', 'n2', '--', `${CLIENT} -e "INSERT INTO hpltest.t VALUES (${id}, 'after n1 died')"`);
+      if (r.code === 0) acked.push(id);
+    }
+    expect(acked.length).toBeGreaterThan(3);
+    // A client on n2 writes in a loop (each acknowledged id appended to a file) while n2 and n3 lose power together.
+    await lab('exec', 'n2', '--',
+      `rm -f /root/acked; (i=1000; while :; do ${CLIENT} -e "INSERT INTO hpltest.t VALUES ($i, 'loop')" && echo $i >> /root/acked; i=$((i+1)); done) >/dev/null 2>&1 </dev/null & sleep 3; wc -l < /root/acked`);
+    await Promise.all([lab('kill', 'n2'), lab('kill', 'n3')]);
+    const start = await lab('start', 'all');
+    expect(start.code, start.out + start.err).toBe(0);
+    const loop = await lab('exec', 'n2', '--', 'cat /root/acked');
+    const loopAcked = loop.out.split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
+    console.log(`[haplay] acknowledged before the power cut: ${acked.length} single inserts, ${loopAcked.length} by the writing loop`);
+    expect(loopAcked.length).toBeGreaterThan(0);
+    acked.push(...loopAcked);
+    // Every node comes back with mariadb stopped and an unknown position (seqno -1): recovery needs --wsrep-recover.
+    const state = await lab('exec', 'all', '--', 'systemctl is-active mariadb; grep ^seqno /var/lib/mysql/grastate.dat');
+    expect(state.out.match(/^inactive$/gm)?.length, state.out).toBe(3);
+    expect(state.out.match(/^seqno:\s+-1$/gm)?.length, state.out).toBe(3);
+
+    const refused = await deploy('--limit', 'n1,n2');
+    expect(refused.code, refused.out.slice(-3000)).not.toBe(0);
+    const refusal = decisionOf(refused);
+    expect(refusal.length).toBeGreaterThan(0);
+    for (const line of refusal) expect(line).toMatch(/:failed:refuse: n3 did not report; refusing to bootstrap/);
+    expect(refused.results.filter((r) => r.task.startsWith('bootstrap') && r.status !== 'skipped')).toEqual([]);
+    const still = await lab('exec', 'all', '--', 'systemctl is-active mariadb');
+    expect(still.out.match(/^inactive$/gm)?.length, still.out).toBe(3);
+
+    const started = Date.now();
+    const d = await deploy();
+    expect(d.code, d.out.slice(-3000) + d.err).toBe(0);
+    console.log(`[haplay] galera recovery deploy after the full outage: ${Date.now() - started} ms`);
+    const decisions = decisionOf(d);
+    console.log(`[haplay] ${decisions[0]}`);
+    const chosen = /recover from (n\d) \(/.exec(decisions[0] ?? '')?.[1];
+    expect(['n2', 'n3']).toContain(chosen); // never the stale n1
+    for (const line of decisions) expect(line).toMatch(new RegExp(`^n\\d:ok:bootstrap: recover from ${chosen} \\(.*--wsrep-recover`));
+    const boots = d.results.filter((r) => r.task === 'bootstrap (galera_new_cluster) on the chosen node' && r.status !== 'skipped');
+    expect(boots.map((r) => `${r.host}:${r.status}`)).toEqual([`${chosen}:changed`]);
+    await expectHealthy();
+    const ids = await idsOn();
+    for (const n of NODES) {
+      const missing = acked.filter((id) => !ids.get(n)?.has(id));
+      expect(missing, `${n} misses acknowledged rows`).toEqual([]);
+    }
+    expect(d.out + d.err).not.toContain(TEST_PASSWORD);
+  }, 900_000);
+});
