@@ -9,7 +9,8 @@ const VIP_MGMT = '198.18.0.101';
 const both = [VIP_PUBLIC, VIP_MGMT];
 
 export default defineInventory({
-  vars: { ntp: '198.18.0.1' },
+  // nova-network multi-host: the fixed range inside 198.18.0.0/15, outside the nodes' /24.
+  vars: { ntp: '198.18.0.1', novaNetworkFixedRange: '198.18.8.0/24', novaNetworkComputes: 'computes' },
   groups: {
     controllers: {
       hosts: {
@@ -45,6 +46,26 @@ export default defineInventory({
           },
         ],
         haproxyBackends: 'controllers',
+        // Galera behind the single-writer mysqld listener (backends on 3307, VIP:3306), users as secrets.
+        galeraClusterName: 'fuel',
+        galeraPort: 3307,
+        galeraUsers: [{ name: 'nova', host: '%', password: secret(process.env['HAPLAY_DB_NOVA_PASS'] ?? 'changeme'), privileges: ['ALL PRIVILEGES ON nova.*'] }],
+        // Swift: proxies on the controllers behind HAProxy, storage on the controllers (Fuel), keystone auth.
+        swiftProxies: 'swift_proxy',
+        swiftStorage: 'swift_storage',
+        swiftDevices: [{ name: 'sdb', weight: 100, blockDevice: '/dev/sdb' }],
+        swiftHashPathSuffix: secret(process.env['HAPLAY_SWIFT_SUFFIX'] ?? 'changeme-suffix'),
+        swiftHashPathPrefix: secret(process.env['HAPLAY_SWIFT_PREFIX'] ?? 'changeme-prefix'),
+        swiftAuth: {
+          type: 'keystone',
+          authUrl: `http://${VIP_MGMT}:35357`,
+          wwwAuthenticateUri: `http://${VIP_PUBLIC}:5000`,
+          project: 'service',
+          username: 'swift',
+          password: secret(process.env['HAPLAY_SWIFT_PASS'] ?? 'changeme'),
+          region: 'RegionOne',
+          operatorRoles: ['admin', 'member'],
+        },
         haproxyServices: [
           { name: 'keystone-public', kind: 'api', bind: both, port: 5000, httpCheck: 'GET /v3' },
           { name: 'keystone-admin', kind: 'api', bind: [VIP_MGMT], port: 35357, httpCheck: 'GET /v3' },
@@ -55,6 +76,7 @@ export default defineInventory({
           { name: 'horizon', kind: 'horizon', bind: [VIP_PUBLIC], port: 80 },
           { name: 'mysqld', kind: 'galera', bind: [VIP_MGMT], port: 3306, backendPort: 3307, checkPort: 9200 },
           { name: 'rabbitmq', kind: 'tcp', bind: [VIP_MGMT], port: 5672, backendPort: 5673, timeout: '48h' },
+          { name: 'swift-proxy', kind: 'api', bind: both, port: 8080, httpCheck: 'GET /healthcheck' },
         ],
       },
     },
@@ -68,5 +90,9 @@ export default defineInventory({
     // Role groups: playbooks/site.ts runs each role on its group, so these choose the topology.
     haproxy: { children: ['controllers'] },
     keepalived: { children: ['controllers'] },
+    galera: { children: ['controllers'] },
+    swift_proxy: { children: ['controllers'] },
+    swift_storage: { children: ['controllers'] },
+    nova_network: { children: ['controllers', 'computes'] },
   },
 });

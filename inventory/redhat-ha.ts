@@ -1,13 +1,16 @@
 // Example inventory: the Red Hat / RDO HA reference architecture (osp-ha-deploy "collapsed"): three controllers in a
 // Pacemaker cluster; VIPs are Pacemaker IPaddr2 resources and HAProxy runs as a `systemd:haproxy` clone, so the
 // haproxy role renders and validates the config but leaves the systemd unit to Pacemaker (haproxyManageService:
-// false). Galera is a single writer behind the DB VIP; Qpid runs as independent brokers behind `stick on dst`.
+// false). MySQL master/slave: Pacemaker promotes one instance and moves the DB VIP with it; Qpid runs as independent
+// brokers behind `stick on dst`.
 // Addresses are in the lab's 198.18.0.0/24: `haplay lab up --nodes 4` gives these hosts.
 // Fencing: one fence_ipmilan device per controller (BMCs on 198.18.1.0/24, the lab's out-of-band range), the IPMI
 // password a secret (a 0400 file on the nodes, read through password_script; never on a command line).
 import { defineInventory, secret } from 'haplay';
 
-const VIP = { lb: '198.18.0.100', db: '198.18.0.101', qpid: '198.18.0.102', keystone: '198.18.0.103', horizon: '198.18.0.104' };
+const VIP = { lb: '198.18.0.100', qpid: '198.18.0.102', keystone: '198.18.0.103', horizon: '198.18.0.104' };
+// The database writer VIP is not an HAProxy VIP: Pacemaker keeps it on the promoted MySQL instance.
+const DB_VIP = '198.18.0.101';
 const CONTROLLERS = ['rhos1', 'rhos2', 'rhos3'];
 
 export default defineInventory({
@@ -23,6 +26,11 @@ export default defineInventory({
         pacemakerClusterName: 'rhos',
         pacemakerVips: Object.entries(VIP).map(([name, ip]) => ({ name: `vip-${name}`, ip, cidrNetmask: 24, nic: 'eth0' })),
         pacemakerHaproxyClone: true,
+        // MySQL master/slave: a Pacemaker promotable clone, the writer VIP following the promoted instance; mysqld
+        // on the node's own address (HAProxy binds the VIPs on these hosts).
+        mysqlReplPassword: secret(process.env['HAPLAY_DB_REPL_PASS'] ?? 'changeme'),
+        mysqlReplVip: { name: 'vip-db', ip: DB_VIP, cidrNetmask: 24, nic: 'eth0' },
+        mysqlReplBindAddress: '',
         pacemakerFencing: CONTROLLERS.map((node, i) => ({
           name: `fence-${node}`,
           node,
@@ -41,7 +49,6 @@ export default defineInventory({
           { name: 'glance-api', kind: 'api', bind: [VIP.lb], port: 9292 },
           { name: 'nova-api', kind: 'api', bind: [VIP.lb], port: 8774 },
           { name: 'horizon', kind: 'horizon', bind: [VIP.horizon], port: 80 },
-          { name: 'galera', kind: 'galera', bind: [VIP.db], port: 3306, checkPort: 9200 },
           { name: 'qpid', kind: 'amqp', bind: [VIP.qpid], port: 5672 },
         ],
       },
@@ -50,5 +57,6 @@ export default defineInventory({
     // Role groups: playbooks/site.ts runs each role on its group, so these choose the topology.
     haproxy: { children: ['controllers'] },
     pacemaker: { children: ['controllers'] },
+    mysql: { children: ['controllers'] },
   },
 });

@@ -1,14 +1,25 @@
 // The whole stack in start order (reference ha-roles.md §2): every host finishes a phase before the next starts.
 // Phases select hosts by role group, as an Ansible site.yml does; the inventory decides the topology by which groups
-// it defines (inventory/fuel-ha.ts: keepalived + haproxy; inventory/redhat-ha.ts: pacemaker + haproxy). A phase
-// whose group the inventory does not define is skipped and says so (`optional`).
+// it defines (inventory/fuel-ha.ts: keepalived + haproxy + galera + clustered RabbitMQ + swift + nova-network;
+// inventory/redhat-ha.ts: pacemaker + haproxy + MySQL master/slave + independent brokers; inventory/lab.ts: the
+// main job). A phase whose group the inventory does not define is skipped and says so (`optional`).
 //
 //   baseline      all hosts: packages, sysctls, time (role baseline)
 //   loadbalancer  group haproxy: config validated and in place before anything tracks or clones it (with
 //                 Pacemaker, haproxyManageService: false leaves the unit to the cluster)
 //   vip           group keepalived: VRRP VIPs, tracking haproxy (Fuel: keepalived requires haproxy)
 //   cluster       group pacemaker: corosync/pacemaker, fencing, IPaddr2 VIPs ordered before the haproxy clone
-import { definePlaybook } from 'haplay';
+//   galera        group galera: prepare + report, bootstrap or recover, join one node at a time (Synced gate)
+//   mysql-…       group mysql: master/slave under Pacemaker (needs the cluster phase)
+//   messaging     group amqp: brokers (qpid, or RabbitMQ independent/clustered)
+//   swift         groups swift_storage (rings built on one host) then swift_proxy + swift_storage
+//   nova-network  group nova_network: multi-host networking on computes, controller-side settings
+import { definePlaybook, type PhaseDef } from 'haplay';
+import { galeraPhases } from '../roles/galera/index.js';
+import { mysqlReplicationPhases } from '../roles/mysql-replication/index.js';
+
+// Phases built by a role's helper, made optional (topologies without the group skip them) and run as root.
+const optional = (phases: PhaseDef[]): PhaseDef[] => phases.map((p) => ({ ...p, optional: true, become: true }));
 
 export default definePlaybook({
   name: 'site',
@@ -17,5 +28,11 @@ export default definePlaybook({
     { name: 'loadbalancer', hosts: 'haproxy', optional: true, roles: ['haproxy'], become: true },
     { name: 'vip', hosts: 'keepalived', optional: true, roles: ['keepalived'], become: true },
     { name: 'cluster', hosts: 'pacemaker', optional: true, roles: ['pacemaker'], become: true },
+    ...optional(galeraPhases({ hosts: 'galera' })),
+    ...optional(mysqlReplicationPhases({ hosts: 'mysql', vars: {} })),
+    // MESSAGING
+    { name: 'swift rings', hosts: 'swift_storage', optional: true, roles: [{ role: 'swift', vars: { swiftStep: 'rings' } }], become: true },
+    { name: 'swift', hosts: 'swift_proxy:swift_storage', optional: true, roles: [{ role: 'swift', vars: { swiftStep: 'nodes' } }], become: true },
+    { name: 'nova-network', hosts: 'nova_network', optional: true, roles: ['nova-network-multihost'], become: true },
   ],
 });

@@ -75,7 +75,8 @@ async function planPhase(
     // optional: a group this topology does not have (unknown terms in --limit still fail).
     if (!def.optional || !isHaplayError(error) || error.code !== 'E_INVENTORY' || !error.message.startsWith(`pattern "${def.hosts}"`)) throw error;
     hosts = [];
-    skipReason = `the inventory has no ${def.hosts} group`;
+    const missing = /: "([^"]+)" is neither a host nor a group/.exec(error.message)?.[1] ?? def.hosts;
+    skipReason = `the inventory has no ${missing} group`;
   }
   if (def.runOnce) hosts = hosts.slice(0, 1);
   if (def.delegateTo !== undefined && !inventory.hosts.has(def.delegateTo)) {

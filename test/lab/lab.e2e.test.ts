@@ -122,7 +122,7 @@ describeLab('haplay lab (systemd-nspawn nodes)', () => {
     expect(ssh.code).toBe(3);
   });
 
-  it('the main job: site.ts onto inventory/lab.ts (keepalived VIP + haproxy) changes first, 0 changed the second time', async () => {
+  it('the main job: site.ts onto inventory/lab.ts (the HA stack) changes first, 0 changed the second time', async () => {
     process.env['HAPLAY_LAB'] = LAB; // inventory/lab.ts extends this lab (labInventory)
     try {
       const recap = async (): Promise<{ rows: Map<string, { changed: number; failed: number; unreachable: number }>; out: string }> => {
@@ -149,10 +149,21 @@ describeLab('haplay lab (systemd-nspawn nodes)', () => {
       expect(holders).toEqual(['n1']);
       const stats = await lab('exec', 'n2', '--', 'curl -fsS -m 5 http://198.18.0.100:8404/ | grep -c "Statistics Report"');
       expect(stats.out, stats.err).toMatch(/^[1-9]/m);
+      // The stack behind it: Galera with 3 members Synced, reached through the VIP's single writer; Swift's proxies.
+      const db = await lab('exec', 'n1', '--', "mariadb -N -e \"SHOW STATUS WHERE Variable_name IN ('wsrep_cluster_size','wsrep_local_state_comment')\"");
+      expect(db.out, db.err).toMatch(/wsrep_cluster_size\s+3/);
+      expect(db.out).toMatch(/wsrep_local_state_comment\s+Synced/);
+      const writer = await lab('exec', 'n3', '--', 'mariadb -h 198.18.0.100 -N -e "SELECT @@hostname"');
+      expect(writer.out, writer.err).toMatch(/^n1$/m); // single writer: the first node
+      const swift = await lab('exec', 'n2', '--', 'curl -fsS -m 5 http://198.18.0.100:8080/healthcheck');
+      expect(swift.out, swift.err).toMatch(/^OK/m);
+      // nova-network multi-host on the compute: the bridge holds the shared gateway.
+      const br = await lab('exec', 'n3', '--', 'ip -o -4 addr show dev br100');
+      expect(br.out, br.err).toContain('198.18.8.1/24');
     } finally {
       delete process.env['HAPLAY_LAB'];
     }
-  }, 240_000);
+  }, 900_000);
 
   it('a deploy with a power-cut node reports it unreachable and the others ok', async () => {
     const inv = (await lab('inventory')).out.trim();
