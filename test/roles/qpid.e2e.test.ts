@@ -9,6 +9,8 @@
 // Clustered (fixture playbooks/qpid-clustered.ts), on a fresh lab: 3 running nodes, the controller-generated Erlang
 // cookie on every node (0400 rabbitmq, never printed), pause_minority, the ha-all policy; 0 changed again; a message in
 // a mirrored queue and one in a quorum queue, published on n2, are consumed on n1 after a power cut of n2.
+// Pacemaker (fixture playbooks/qpid-pacemaker.ts), on a fresh lab: the brokers run as the clone qpidd-clone on every
+// node (systemd unit left disabled), ordered before a dependent resource; 0 changed again.
 // Needs root, systemd-nspawn and debootstrap (or the cached image); with CI=true it fails instead of skipping.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -243,4 +245,46 @@ describeLab('role qpid, clustered RabbitMQ (cookie, join_cluster, pause_minority
     const running = /"running_nodes":\[([^\]]*)\]/.exec(status.out)?.[1]?.split(',').sort();
     expect(running).toEqual(['"rabbit@n1"', '"rabbit@n3"']); // the majority keeps running (pause_minority)
   }, 300_000);
+});
+
+describeLab('role qpid as the Pacemaker clone qpidd-clone, ordered before a dependent resource', () => {
+  const keyDir = mkdtempSync(join(tmpdir(), 'haplay-authkey-'));
+
+  beforeAll(async () => {
+    await L.fresh(3);
+    process.env['HAPLAY_TEST_AUTHKEY_FILE'] = join(keyDir, 'corosync.key');
+  }, 1_800_000);
+
+  afterAll(async () => {
+    delete process.env['HAPLAY_TEST_AUTHKEY_FILE'];
+    rmSync(keyDir, { recursive: true, force: true });
+    await L.down();
+  }, 120_000);
+
+  it('Pacemaker runs the brokers (clone started on every node, unit left disabled), ordered before hpl-dependent', async () => {
+    const started = Date.now();
+    const d = await deploy('qpid-pacemaker');
+    expect(d.code, d.out.slice(-4000) + d.err).toBe(0);
+    console.log(`[haplay] qpid-pacemaker: first deploy ${Date.now() - started} ms`);
+    const clone = changedNonHandler(d).filter((r) => r.task === 'pacemaker clone qpidd-clone');
+    expect(clone.map((r) => r.host)).toEqual(['n1']); // cluster-wide: created once, on the first node
+    const { value: mon } = await waitFor(
+      'qpidd-clone started on every node',
+      () => lab('exec', 'n1', '--', 'crm_mon -1; pcs constraint order config'),
+      (m) => /qpidd-clone \[qpidd\]:\s*\n\s*\* Started: \[ n1 n2 n3 \]/.test(m.out),
+      60_000,
+      1000,
+    );
+    expect(mon.out).toMatch(/start qpidd-clone then start hpl-dependent/);
+    for (const n of NODES) {
+      const s = await lab('exec', n, '--', 'ss -Hltnp; echo ENABLED=$(systemctl is-enabled rabbitmq-server)');
+      expect(s.out).toMatch(new RegExp(`${ADDRESS[n]!.replace(/\./g, '\\.')}:15672 .*beam\\.smp`));
+      expect(s.out).toMatch(/^ENABLED=disabled$/m); // Pacemaker, not systemd, starts it
+    }
+    const c = await amqp(ADDRESS['n3']!, 15672);
+    expect(await roundTrip(c, 'hpl-q', 'under pacemaker')).toBe('under pacemaker');
+    await c.close();
+  }, 600_000);
+
+  it('reports 0 changed on a second deploy', () => secondDeployChangesNothing('qpid-pacemaker'), 300_000);
 });

@@ -141,7 +141,7 @@ describe('role qpid: tasks', () => {
   });
 
   it('loads its fixture playbooks', async () => {
-    for (const f of ['qpid-independent', 'qpid-clustered', 'qpid-debian']) expect((await loadPlaybook(fixture(f))).phases.length).toBeGreaterThan(0);
+    for (const f of ['qpid-independent', 'qpid-clustered', 'qpid-debian', 'qpid-pacemaker']) expect((await loadPlaybook(fixture(f))).phases.length).toBeGreaterThan(0);
   });
 });
 
