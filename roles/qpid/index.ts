@@ -34,7 +34,7 @@ export interface QpidVars extends Record<string, unknown> {
   qpidPermissions: RabbitPermissions;
   /** Clustered mode: the Erlang cookie; absent: generated once on the controller into `qpidErlangCookieFile`. */
   qpidErlangCookie?: Secret;
-  /** Controller-side file of the generated cookie ('' = ~/.local/share/haplay/secrets/erlang-cookie-<vhost-safe>.txt). */
+  /** Controller-side file of the generated cookie ('' = ~/.local/share/haplay/secrets/erlang-cookie.txt). */
   qpidErlangCookieFile: string;
   /** Clustered mode: `cluster_partition_handling` (OSA and kolla: pause_minority). */
   qpidPartitionHandling: 'pause_minority' | 'autoheal' | 'ignore';
