@@ -48,6 +48,25 @@ async function roundTrip(c: ChannelModel, queue: string, body: string): Promise<
   return got.value === false ? '' : got.value.content.toString();
 }
 
+/**
+ * A fresh 3-node lab for the suite, and a temp file path (where the fixture's role generates a secret once on the
+ * controller) handed to the fixture through the environment variable `env`; both removed after the suite.
+ */
+function freshLabWithSecretFile(env: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'haplay-secret-'));
+  const file = join(dir, 'secret');
+  beforeAll(async () => {
+    await L.fresh(3);
+    process.env[env] = file;
+  }, 1_800_000);
+  afterAll(async () => {
+    delete process.env[env];
+    rmSync(dir, { recursive: true, force: true });
+    await L.down();
+  }, 120_000);
+  return file;
+}
+
 /** Deploys `name` again: every host reports 0 changed (from the JSON recap). */
 async function secondDeployChangesNothing(name: string): Promise<void> {
   const started = Date.now();
@@ -166,19 +185,8 @@ describeLab('role qpid, independent brokers (RabbitMQ backend) behind the HAProx
 });
 
 describeLab('role qpid, clustered RabbitMQ (cookie, join_cluster, pause_minority, mirrored and quorum queues)', () => {
-  const cookieDir = mkdtempSync(join(tmpdir(), 'haplay-cookie-'));
-  const cookieFile = join(cookieDir, 'erlang.cookie');
-
-  beforeAll(async () => {
-    await L.fresh(3); // fresh nodes: the suite above cut one node's power and left standalone brokers
-    process.env['HAPLAY_TEST_COOKIE_FILE'] = cookieFile;
-  }, 1_800_000);
-
-  afterAll(async () => {
-    delete process.env['HAPLAY_TEST_COOKIE_FILE'];
-    rmSync(cookieDir, { recursive: true, force: true });
-    await L.down();
-  }, 120_000);
+  // Fresh nodes: the suite above cut one node's power and left standalone brokers.
+  const cookieFile = freshLabWithSecretFile('HAPLAY_TEST_COOKIE_FILE');
 
   it('forms a 3-node cluster with the shared cookie, pause_minority and the ha-all policy; the cookie never prints', async () => {
     const started = Date.now();
@@ -251,18 +259,7 @@ describeLab('role qpid, clustered RabbitMQ (cookie, join_cluster, pause_minority
 });
 
 describeLab('role qpid as the Pacemaker clone qpidd-clone, ordered before a dependent resource', () => {
-  const keyDir = mkdtempSync(join(tmpdir(), 'haplay-authkey-'));
-
-  beforeAll(async () => {
-    await L.fresh(3);
-    process.env['HAPLAY_TEST_AUTHKEY_FILE'] = join(keyDir, 'corosync.key');
-  }, 1_800_000);
-
-  afterAll(async () => {
-    delete process.env['HAPLAY_TEST_AUTHKEY_FILE'];
-    rmSync(keyDir, { recursive: true, force: true });
-    await L.down();
-  }, 120_000);
+  freshLabWithSecretFile('HAPLAY_TEST_AUTHKEY_FILE');
 
   it('Pacemaker runs the brokers (clone started on every node, unit left disabled), ordered before hpl-dependent', async () => {
     const started = Date.now();
