@@ -1,0 +1,321 @@
+// Role qpid: the AMQP broker of the control plane (reference ha-roles.md §4.6).
+// - mode 'independent' (the Red Hat topology): one standalone broker per node on the backend port (15672), behind
+//   HAProxy's `amqp` listener on VIP:5672 (stick-table type ip size 2 + stick on dst: every client on one broker).
+//   Broker 'qpid' installs qpid-cpp-server (RHEL family); Debian 12 packages no Qpid broker, so there the role
+//   stops at its first, read-only task naming the missing package — unless broker 'rabbitmq' is chosen, which
+//   runs the same topology with standalone rabbitmq-server brokers.
+// - mode 'clustered' (RabbitMQ only, the Fuel/OSA/kolla pattern): shared Erlang cookie (a secret), join_cluster one
+//   node at a time, pause_minority, a mirroring policy, vhost, user and permissions.
+// - optionally a Pacemaker clone (`qpidd-clone`) ordered before dependent resources.
+// Variables are prefixed `qpid…`: inventory variables are one flat namespace shared by every role.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { defineRole, secret, shq, tasks, type Secret, type TaskContext, type TaskDef } from 'haplay';
+import { hostsScript, nodeName, rabbit, type RabbitPermissions, type RabbitPolicy } from './rabbitmq.js';
+
+export type { RabbitPermissions, RabbitPolicy } from './rabbitmq.js';
+
+export interface QpidVars extends Record<string, unknown> {
+  /** Broker software: 'qpid' (qpid-cpp-server; not packaged on Debian 12) or 'rabbitmq' (rabbitmq-server). */
+  qpidBroker: 'qpid' | 'rabbitmq';
+  /** 'independent': standalone brokers behind the HAProxy amqp listener; 'clustered': a RabbitMQ cluster. */
+  qpidMode: 'independent' | 'clustered';
+  /** Host pattern of the brokers (inventory order: the first is the cluster's primary and runs cluster-wide changes). */
+  qpidNodes: string;
+  /** AMQP port of each broker on its inventory address (default 15672 independent — behind VIP:5672 —, 5672 clustered). */
+  qpidPort?: number;
+  /** The service's user: SASL user (qpid) or RabbitMQ user. */
+  qpidUser: string;
+  qpidPassword: Secret;
+  /** RabbitMQ virtual host of the user. */
+  qpidVhost: string;
+  qpidPermissions: RabbitPermissions;
+  /** Clustered mode: the Erlang cookie; absent: generated once on the controller into `qpidErlangCookieFile`. */
+  qpidErlangCookie?: Secret;
+  /** Controller-side file of the generated cookie ('' = ~/.local/share/haplay/secrets/erlang-cookie.txt). */
+  qpidErlangCookieFile: string;
+  /** Clustered mode: `cluster_partition_handling` (OSA and kolla: pause_minority). */
+  qpidPartitionHandling: 'pause_minority' | 'autoheal' | 'ignore';
+  /** Clustered mode: policies set on the vhost (default: classic mirroring of every non-`amq.` queue, as the ha-guide). */
+  qpidPolicies: RabbitPolicy[];
+  /** Seconds a node waits for the cluster (its turn to join, all members running). */
+  qpidClusterTimeout: number;
+  /** Keep `<address> <name>` lines for every broker in /etc/hosts (RabbitMQ node names must resolve). */
+  qpidManageHosts: boolean;
+  /** Run the broker as a Pacemaker clone `<qpidPacemakerResource>-clone` instead of an enabled systemd unit. */
+  qpidPacemakerClone: boolean;
+  /** Resource id of the clone's primitive (the clone is `<id>-clone`). */
+  qpidPacemakerResource: string;
+  /** Pacemaker resources started after the clone (`pcs constraint order start <clone> then <id>`). */
+  qpidPacemakerOrderBefore: string[];
+  /** qpidd: `max-connections` and `connection-backlog` (astapor). */
+  qpidMaxConnections: number;
+  /** qpidd: `worker-threads` (astapor). */
+  qpidWorkerThreads: number;
+  /** qpidd: SASL realm of the user. */
+  qpidSaslRealm: string;
+  /** Packages per broker. */
+  qpidPackages: { qpid: string[]; rabbitmq: string[] };
+}
+
+const NAME = '^[A-Za-z0-9_-]+$';
+
+/** Every variable's default but the password (which has none). */
+export const qpidDefaults = {
+  qpidBroker: 'qpid',
+  qpidMode: 'independent',
+  qpidNodes: 'controllers',
+  qpidUser: 'openstack',
+  qpidVhost: '/',
+  qpidPermissions: { configure: '.*', write: '.*', read: '.*' },
+  qpidErlangCookieFile: '',
+  qpidPartitionHandling: 'pause_minority',
+  qpidPolicies: [{ name: 'ha-all', pattern: '^(?!amq\\.).*', applyTo: 'queues', definition: { 'ha-mode': 'all', 'ha-sync-mode': 'automatic' }, priority: 0 }],
+  qpidClusterTimeout: 300,
+  qpidManageHosts: true,
+  qpidPacemakerClone: false,
+  qpidPacemakerResource: 'qpidd',
+  qpidPacemakerOrderBefore: [],
+  qpidMaxConnections: 65530,
+  qpidWorkerThreads: 17,
+  qpidSaslRealm: 'QPID',
+  qpidPackages: { qpid: ['qpid-cpp-server', 'cyrus-sasl-plain'], rabbitmq: ['rabbitmq-server'] },
+} satisfies Partial<QpidVars>;
+
+const port = { type: 'integer', minimum: 1, maximum: 65535 };
+// Printable, no control characters: values reach rabbitmqctl argv (quoted) and config files.
+const printable = { type: 'string', minLength: 1, pattern: '^[^\\x00-\\x1f\\x7f]+$' };
+const packages = { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9+._-]*$' } };
+
+export const qpidSchema = {
+  type: 'object',
+  properties: {
+    qpidBroker: { enum: ['qpid', 'rabbitmq'] },
+    qpidMode: { enum: ['independent', 'clustered'] },
+    qpidNodes: { type: 'string', minLength: 1 },
+    qpidPort: port,
+    qpidUser: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
+    qpidPassword: { secret: true },
+    qpidVhost: { type: 'string', pattern: '^[A-Za-z0-9_./-]+$' },
+    qpidPermissions: {
+      type: 'object',
+      properties: { configure: printable, write: printable, read: printable },
+      required: ['configure', 'write', 'read'],
+      additionalProperties: false,
+    },
+    qpidErlangCookie: { secret: true },
+    qpidErlangCookieFile: { type: 'string' },
+    qpidPartitionHandling: { enum: ['pause_minority', 'autoheal', 'ignore'] },
+    qpidPolicies: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string', pattern: NAME },
+          pattern: printable,
+          applyTo: { enum: ['queues', 'exchanges', 'all'] },
+          definition: {
+            type: 'object',
+            minProperties: 1,
+            propertyNames: { pattern: '^[a-z][a-z-]*$' },
+            additionalProperties: { anyOf: [{ type: 'string', pattern: '^[A-Za-z0-9_.-]*$' }, { type: 'number' }, { type: 'boolean' }] },
+          },
+          priority: { type: 'integer', minimum: 0 },
+        },
+        required: ['name', 'pattern', 'applyTo', 'definition', 'priority'],
+        additionalProperties: false,
+      },
+    },
+    qpidClusterTimeout: { type: 'integer', minimum: 1 },
+    qpidManageHosts: { type: 'boolean' },
+    qpidPacemakerClone: { type: 'boolean' },
+    qpidPacemakerResource: { type: 'string', pattern: NAME },
+    qpidPacemakerOrderBefore: { type: 'array', items: { type: 'string', pattern: NAME } },
+    qpidMaxConnections: { type: 'integer', minimum: 1 },
+    qpidWorkerThreads: { type: 'integer', minimum: 1 },
+    qpidSaslRealm: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
+    qpidPackages: {
+      type: 'object',
+      properties: { qpid: packages, rabbitmq: packages },
+      required: ['qpid', 'rabbitmq'],
+      additionalProperties: false,
+    },
+  },
+  required: [
+    'qpidBroker', 'qpidMode', 'qpidNodes', 'qpidUser', 'qpidPassword', 'qpidVhost', 'qpidPermissions', 'qpidErlangCookieFile',
+    'qpidPartitionHandling', 'qpidPolicies', 'qpidClusterTimeout', 'qpidManageHosts', 'qpidPacemakerClone', 'qpidPacemakerResource',
+    'qpidPacemakerOrderBefore', 'qpidMaxConnections', 'qpidWorkerThreads', 'qpidSaslRealm', 'qpidPackages',
+  ],
+  // Qpid has no clustering of its own here (Red Hat ran it as independent brokers): clustered means RabbitMQ.
+  if: { properties: { qpidMode: { const: 'clustered' } }, required: ['qpidMode'] },
+  then: { properties: { qpidBroker: { const: 'rabbitmq' } } },
+};
+
+/** The AMQP port of each broker. */
+export const brokerPort = (v: QpidVars): number => v.qpidPort ?? (v.qpidMode === 'independent' ? 15672 : 5672);
+
+/** The Erlang cookie: the given secret, else read from (or generated once into) a private controller-side file. */
+export function erlangCookieOf(v: QpidVars): Secret {
+  if (v.qpidErlangCookie !== undefined) return v.qpidErlangCookie;
+  const file = v.qpidErlangCookieFile || join(homedir(), '.local', 'share', 'haplay', 'secrets', 'erlang-cookie.txt');
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  // 'wx': when hosts plan concurrently exactly one creates the file; the others get EEXIST and read it.
+  try {
+    writeFileSync(file, randomBytes(24).toString('hex').toUpperCase(), { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  const cookie = readFileSync(file, 'utf8').trim();
+  if (!/^[A-Za-z0-9]{20,255}$/.test(cookie)) throw new Error(`Erlang cookie file ${file} must hold 20 to 255 letters or digits`);
+  return secret(cookie);
+}
+
+/**
+ * Read-only check that the broker package can be installed here; fails naming it otherwise (Debian 12: no Qpid
+ * broker). Runs before any task that changes the host.
+ */
+export function packageAvailableScript(pkg: string, broker: string): string {
+  const p = shq(pkg);
+  const why = `qpid: package ${pkg} is not available on this host (Debian 12 packages no Qpid broker); nothing was changed. ` +
+    `Choose qpidBroker: 'rabbitmq' to run the same topology with rabbitmq-server brokers.`;
+  return [
+    `if command -v rpm >/dev/null 2>&1 && rpm -q ${p} >/dev/null 2>&1; then exit 0; fi`,
+    `if command -v dnf >/dev/null 2>&1; then dnf -q list ${p} >/dev/null 2>&1 && exit 0`,
+    `elif command -v yum >/dev/null 2>&1; then yum -q list ${p} >/dev/null 2>&1 && exit 0`,
+    `elif command -v apt-cache >/dev/null 2>&1; then apt-cache policy ${p} 2>/dev/null | grep -q '^ *Candidate: [^(]' && exit 0`,
+    'fi',
+    `echo ${shq(broker === 'qpid' ? why : `qpid: package ${pkg} is not available on this host; nothing was changed.`)} >&2`,
+    'exit 1',
+  ].join('\n');
+}
+
+/** qpidd: creates the SASL user when absent (password on stdin, `saslpasswd2 -p`). */
+export function saslUserScript(user: string, realm: string, db = '/var/lib/qpidd/qpidd.sasldb'): string {
+  return [
+    'pw=$(cat)',
+    `if ! sasldblistusers2 -f ${shq(db)} 2>/dev/null | cut -d: -f1 | grep -Fxq -- ${shq(`${user}@${realm}`)}; then`,
+    `  printf '%s' "$pw" | saslpasswd2 -p -c -f ${shq(db)} -u ${shq(realm)} ${shq(user)} && chown qpidd ${shq(db)} && echo HPL_CHANGED=created`,
+    'fi',
+  ].join('\n');
+}
+
+const changedMark = (o: { stdout: string }): boolean => o.stdout.includes('HPL_CHANGED');
+const membersOf = (v: QpidVars, ctx: TaskContext) => ctx.hostsOf(v.qpidNodes);
+const isFirst = (v: QpidVars) => (ctx: TaskContext): boolean => membersOf(v, ctx)[0]?.name === ctx.host;
+const addressOf = (ctx: TaskContext): string => {
+  const a = ctx.hostsOf(ctx.host)[0]?.address;
+  if (a === undefined) throw new Error(`qpid: no address for ${ctx.host}`);
+  return a;
+};
+const serviceOf = (v: QpidVars): string => (v.qpidBroker === 'qpid' ? 'qpidd' : 'rabbitmq-server');
+const justStarted = (ctx: TaskContext): boolean => String(ctx.results['qpidService']?.['changes'] ?? '').includes('started');
+
+/** Pacemaker: the clone (on the first node, created only when absent) and its order constraints. */
+function pacemakerTasks(v: QpidVars): TaskDef[] {
+  const id = v.qpidPacemakerResource;
+  const clone = `${id}-clone`;
+  const absent = (xpath: string): string => `cibadmin --query --xpath ${shq(xpath)} >/dev/null 2>&1`;
+  return [
+    tasks.command(`pacemaker clone ${clone}`, {
+      cmd: `pcs resource create ${shq(id)} ${shq(`systemd:${serviceOf(v)}`)} op monitor interval=10s clone`,
+      unless: absent(`//clone[@id='${clone}']`),
+    }, { when: isFirst(v) }),
+    ...v.qpidPacemakerOrderBefore.map((then) =>
+      tasks.command(`order ${clone} then ${then}`, {
+        cmd: `pcs constraint order start ${shq(clone)} then ${shq(then)}`,
+        unless: absent(`//rsc_order[@first='${clone}' and @then='${then}']`),
+      }, { when: isFirst(v) }),
+    ),
+  ];
+}
+
+/** Broker 'rabbitmq': node name, listener, cookie, cluster join, vhost, user, permissions, policies. */
+function rabbitmqTasks(v: QpidVars): TaskDef[] {
+  const clustered = v.qpidMode === 'clustered';
+  // Independent brokers each hold their own users; a cluster replicates them, so the first node creates them.
+  const accountsHere = clustered ? isFirst(v) : (): boolean => true;
+  return [
+    tasks.template('rabbitmq-env.conf', (ctx) => ({
+      src: 'rabbitmq-env.conf.ejs', dest: '/etc/rabbitmq/rabbitmq-env.conf', mode: '0644', vars: { host: ctx.host, nodeName: nodeName(ctx.host) },
+    }), { notify: ['restart broker'] }),
+    tasks.template('rabbitmq.conf', (ctx) => ({
+      src: 'rabbitmq.conf.ejs', dest: '/etc/rabbitmq/rabbitmq.conf', mode: '0640', owner: 'root', group: 'rabbitmq',
+      vars: { host: ctx.host, mode: v.qpidMode, address: addressOf(ctx), port: brokerPort(v), partitionHandling: v.qpidPartitionHandling },
+    }), { notify: ['restart broker'] }),
+    tasks.copy('erlang cookie', () => ({
+      dest: '/var/lib/rabbitmq/.erlang.cookie', content: erlangCookieOf(v), mode: '0400', owner: 'rabbitmq', group: 'rabbitmq',
+    }), { notify: ['restart broker'], when: () => clustered }),
+    // A running broker takes the new files now (before it joins or serves users); a stopped one starts with them below.
+    tasks.flushHandlers('apply broker configuration'),
+    ...startTasks(v),
+    tasks.waitFor('broker running', { command: `timeout 20 ${rabbit.awaitStartup}`, timeout: v.qpidClusterTimeout, interval: 2 }),
+    ...(clustered
+      ? [
+          tasks.shell('join the cluster', (ctx) => {
+            const members = membersOf(v, ctx).map((m) => nodeName(m.name));
+            const mine = members.indexOf(nodeName(ctx.host));
+            return { cmd: rabbit.join(members[0]!, members.slice(1, mine), v.qpidClusterTimeout), unless: rabbit.memberOf(members[0]!) };
+          }, { when: (ctx) => !isFirst(v)(ctx) && membersOf(v, ctx).some((m) => m.name === ctx.host), timeoutS: v.qpidClusterTimeout + 120 }),
+          tasks.waitFor('every cluster member running', (ctx) => ({
+            command: `timeout 20 sh -c ${shq(rabbit.allRunning(membersOf(v, ctx).map((m) => nodeName(m.name))))}`,
+            timeout: v.qpidClusterTimeout, interval: 2,
+          })),
+        ]
+      : []),
+    tasks.command(`vhost ${v.qpidVhost}`, { cmd: rabbit.addVhost(v.qpidVhost), unless: rabbit.vhostPresent(v.qpidVhost) }, { when: accountsHere }),
+    tasks.shell(`user ${v.qpidUser}`, { cmd: rabbit.ensureUser(v.qpidUser), stdin: v.qpidPassword, changedWhen: changedMark }, { when: accountsHere }),
+    tasks.command(`permissions of ${v.qpidUser} on ${v.qpidVhost}`, {
+      cmd: rabbit.setPermissions(v.qpidVhost, v.qpidUser, v.qpidPermissions),
+      unless: rabbit.permissionsSet(v.qpidVhost, v.qpidUser, v.qpidPermissions),
+    }, { when: accountsHere }),
+    ...v.qpidPolicies.map((p) =>
+      tasks.command(`policy ${p.name}`, { cmd: rabbit.setPolicy(v.qpidVhost, p), unless: rabbit.policySet(v.qpidVhost, p) }, {
+        when: (ctx) => clustered && isFirst(v)(ctx),
+      }),
+    ),
+  ];
+}
+
+/** Broker 'qpid' (RHEL family): qpidd.conf on the backend port, SASL user. */
+function qpiddTasks(v: QpidVars): TaskDef[] {
+  return [
+    tasks.template('qpidd.conf', (ctx) => ({
+      src: 'qpidd.conf.ejs', dest: '/etc/qpid/qpidd.conf', mode: '0644',
+      vars: { host: ctx.host, address: addressOf(ctx), port: brokerPort(v), maxConnections: v.qpidMaxConnections, workerThreads: v.qpidWorkerThreads, realm: v.qpidSaslRealm },
+    }), { notify: ['restart broker'] }),
+    tasks.shell(`SASL user ${v.qpidUser}`, { cmd: saslUserScript(v.qpidUser, v.qpidSaslRealm), stdin: v.qpidPassword, changedWhen: changedMark }),
+    tasks.flushHandlers('apply broker configuration'),
+    ...startTasks(v),
+    tasks.waitFor('broker port open', (ctx) => ({ host: addressOf(ctx), port: brokerPort(v), timeout: v.qpidClusterTimeout })),
+  ];
+}
+
+/** The broker runs: an enabled systemd unit, or the Pacemaker clone. */
+function startTasks(v: QpidVars): TaskDef[] {
+  return v.qpidPacemakerClone
+    ? pacemakerTasks(v)
+    : [tasks.service('broker enabled and started', { name: serviceOf(v), state: 'started', enabled: true }, { register: 'qpidService' })];
+}
+
+export default defineRole<QpidVars>({
+  name: 'qpid',
+  clustered: true,
+  defaults: qpidDefaults,
+  schema: qpidSchema,
+  tasks: (v) => [
+    // Read-only, first: on a host that cannot install the broker (Debian 12 for qpid) nothing is changed.
+    tasks.probe(`broker package ${v.qpidPackages[v.qpidBroker][0]!} available`, { cmd: packageAvailableScript(v.qpidPackages[v.qpidBroker][0]!, v.qpidBroker) }),
+    tasks.package('broker packages', { name: v.qpidPackages[v.qpidBroker], state: 'present' }),
+    tasks.shell('/etc/hosts lists the brokers', (ctx) => ({ cmd: hostsScript(membersOf(v, ctx)), changedWhen: changedMark }), {
+      when: () => v.qpidManageHosts && v.qpidBroker === 'rabbitmq',
+    }),
+    ...(v.qpidBroker === 'rabbitmq' ? rabbitmqTasks(v) : qpiddTasks(v)),
+  ],
+  handlers: (v) => [
+    // try-restart: only a running broker restarts (a stopped one starts later with the new files); not right after
+    // this run started it.
+    tasks.command('restart broker', { cmd: `systemctl try-restart ${serviceOf(v)}` }, { when: (ctx) => !justStarted(ctx) }),
+  ],
+});
