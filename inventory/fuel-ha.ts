@@ -48,6 +48,12 @@ export default defineInventory({
         haproxyBackends: 'controllers',
         // Galera behind the single-writer mysqld listener (backends on 3307, VIP:3306), users as secrets.
         galeraClusterName: 'fuel',
+        // RabbitMQ clustered (Fuel): mirrored queues, pause_minority, behind the rabbitmq tcp listener (5673).
+        qpidBroker: 'rabbitmq',
+        qpidMode: 'clustered',
+        qpidPort: 5673,
+        qpidVhost: 'openstack',
+        qpidPassword: secret(process.env['HAPLAY_AMQP_PASS'] ?? 'changeme'),
         galeraPort: 3307,
         galeraUsers: [{ name: 'nova', host: '%', password: secret(process.env['HAPLAY_DB_NOVA_PASS'] ?? 'changeme'), privileges: ['ALL PRIVILEGES ON nova.*'] }],
         // Swift: proxies on the controllers behind HAProxy, storage on the controllers (Fuel), keystone auth.
@@ -91,6 +97,7 @@ export default defineInventory({
     haproxy: { children: ['controllers'] },
     keepalived: { children: ['controllers'] },
     galera: { children: ['controllers'] },
+    amqp: { children: ['controllers'] },
     swift_proxy: { children: ['controllers'] },
     swift_storage: { children: ['controllers'] },
     nova_network: { children: ['controllers', 'computes'] },

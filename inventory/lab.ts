@@ -1,7 +1,7 @@
 // The main job's topology on the local lab (`bash scripts/main.sh`): the Fuel keepalived era on the lab's three
 // controllers — keepalived holding the public VIP 198.18.0.100 (unicast VRRP, tracking haproxy), HAProxy in front
-// (stats page, the Galera single-writer listener VIP:3306, Swift's proxies on VIP:8080), a 3-node Galera cluster,
-// Swift (rings built once, storage on the controllers with directory devices, tempauth) and nova-network multi-host
+// (stats page, the Galera single-writer listener VIP:3306, RabbitMQ on VIP:5672, Swift's proxies on VIP:8080), a
+// 3-node Galera cluster, a 3-node RabbitMQ cluster (mirrored queues, pause_minority; brokers on :5673), Swift (rings built once, storage on the controllers with directory devices, tempauth) and nova-network multi-host
 // networking on the compute (Debian 12 has no nova-network packages: the rest is applied and verified). Nodes,
 // groups, keys and known_hosts come from the running lab (labInventory(): lab `$HAPLAY_LAB`, default `haplay`);
 // passwords are random per lab (labSecret(), never printed).
@@ -20,6 +20,7 @@ export default defineInventory({
     haproxy: { children: ['controllers'] },
     keepalived: { children: ['controllers'] },
     galera: { children: ['controllers'] },
+    amqp: { children: ['controllers'] },
     swift_proxy: { children: ['controllers'] },
     swift_storage: { children: ['storage'] },
     nova_network: { children: ['controllers', 'computes'] },
@@ -44,10 +45,17 @@ export default defineInventory({
     haproxyStats: { bind: VIP, port: 8404 },
     haproxyServices: [
       galeraHaproxyService({ bind: [VIP], nodes: 'galera' }),
+      { name: 'rabbitmq', kind: 'tcp', bind: [VIP], port: 5672, backendPort: 5673, timeout: '48h' },
       { name: 'swift_proxy', kind: 'api', bind: [VIP], port: 8080, backendPort: 8080, httpCheck: 'GET /healthcheck' },
     ],
     galeraClusterName: 'lab',
     galeraUsers: [{ name: 'haplay', host: '%', password: labSecret('db-haplay'), privileges: ['ALL PRIVILEGES ON haplay.*'] }],
+    qpidBroker: 'rabbitmq', // Debian 12 has no Qpid broker
+    qpidMode: 'clustered',
+    qpidPort: 5673,
+    qpidVhost: 'openstack',
+    qpidPassword: labSecret('amqp-openstack'),
+    qpidErlangCookie: labSecret('erlang-cookie', { length: 32 }),
     swiftProxies: 'swift_proxy',
     swiftStorage: 'swift_storage',
     swiftMountCheck: false, // directory devices: no loop devices in the nspawn nodes

@@ -31,6 +31,11 @@ export default defineInventory({
         mysqlReplPassword: secret(process.env['HAPLAY_DB_REPL_PASS'] ?? 'changeme'),
         mysqlReplVip: { name: 'vip-db', ip: DB_VIP, cidrNetmask: 24, nic: 'eth0' },
         mysqlReplBindAddress: '',
+        // Three independent brokers behind VIP:5672 (stick on dst): qpidd on RHEL; Debian 12 has no Qpid broker, so a
+        // Debian deployment would set qpidBroker: 'rabbitmq' (the same topology with standalone RabbitMQ brokers).
+        qpidBroker: 'qpid',
+        qpidPassword: secret(process.env['HAPLAY_AMQP_PASS'] ?? 'changeme'),
+        qpidPacemakerClone: true,
         pacemakerFencing: CONTROLLERS.map((node, i) => ({
           name: `fence-${node}`,
           node,
@@ -49,7 +54,7 @@ export default defineInventory({
           { name: 'glance-api', kind: 'api', bind: [VIP.lb], port: 9292 },
           { name: 'nova-api', kind: 'api', bind: [VIP.lb], port: 8774 },
           { name: 'horizon', kind: 'horizon', bind: [VIP.horizon], port: 80 },
-          { name: 'qpid', kind: 'amqp', bind: [VIP.qpid], port: 5672 },
+          { name: 'qpid', kind: 'amqp', bind: [VIP.qpid], port: 5672, backendPort: 15672 },
         ],
       },
     },
@@ -58,5 +63,6 @@ export default defineInventory({
     haproxy: { children: ['controllers'] },
     pacemaker: { children: ['controllers'] },
     mysql: { children: ['controllers'] },
+    amqp: { children: ['controllers'] },
   },
 });

@@ -30,7 +30,7 @@ export default definePlaybook({
     { name: 'cluster', hosts: 'pacemaker', optional: true, roles: ['pacemaker'], become: true },
     ...optional(galeraPhases({ hosts: 'galera' })),
     ...optional(mysqlReplicationPhases({ hosts: 'mysql', vars: {} })),
-    // MESSAGING
+    { name: 'messaging', hosts: 'amqp', optional: true, roles: [{ role: 'qpid', vars: { qpidNodes: 'amqp' } }], become: true },
     { name: 'swift rings', hosts: 'swift_storage', optional: true, roles: [{ role: 'swift', vars: { swiftStep: 'rings' } }], become: true },
     { name: 'swift', hosts: 'swift_proxy:swift_storage', optional: true, roles: [{ role: 'swift', vars: { swiftStep: 'nodes' } }], become: true },
     { name: 'nova-network', hosts: 'nova_network', optional: true, roles: ['nova-network-multihost'], become: true },

@@ -13,7 +13,7 @@ if grep -q '^lab "haplay": [1-9][0-9]*/[0-9]* nodes running' <<<"$status_text"; 
 else
   haplay lab up --nodes "${HAPLAY_LAB_NODES:-3}"
 fi
-inventory=inventory/lab.ts   # the lab (labInventory) + the HA topology: keepalived VIP, haproxy
+inventory=inventory/lab.ts   # the lab (labInventory) + the HA topology: keepalived, haproxy, galera, rabbitmq, swift, nova-network
 echo "==> haplay deploy $inventory playbooks/site.ts"
 status=0
 haplay deploy "$inventory" playbooks/site.ts "$@" || status=$?
@@ -23,6 +23,8 @@ Reach the cluster:
   node bin/haplay.js lab ssh n1                     # a root shell on a node
   node bin/haplay.js run $inventory all -- uptime   # an ad-hoc command on every node
   curl http://198.18.0.100:8404/                    # HAProxy's stats page through the keepalived VIP
+  node bin/haplay.js lab exec n1 -- mariadb -e "SHOW STATUS LIKE 'wsrep_cluster_size'"   # Galera
+  node bin/haplay.js rolling $inventory haproxy --role keepalived,haproxy   # a rolling restart, VIP holder last
   node bin/haplay.js deploy $inventory              # deploy again (0 changed)
   node bin/haplay.js lab down                       # tear the lab down
 MSG

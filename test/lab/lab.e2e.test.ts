@@ -157,6 +157,12 @@ describeLab('haplay lab (systemd-nspawn nodes)', () => {
       expect(writer.out, writer.err).toMatch(/^n1$/m); // single writer: the first node
       const swift = await lab('exec', 'n2', '--', 'curl -fsS -m 5 http://198.18.0.100:8080/healthcheck');
       expect(swift.out, swift.err).toMatch(/^OK/m);
+      // RabbitMQ: three running nodes in one cluster, reached through the VIP.
+      const rabbit = await lab('exec', 'n1', '--', 'rabbitmqctl cluster_status --formatter json');
+      expect(rabbit.code, rabbit.err).toBe(0);
+      expect((JSON.parse(rabbit.out.slice(rabbit.out.indexOf('{'))) as { running_nodes: string[] }).running_nodes.sort()).toEqual(['rabbit@n1', 'rabbit@n2', 'rabbit@n3']);
+      const amqp = await lab('exec', 'n2', '--', 'timeout 5 bash -c "exec 3<>/dev/tcp/198.18.0.100/5672 && printf \'AMQP\\0\\0\\x09\\x01\' >&3 && head -c 3 <&3 | od -An -tx1"');
+      expect(amqp.out, amqp.err).toMatch(/01 00 00/); // the broker's connection.start frame: type 1, channel 0
       // nova-network multi-host on the compute: the bridge holds the shared gateway.
       const br = await lab('exec', 'n3', '--', 'ip -o -4 addr show dev br100');
       expect(br.out, br.err).toContain('198.18.8.1/24');

@@ -18,13 +18,13 @@ describe.each([
     name: 'fuel-ha.ts',
     keepalived: true,
     vips: ['198.18.0.100', '198.18.0.101'],
-    phases: { baseline: 5, loadbalancer: 3, vip: 3, cluster: 'the inventory has no pacemaker group', 'galera: join one at a time': 3, 'mysql-replication: prepare': 'the inventory has no mysql group', swift: 3, 'nova-network': 5 },
+    phases: { baseline: 5, loadbalancer: 3, vip: 3, cluster: 'the inventory has no pacemaker group', 'galera: join one at a time': 3, 'mysql-replication: prepare': 'the inventory has no mysql group', messaging: 3, swift: 3, 'nova-network': 5 },
   },
   {
     name: 'redhat-ha.ts',
     keepalived: false,
     vips: ['198.18.0.100', '198.18.0.102', '198.18.0.103', '198.18.0.104'],
-    phases: { baseline: 4, loadbalancer: 3, vip: 'the inventory has no keepalived group', cluster: 3, 'galera: join one at a time': 'the inventory has no galera group', 'mysql-replication: prepare': 3, swift: 'the inventory has no swift_proxy group' },
+    phases: { baseline: 4, loadbalancer: 3, vip: 'the inventory has no keepalived group', cluster: 3, 'galera: join one at a time': 'the inventory has no galera group', 'mysql-replication: prepare': 3, messaging: 3, swift: 'the inventory has no swift_proxy group' },
   },
 ])('inventory/$name', ({ name, keepalived, vips, phases }) => {
   it('plans playbooks/site.ts as a deploy would (every role variable valid on every host), with its topology', async () => {
