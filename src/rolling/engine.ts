@@ -139,8 +139,9 @@ export async function runRolling(run: RollingRun, resumed = false): Promise<Extr
     for (const h of plan.haproxy) {
       const lbs = run.hostsOf(h.hosts);
       await sendSocket(lbs, h, h.backends.map((b) => run.admin.haproxyAdmin.ready(b, h.server ?? node)));
-      // UP (or `UP 1/2` while rising); a server without health checks shows `no check`.
-      await waitServer(node, lbs, h, 'haproxy server UP', (r) => /^(UP( |$)|no check$)/.test(r.status), journal.gateTimeoutS);
+      // Plainly UP on every HAProxy host (`UP 1/2` means a check just failed: going down, not back yet); a server
+      // without health checks shows `no check`.
+      await waitServer(node, lbs, h, 'haproxy server UP', (r) => /^(UP|no check)$/.test(r.status), journal.gateTimeoutS);
     }
   };
 

@@ -153,8 +153,12 @@ describeLab('haplay lab (systemd-nspawn nodes)', () => {
       const db = await lab('exec', 'n1', '--', "mariadb -N -e \"SHOW STATUS WHERE Variable_name IN ('wsrep_cluster_size','wsrep_local_state_comment')\"");
       expect(db.out, db.err).toMatch(/wsrep_cluster_size\s+3/);
       expect(db.out).toMatch(/wsrep_local_state_comment\s+Synced/);
-      const writer = await lab('exec', 'n3', '--', 'mariadb -h 198.18.0.100 -N -e "SELECT @@hostname"');
-      expect(writer.out, writer.err).toMatch(/^n1$/m); // single writer: the first node
+      // Single writer through the VIP: HAProxy's galera backend has n1 active and n2, n3 as backups, all UP, and
+      // VIP:3306 answers with MariaDB's greeting.
+      const stat = await lab('exec', 'n3', '--', `echo 'show stat' | socat stdio unix-connect:/run/haproxy/admin.sock | awk -F, '$1 == "galera" && $2 ~ /^n/ { print $2, $18, $20, $21 }'`);
+      expect(stat.out.trim().split('\n').map((l) => l.replace(/ UP( \S+)? /, ' UP ')), stat.err).toEqual(['n1 UP 1 0', 'n2 UP 0 1', 'n3 UP 0 1']);
+      const greeting = await lab('exec', 'n3', '--', "timeout 5 bash -c 'exec 3<>/dev/tcp/198.18.0.100/3306; head -c 96 <&3' | tr -c '[:print:]' '.'");
+      expect(greeting.out, greeting.err).toMatch(/MariaDB/);
       const swift = await lab('exec', 'n2', '--', 'curl -fsS -m 5 http://198.18.0.100:8080/healthcheck');
       expect(swift.out, swift.err).toMatch(/^OK/m);
       // RabbitMQ: three running nodes in one cluster, reached through the VIP.
