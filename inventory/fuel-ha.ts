@@ -3,6 +3,7 @@
 // Galera (single writer, backends on 3307 behind VIP:3306) and RabbitMQ (5673 behind VIP:5672); two computes.
 // Addresses are in the lab's 198.18.0.0/24 (RFC 2544 benchmarking space): `haplay lab up --nodes 5` gives these hosts.
 import { defineInventory, secret } from 'haplay';
+import { unicastVrrp } from '../roles/keepalived/index.js';
 
 const VIP_PUBLIC = '198.18.0.100';
 const VIP_MGMT = '198.18.0.101';
@@ -20,30 +21,8 @@ export default defineInventory({
       },
       vars: {
         keepalivedInstances: [
-          {
-            name: 'VI_PUBLIC',
-            virtualRouterId: 51,
-            interface: 'host0',
-            vips: [`${VIP_PUBLIC}/24`],
-            peers: 'controllers',
-            mode: 'unicast',
-            nopreempt: false,
-            advertInt: 1,
-            authPass: secret(process.env['HAPLAY_VRRP_PASS'] ?? 'changeme'),
-            trackScripts: ['chk_haproxy'],
-          },
-          {
-            name: 'VI_MGMT',
-            virtualRouterId: 52,
-            interface: 'host0',
-            vips: [`${VIP_MGMT}/24`],
-            peers: 'controllers',
-            mode: 'unicast',
-            nopreempt: false,
-            advertInt: 1,
-            authPass: secret(process.env['HAPLAY_VRRP_PASS'] ?? 'changeme'),
-            trackScripts: ['chk_haproxy'],
-          },
+          unicastVrrp({ name: 'VI_PUBLIC', virtualRouterId: 51, vip: `${VIP_PUBLIC}/24`, authPass: secret(process.env['HAPLAY_VRRP_PASS'] ?? 'changeme') }),
+          unicastVrrp({ name: 'VI_MGMT', virtualRouterId: 52, vip: `${VIP_MGMT}/24`, authPass: secret(process.env['HAPLAY_VRRP_PASS'] ?? 'changeme') }),
         ],
         haproxyBackends: 'controllers',
         // Galera behind the single-writer mysqld listener (backends on 3307, VIP:3306), users as secrets.

@@ -7,6 +7,7 @@
 // passwords are random per lab (labSecret(), never printed).
 //   haplay lab up && haplay deploy inventory/lab.ts playbooks/site.ts
 import { defineInventory, labInventory, labSecret } from 'haplay';
+import { unicastVrrp } from '../roles/keepalived/index.js';
 import { galeraHaproxyService } from '../roles/galera/index.js';
 
 const lab = labInventory();
@@ -28,18 +29,7 @@ export default defineInventory({
   vars: {
     ...lab.vars,
     keepalivedInstances: [
-      {
-        name: 'VI_PUBLIC',
-        virtualRouterId: 51,
-        interface: 'host0',
-        vips: [`${VIP}/24`],
-        peers: 'controllers',
-        mode: 'unicast',
-        nopreempt: false,
-        advertInt: 1,
-        authPass: labSecret('vrrp', { length: 8 }),
-        trackScripts: ['chk_haproxy'],
-      },
+      unicastVrrp({ name: 'VI_PUBLIC', virtualRouterId: 51, vip: `${VIP}/24`, authPass: labSecret('vrrp', { length: 8 }) }),
     ],
     haproxyBackends: 'controllers',
     haproxyStats: { bind: VIP, port: 8404 },

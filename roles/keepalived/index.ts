@@ -41,6 +41,34 @@ export interface VrrpInstance extends Record<string, unknown> {
   notify?: string;
 }
 
+/**
+ * The seed topologies' front door: a unicast VRRP instance over a group of peers (default `controllers`, on
+ * `host0`), advert every second, tracking HAProxy (`chk_haproxy`); preempting unless `nopreempt`.
+ */
+export function unicastVrrp(o: {
+  name: string;
+  virtualRouterId: number;
+  /** The VIP with its prefix (`198.18.0.100/24`). */
+  vip: string;
+  authPass: Secret;
+  peers?: string;
+  interface?: string;
+  nopreempt?: boolean;
+}): VrrpInstance {
+  return {
+    name: o.name,
+    virtualRouterId: o.virtualRouterId,
+    interface: o.interface ?? 'host0',
+    vips: [o.vip],
+    peers: o.peers ?? 'controllers',
+    mode: 'unicast',
+    nopreempt: o.nopreempt ?? false,
+    advertInt: 1,
+    authPass: o.authPass,
+    trackScripts: ['chk_haproxy'],
+  };
+}
+
 export interface KeepalivedVars extends Record<string, unknown> {
   keepalivedInstances: VrrpInstance[];
   keepalivedScripts: VrrpScript[];

@@ -2,7 +2,7 @@
 // validated per host, task lists built, modules known, templates compiled. A bad input fails here (exit 2).
 import { isAbsolute, join } from 'node:path';
 import { HaplayError, isHaplayError } from '../errors.js';
-import { selectHosts } from '../inventory/patterns.js';
+import { missingGroups, selectHosts } from '../inventory/patterns.js';
 import type { Inventory } from '../inventory/types.js';
 import { modules } from '../tasks/index.js';
 import { checkTemplate } from '../tasks/template-engine.js';
@@ -67,17 +67,10 @@ async function planPhase(
   const where = `${file}: phase "${def.name}"`;
   if (typeof def.hosts !== 'string' || !def.hosts) throw new HaplayError('E_PLAYBOOK', `${where}: hosts must be a host pattern`, { file });
   // A phase may select no host (e.g. outside --limit, or an empty group): it is then skipped.
-  let hosts: string[];
-  let skipReason: string | undefined;
-  try {
-    hosts = selectHosts(inventory, def.hosts, options.limit, { allowEmpty: true }).map((h) => h.name);
-  } catch (error) {
-    // optional: a group this topology does not have (unknown terms in --limit still fail).
-    if (!def.optional || !isHaplayError(error) || error.code !== 'E_INVENTORY' || !error.message.startsWith(`pattern "${def.hosts}"`)) throw error;
-    hosts = [];
-    const missing = /: "([^"]+)" is neither a host nor a group/.exec(error.message)?.[1] ?? def.hosts;
-    skipReason = `the inventory has no ${missing} group`;
-  }
+  // optional: a topology without the phase's group skips it (unknown terms in --limit still fail).
+  const missing = def.optional ? missingGroups(inventory, def.hosts) : [];
+  const skipReason = missing[0] === undefined ? undefined : `the inventory has no ${missing[0]} group`;
+  let hosts = skipReason ? [] : selectHosts(inventory, def.hosts, options.limit, { allowEmpty: true }).map((h) => h.name);
   if (def.runOnce) hosts = hosts.slice(0, 1);
   if (def.delegateTo !== undefined && !inventory.hosts.has(def.delegateTo)) {
     throw new HaplayError('E_PLAYBOOK', `${where}: delegateTo "${def.delegateTo}" is not an inventory host`, { file });

@@ -85,6 +85,16 @@ function evaluate(inv: Inventory, pattern: string, label: string): Set<Host> {
 }
 
 /**
+ * Terms of a pattern (operators stripped) that name no host or group of the inventory, in evaluation order: what
+ * an optional playbook phase reports when its topology lacks a group.
+ */
+export function missingGroups(inv: Inventory, pattern: string): string[] {
+  return orderTerms(splitPattern(pattern))
+    .map((t) => (t[0] === '&' || t[0] === '!' ? t.slice(1) : t))
+    .filter((t) => matchTerm(inv, t, `pattern "${pattern}"`) === undefined);
+}
+
+/**
  * Hosts selected by an Ansible pattern, in inventory order without duplicates.
  * @param limit - `--limit`: same grammar, applied as an additional intersection.
  * @param options.allowEmpty - an empty result is fine (a playbook phase outside --limit); unknown terms still throw.

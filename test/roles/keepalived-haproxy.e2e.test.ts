@@ -8,15 +8,13 @@
 // Needs root, systemd-nspawn and debootstrap (or the cached image). Without them the suite is skipped with the
 // reason; with CI=true it fails instead. Lab suites (*.e2e.test.ts) run one at a time (vitest.config.ts, project "lab").
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compileTemplate } from '../../src/tasks/template-engine.js';
 import { haproxyDefaults, renderServices, type HaproxyVars } from '../../roles/haproxy/index.js';
-import { changedNonHandler, deployJson, labDescribe, testLab, waitFor, type Deploy } from '../support/lab.js';
+import { changedNonHandler, deployJson, labDescribe, testLab, useTempAuthkey, waitFor, type Deploy } from '../support/lab.js';
 
 const L = testLab('hplroles');
 const VIP = '198.18.0.100';
@@ -182,19 +180,9 @@ describeLab('roles keepalived + haproxy on the lab', () => {
 });
 
 describeLab('role pacemaker on the lab (corosync 3 knet, IPaddr2 VIP, haproxy clone)', () => {
-  const keyDir = mkdtempSync(join(tmpdir(), 'haplay-authkey-'));
-  const keyFile = join(keyDir, 'corosync.key');
-
-  beforeAll(async () => {
-    await L.fresh(3); // fresh nodes: the suite above cut one node's power
-    process.env['HAPLAY_TEST_AUTHKEY_FILE'] = keyFile;
-  }, 1_800_000);
-
-  afterAll(async () => {
-    delete process.env['HAPLAY_TEST_AUTHKEY_FILE'];
-    rmSync(keyDir, { recursive: true, force: true });
-    await L.down();
-  }, 120_000);
+  const keyFile = useTempAuthkey();
+  beforeAll(() => L.fresh(3), 1_800_000); // fresh nodes: the suite above cut one node's power
+  afterAll(() => L.down(), 120_000);
 
   it('forms a quorate cluster with the VIP on one node and haproxy cloned on all; the authkey never prints', async () => {
     const started = Date.now();

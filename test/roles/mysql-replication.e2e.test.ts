@@ -6,12 +6,9 @@
 // - `lab kill` of the master while a client writes through the VIP: a replica is promoted, the VIP follows, every
 //   acknowledged row is on the new master; the old master, started again, rejoins as a replica.
 // Needs root, systemd-nspawn and debootstrap (or the cached image); with CI=true it fails instead of skipping.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { changedNonHandler, deployJson, labDescribe, testLab, waitFor, type Deploy } from '../support/lab.js';
+import { changedNonHandler, deployJson, labDescribe, testLab, useTempAuthkey, waitFor, type Deploy } from '../support/lab.js';
 import { REPL_PASSWORD, TEST_PASSWORD, VIP } from '../fixtures/roles/playbooks/mysql-replication.js';
 
 const L = testLab('hplgal');
@@ -65,18 +62,9 @@ async function idsOn(node: string): Promise<Set<number>> {
 }
 
 describeLab('role mysql-replication on the lab (Pacemaker mariadb promotable clone, semi-sync, writer VIP)', () => {
-  const keyDir = mkdtempSync(join(tmpdir(), 'haplay-authkey-'));
-
-  beforeAll(async () => {
-    process.env['HAPLAY_TEST_AUTHKEY_FILE'] = join(keyDir, 'corosync.key');
-    await L.fresh(3);
-  }, 1_800_000);
-
-  afterAll(async () => {
-    delete process.env['HAPLAY_TEST_AUTHKEY_FILE'];
-    rmSync(keyDir, { recursive: true, force: true });
-    await L.down();
-  }, 120_000);
+  useTempAuthkey();
+  beforeAll(() => L.fresh(3), 1_800_000);
+  afterAll(() => L.down(), 120_000);
 
   it('promotes one instance, two replicas replicate (IO/SQL Yes, read_only ON), the VIP is on the promoted node', async () => {
     const started = Date.now();

@@ -2,7 +2,10 @@
 // must: a file that cannot run throws instead of skipping), the CLI run in-process, `lab <verb> --name <lab>`, a
 // deploy with its JSON Lines events parsed, polling with a deadline, and VIP holders read through the namespaces.
 import { execFileSync } from 'node:child_process';
-import { describe } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { HostRecap, RunEvent } from '../../src/engine/events.js';
 import type { TaskResult } from '../../src/engine/types.js';
@@ -113,4 +116,21 @@ export function testLab(name: string): TestLab {
       return [...r.out.matchAll(/^HOLD=(\S+)$/gm)].map((m) => m[1]!).sort();
     },
   };
+}
+
+/**
+ * For suites deploying role pacemaker: a private temp file for the corosync authkey the role generates on the
+ * controller, named to the fixtures by HAPLAY_TEST_AUTHKEY_FILE for the suite's duration, removed afterwards.
+ */
+export function useTempAuthkey(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'haplay-authkey-'));
+  const file = join(dir, 'corosync.key');
+  beforeAll(() => {
+    process.env['HAPLAY_TEST_AUTHKEY_FILE'] = file;
+  });
+  afterAll(() => {
+    delete process.env['HAPLAY_TEST_AUTHKEY_FILE'];
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return file;
 }
