@@ -34,6 +34,8 @@ export default defineInventory({
         qpidVhost: 'openstack',
         qpidPassword: secret(process.env['HAPLAY_AMQP_PASS'] ?? 'changeme'),
         galeraPort: 3307,
+        // `haplay rolling --role galera`: each node out of the mysqld listener (maint + shutdown-sessions) first.
+        galeraHaproxy: { hosts: 'haproxy', backends: ['mysqld'] },
         galeraUsers: [{ name: 'nova', host: '%', password: secret(process.env['HAPLAY_DB_NOVA_PASS'] ?? 'changeme'), privileges: ['ALL PRIVILEGES ON nova.*'] }],
         // Swift: proxies on the controllers behind HAProxy, storage on the controllers (Fuel), keystone auth.
         swiftProxies: 'swift_proxy',

@@ -9,7 +9,7 @@
 //   join      (serial: 1)             start a stopped node / restart a node whose config changed, each waited for
 //                                     until Synced before the next: never all members at once.
 // Variables are prefixed `galera…`: inventory variables are one flat namespace shared by every role.
-import { defineRole, HaplayError, shq, tasks, type HostInfo, type PhaseDef, type Secret, type TaskContext, type TaskDef } from 'haplay';
+import { defineRole, HaplayError, shq, tasks, type HostInfo, type PhaseDef, type ProbeOutput, type RoleDef, type Secret, type TaskContext, type TaskDef } from 'haplay';
 import { decide, needsRecover, parseReport, type Decision, type Member } from './decide.js';
 
 export { decide, parseReport, positionOf, needsRecover, type Decision, type Member, type MemberReport } from './decide.js';
@@ -60,6 +60,11 @@ export interface GaleraVars extends Record<string, unknown> {
   galeraProvider: string;
   galeraDatadir: string;
   galeraServiceName: string;
+  /**
+   * For `haplay rolling --role galera`: the HAProxy nodes (host pattern) and listeners whose server for a node is put
+   * in maint with its sessions shut down before the node stops (`false`: no HAProxy in front of the cluster).
+   */
+  galeraHaproxy: { hosts: string; backends: string[] } | false;
 }
 
 export const galeraDefaults: Omit<GaleraVars, 'galeraStep'> = {
@@ -84,6 +89,8 @@ export const galeraDefaults: Omit<GaleraVars, 'galeraStep'> = {
   galeraProvider: '/usr/lib/galera/libgalera_smm.so',
   galeraDatadir: '/var/lib/mysql',
   galeraServiceName: 'mariadb',
+  // playbooks/site.ts runs role haproxy on group `haproxy`; galeraHaproxyService() names the listener `galera`.
+  galeraHaproxy: { hosts: 'haproxy', backends: ['galera'] },
 };
 
 const NAME = '^[A-Za-z0-9_-]+$';
@@ -141,11 +148,22 @@ export const galeraSchema = {
     galeraProvider: { type: 'string', pattern: PATH },
     galeraDatadir: { type: 'string', pattern: PATH },
     galeraServiceName: { type: 'string', pattern: '^[A-Za-z0-9_.@-]+$' },
+    galeraHaproxy: {
+      anyOf: [
+        { const: false },
+        {
+          type: 'object',
+          properties: { hosts: { type: 'string', minLength: 1 }, backends: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' } } },
+          required: ['hosts', 'backends'],
+          additionalProperties: false,
+        },
+      ],
+    },
   },
   required: [
     'galeraStep', 'galeraNodes', 'galeraClusterName', 'galeraForceBootstrap', 'galeraSstMethod', 'galeraSstUser', 'galeraGcacheSize',
     'galeraPort', 'galeraCheckPort', 'galeraMaxConnections', 'galeraSlaveThreads', 'galeraMysqldOptions', 'galeraStartOnBoot',
-    'galeraUsers', 'galeraSyncTimeout', 'galeraPackages', 'galeraProvider', 'galeraDatadir', 'galeraServiceName',
+    'galeraUsers', 'galeraSyncTimeout', 'galeraPackages', 'galeraProvider', 'galeraDatadir', 'galeraServiceName', 'galeraHaproxy',
   ],
   // mariabackup SST authenticates: no password, no SST.
   if: { properties: { galeraSstMethod: { const: 'mariabackup' } } },
@@ -337,9 +355,88 @@ function joinTasks(v: GaleraVars): TaskDef[] {
   ];
 }
 
+/** `key=value` lines of a rolling probe (unit state, wsrep status, journal tail). */
+function probeFields(o: ProbeOutput): Map<string, string> {
+  return new Map([...o.stdout.matchAll(/^([a-z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!.trim()]));
+}
+
+/** Read-only: the unit's state, this node's wsrep status, and (when the unit failed) the last lines of its journal. */
+function rollingProbe(v: GaleraVars): string {
+  const svc = shq(v.galeraServiceName);
+  const query = "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state_comment','wsrep_cluster_size','wsrep_cluster_status')";
+  return [
+    `echo "unit=$(systemctl is-active ${svc})"`,
+    `timeout 10 mariadb -N -B -e ${shq(query)} 2>/dev/null | tr '\\t' '='`,
+    // Control characters are escaped by the report; the tail says why a start failed.
+    `if [ "$(systemctl is-active ${svc})" = failed ]; then journalctl -u ${svc} -n 4 --no-pager -o cat 2>/dev/null | tail -c 600 | tr '\\n' ' ' | sed 's/^/journal=/'; echo; fi`,
+  ].join('\n');
+}
+
+/** Why one node is not a Synced member of a Primary component of `size` members (undefined: it is). */
+export function galeraNodeProblem(o: ProbeOutput, size: number): string | undefined {
+  if (o.exitCode === null) return `${o.host}: unreachable (${o.stderr.trim().slice(0, 200)})`;
+  const f = probeFields(o);
+  const unit = f.get('unit') ?? '?';
+  if (unit !== 'active') return `${o.host}: mariadb ${unit}`;
+  const state = f.get('wsrep_local_state_comment');
+  if (state === undefined) return `${o.host}: mariadb does not answer`;
+  if (f.get('wsrep_cluster_status') !== 'Primary') return `${o.host}: not in a Primary component (${f.get('wsrep_cluster_status') ?? '?'})`;
+  if (state !== 'Synced') return `${o.host}: ${state}, not Synced`;
+  const n = Number(f.get('wsrep_cluster_size'));
+  if (n !== size) return `${o.host}: wsrep_cluster_size ${f.get('wsrep_cluster_size') ?? '?'}, want ${size}`;
+  return undefined;
+}
+
+/** A unit that failed does not start by itself: the gate stops at once, with the journal's last lines. */
+export function galeraStartFailed(o: ProbeOutput): string | undefined {
+  const f = probeFields(o);
+  return f.get('unit') === 'failed' ? `${o.host}: mariadb failed to start${f.get('journal') ? `: ${f.get('journal')}` : ''}` : undefined;
+}
+
+/**
+ * Rolling contract (docs/rolling.md, ha-roles.md §4.4 E): before a node leaves, every member Synced in one Primary
+ * component of the full size; the node out of HAProxy (maint + shutdown-sessions: persistent connections reconnect to
+ * the next server); `systemctl stop` (a clean leave: the others keep quorum); start queued with --no-block and judged
+ * by the node gate (an IST/SST may outlast any command timeout; a failed unit fails the gate at once with its
+ * journal); back when Synced at full size. The writer (first member: role haproxy's `galera` listener sends every
+ * client there) goes last.
+ */
+export const galeraRolling: NonNullable<RoleDef<GaleraVars>['rolling']> = (v, ctx) => {
+  const members = ctx.hostsOf(v.galeraNodes);
+  if (!members.some((m) => m.name === ctx.host)) throw new HaplayError('E_VARS', `galera: ${ctx.host} is not in galeraNodes (${v.galeraNodes})`, { host: ctx.host });
+  const size = members.length;
+  const svc = shq(v.galeraServiceName);
+  const probe = rollingProbe(v);
+  return {
+    services: [v.galeraServiceName],
+    start: [`systemctl reset-failed ${svc} 2>/dev/null; systemctl start --no-block ${svc}`],
+    packages: v.galeraPackages.debian.filter((p) => /^(mariadb|galera)/.test(p)),
+    clusterGates: [
+      {
+        name: `galera: every member Synced, cluster size ${size}`,
+        on: 'cluster',
+        command: probe,
+        check: (outs) => outs.map((o) => galeraNodeProblem(o, size)).find((x) => x !== undefined),
+      },
+    ],
+    nodeGates: [
+      {
+        name: 'galera node Synced',
+        command: probe,
+        check: (outs) => galeraNodeProblem(outs[0]!, size),
+        fatal: (outs) => galeraStartFailed(outs[0]!),
+      },
+    ],
+    ...(v.galeraHaproxy ? { haproxy: { backends: v.galeraHaproxy.backends, hosts: v.galeraHaproxy.hosts, database: true } } : {}),
+    // Static, as role haproxy renders the listener: the first member is the writer, the others are `backup`.
+    active: members[0]?.name === ctx.host ? 'true' : 'false',
+  };
+};
+
 export const galeraRole = defineRole<GaleraVars>({
   name: 'galera',
   clustered: true,
+  rolling: galeraRolling,
   defaults: galeraDefaults,
   schema: galeraSchema,
   tasks: (v) => (v.galeraStep === 'prepare' ? prepareTasks(v) : v.galeraStep === 'bootstrap' ? bootstrapTasks(v) : joinTasks(v)),

@@ -70,12 +70,12 @@ export async function runRolling(run: RollingRun, resumed = false): Promise<Extr
   let path = await run.save(journal);
   run.emit({ type: 'rolling-start', at: Date.now(), id: journal.id, order: journal.order, active, resumed });
 
-  /** Polls `probe` until it returns no reason or `timeoutS` passes; returns the last reason. */
-  const poll = async (probe: () => Promise<string | undefined>, timeoutS: number): Promise<string | undefined> => {
+  /** Polls `probe` until it returns no reason, a fatal one, or `timeoutS` passes; returns the last reason. */
+  const poll = async <R extends string | { fatal: string }>(probe: () => Promise<R | undefined>, timeoutS: number): Promise<R | undefined> => {
     const deadline = Date.now() + timeoutS * 1000;
     for (;;) {
       const reason = await probe();
-      if (reason === undefined || Date.now() >= deadline) return reason;
+      if (reason === undefined || typeof reason === 'object' || Date.now() >= deadline) return reason;
       await sleep(pollMs);
     }
   };
@@ -84,8 +84,14 @@ export async function runRolling(run: RollingRun, resumed = false): Promise<Extr
     for (const gate of gates) {
       const hosts = gate.on === 'cluster' ? (run.clusterHosts ?? journal.order) : [node];
       const check = gate.check ?? allZero;
-      const reason = await poll(async () => check(await Promise.all(hosts.map((h) => run.exec(h, gate.command))), node), gate.timeoutS ?? journal.gateTimeoutS);
-      if (reason !== undefined) throw new StepFailure(`gate "${gate.name}" not healthy after ${gate.timeoutS ?? journal.gateTimeoutS} s: ${reason}`, gate.name);
+      const timeoutS = gate.timeoutS ?? journal.gateTimeoutS;
+      const reason = await poll<string | { fatal: string }>(async () => {
+        const outputs = await Promise.all(hosts.map((h) => run.exec(h, gate.command)));
+        const fatal = gate.fatal?.(outputs, node);
+        return fatal !== undefined ? { fatal } : check(outputs, node);
+      }, timeoutS);
+      if (typeof reason === 'object') throw new StepFailure(`gate "${gate.name}" cannot become healthy: ${reason.fatal}`, gate.name);
+      if (reason !== undefined) throw new StepFailure(`gate "${gate.name}" not healthy after ${timeoutS} s: ${reason}`, gate.name);
     }
   };
 

@@ -25,6 +25,11 @@ export interface RollingGate {
   on?: 'self' | 'cluster';
   /** Judges the outputs: undefined = healthy, else the reason. @default every exit code is 0 */
   check?: (outputs: ProbeOutput[], node: string) => string | undefined;
+  /**
+   * A state polling cannot cure (the unit has failed): a reason here fails the gate at once instead of waiting out
+   * its timeout. Judged before `check`. @default never
+   */
+  fatal?: (outputs: ProbeOutput[], node: string) => string | undefined;
   /** Seconds to wait for healthy. @default the run's --gate-timeout (120) */
   timeoutS?: number;
 }

@@ -3,13 +3,22 @@
 // - bootstrap of a new cluster: wsrep_cluster_size 3 and Synced everywhere, the nodes joined one at a time (each
 //   Synced before the next starts), rows written through the VIP readable on every node, the password never printed;
 // - a second deploy reports 0 changed and restarts nothing; a config change restarts one node at a time;
+// - `haplay rolling --role galera` while a client inserts through the VIP: every member restarted (the writer n1
+//   last), every acknowledged row on every node, 3 Synced, and samples of every node during the run never show a
+//   Primary component of fewer than 2 members (nor a moment without one);
+// - mariadb unable to start on n2 (an unknown option): the rollout stops at n2's gate, n3 and n1 untouched, n2 left
+//   out of HAProxy; after the repair `--resume` completes;
 // - power cut of n1, rows written through the VIP, then a power cut of n2 and n3 while a client writes: a deploy
 //   limited to n1,n2 refuses to bootstrap (n3 cannot report), the full deploy recovers from the most advanced node
 //   (n2 or n3, never the stale n1) and every acknowledged row is on every node.
 // Needs root, systemd-nspawn and debootstrap (or the cached image); with CI=true it fails instead of skipping.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { changedNonHandler, deployJson, labDescribe, testLab, waitFor, type Deploy } from '../support/lab.js';
+import type { RollingEvent } from '../../src/rolling/types.js';
+import { changedNonHandler, deployJson, labDescribe, rollingJson, testLab, waitFor, type Deploy } from '../support/lab.js';
 import { TEST_PASSWORD, VIP } from '../fixtures/roles/playbooks/galera.js';
 
 const L = testLab('hplgal');
@@ -84,11 +93,39 @@ async function idsOn(): Promise<Map<string, Set<number>>> {
   return new Map([...rows].map(([n, v]) => [n, new Set(v.split('\n').filter((x) => /^\d+$/.test(x)).map(Number))]));
 }
 
-describeLab('role galera on the lab (bootstrap, Synced gate, full-outage recovery)', () => {
-  beforeAll(() => L.fresh(3), 1_800_000);
+/** `haplay rolling` of the galera role on the controllers, variables from the fixture playbook's galera phases. */
+const rollGalera = (...extra: string[]): ReturnType<typeof rollingJson> => rollingJson(L.inventory, 'controllers', '--role', 'galera', '--playbook', PLAYBOOK, ...extra);
+
+/** Status of server `node` in the galera listener on every HAProxy node: { n1: 'UP', … }. */
+async function listenerStatus(node: string): Promise<string[]> {
+  const r = await lab('exec', 'all', '--',
+    `echo 'show stat' | socat stdio unix-connect:/run/haproxy/admin.sock | awk -F, '$1=="galera" && $2=="${node}" {print "ST=" $18}'`);
+  return [...r.out.matchAll(/^ST=(.+)$/gm)].map((m) => m[1]!.trim());
+}
+
+const okSteps = (events: RollingEvent[]): string[] => events.flatMap((e) => (e.type === 'step-end' && e.status === 'ok' ? [`${e.node}:${e.step}`] : []));
+
+/** A script run as a transient unit on `nodes` until /root/roll-stop exists (clean stop, no stray processes). */
+async function startLoop(unit: string, nodes: string, script: string): Promise<void> {
+  const run = [`rm -f /root/roll-stop /root/${unit}.out /root/${unit}.err`, `cat > /root/${unit}.sh <<'HPLEOF'`, script, 'HPLEOF', `systemd-run --quiet --unit ${unit} bash /root/${unit}.sh`];
+  const r = await lab('exec', nodes, '--', run.join('\n'));
+  expect(r.code, r.out + r.err).toBe(0);
+}
+
+describeLab('role galera on the lab (bootstrap, Synced gate, rolling restart, full-outage recovery)', () => {
+  const cwd = process.cwd();
+  const work = mkdtempSync(join(tmpdir(), 'hpl-galera-'));
+
+  beforeAll(async () => {
+    // `haplay rolling` writes its journal under .haplay/runs of the working directory: keep it out of the checkout.
+    process.chdir(work);
+    await L.fresh(3);
+  }, 1_800_000);
 
   afterAll(async () => {
     delete process.env['HAPLAY_TEST_GALERA_MAXCONN'];
+    process.chdir(cwd);
+    rmSync(work, { recursive: true, force: true });
     await L.down();
   }, 120_000);
 
@@ -143,6 +180,112 @@ describeLab('role galera on the lab (bootstrap, Synced gate, full-outage recover
     expect(NODES.map((n) => maxconn.get(n))).toEqual(['250', '250', '250']);
     await expectHealthy();
   }, 600_000);
+
+  it('rolling restart under inserts through the VIP: every acknowledged row on every node, never fewer than 2 members', async () => {
+    const mk = await lab('exec', 'n1', '--', `${CLIENT} -e "CREATE TABLE IF NOT EXISTS hpltest.roll (id INT PRIMARY KEY, node VARCHAR(20))"`);
+    expect(mk.code, mk.out + mk.err).toBe(0);
+    const before = await starts();
+    // Every node samples its own view twice a second; a client on n3 inserts through the VIP (new connection per row,
+    // an id appended to roll-writer.out only once the INSERT was acknowledged).
+    await startLoop('roll-sampler', 'all', [
+      'while [ ! -e /root/roll-stop ]; do',
+      `  echo "$(date +%s%N) $(timeout 2 mariadb -N -B -e "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_size','wsrep_cluster_status')" 2>/dev/null | tr '\\t\\n' '= ')" >> /root/roll-sampler.out`,
+      '  sleep 0.5',
+      'done',
+    ].join('\n'));
+    await startLoop('roll-writer', 'n3', [
+      'i=1',
+      'while [ ! -e /root/roll-stop ]; do',
+      `  if ${CLIENT} -e "INSERT INTO hpltest.roll VALUES ($i, @@hostname)" 2>>/root/roll-writer.err; then echo $i >> /root/roll-writer.out; fi`,
+      '  i=$((i+1)); sleep 0.05',
+      'done',
+    ].join('\n'));
+    const t0 = Date.now();
+    const r = await rollGalera();
+    const t1 = Date.now();
+    await lab('exec', 'all', '--', 'touch /root/roll-stop; sleep 1; systemctl stop roll-sampler roll-writer 2>/dev/null; true');
+    console.log(`[haplay] galera rolling restart under inserts: ${r.end?.durationMs ?? '-'} ms`);
+    expect(r.code, r.out.slice(-3000) + r.err).toBe(0);
+    const start = r.events.find((e) => e.type === 'rolling-start');
+    expect(start).toMatchObject({ order: ['n2', 'n3', 'n1'], active: ['n1'] }); // the writer last
+    expect(r.end).toMatchObject({ status: 'done', done: ['n2', 'n3', 'n1'], failed: [], untouched: [] });
+    expect(okSteps(r.events)).toEqual(['n2', 'n3', 'n1'].flatMap((n) => ['gate-before', 'drain', 'stop', 'start', 'gate-after', 'enable'].map((s) => `${n}:${s}`)));
+    const after = await starts();
+    for (const line of after.split('\n')) expect(before).not.toContain(line); // every member restarted
+    await expectHealthy();
+
+    // Every acknowledged row is on every node (read after the node caught up: wsrep_sync_wait).
+    const acked = (await lab('exec', 'n3', '--', 'cat /root/roll-writer.out')).out.split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
+    const failed = (await lab('exec', 'n3', '--', 'grep -c . /root/roll-writer.err || true')).out.match(/^(\d+)$/m)?.[1] ?? '?';
+    console.log(`[haplay] inserts through the VIP during the rollout: ${acked.length} acknowledged, ${failed} refused (sessions cut by the drain)`);
+    expect(acked.length).toBeGreaterThan(50);
+    const rows = await onEach('SET SESSION wsrep_sync_wait=1; SELECT id FROM hpltest.roll');
+    for (const n of NODES) {
+      const have = new Set((rows.get(n) ?? '').split('\n').filter((x) => /^\d+$/.test(x)).map(Number));
+      expect(acked.filter((id) => !have.has(id)), `${n} misses acknowledged rows`).toEqual([]);
+    }
+
+    // Samples: `<ns> wsrep_cluster_size=N wsrep_cluster_status=Primary`; a stopped node's lines are empty.
+    const samples = (await lab('exec', 'all', '--', 'cat /root/roll-sampler.out')).out.split('\n').flatMap((l) => {
+      const m = /^(\d{19}) (.*)$/.exec(l.trim());
+      if (!m) return [];
+      const size = /wsrep_cluster_size=(\d+)/.exec(m[2]!)?.[1];
+      const primary = /wsrep_cluster_status=Primary/.test(m[2]!);
+      return [{ at: Number(BigInt(m[1]!) / 1_000_000n), size: size === undefined ? undefined : Number(size), primary }];
+    }).filter((s) => s.at >= t0 && s.at <= t1);
+    const primaries = samples.filter((s) => s.primary);
+    const sizes = primaries.map((s) => s.size!);
+    console.log(`[haplay] ${samples.length} samples during the rollout; Primary sizes seen: ${[...new Set(sizes)].sort().join(', ')}`);
+    expect(primaries.length).toBeGreaterThan(30);
+    expect(Math.min(...sizes)).toBeGreaterThanOrEqual(2);
+    expect(sizes).toContain(2); // each node did leave (the sampler is not blind)
+    // And never a moment without a Primary component: every 3 s window of the run holds a Primary sample.
+    for (let w = t0; w + 3000 <= t1; w += 1000) {
+      expect(primaries.some((s) => s.at >= w && s.at < w + 3000), `no Primary sample in [${w - t0}, ${w - t0 + 3000}) ms`).toBe(true);
+    }
+  }, 900_000);
+
+  it('mariadb unable to start on n2 stops the rollout at its gate (n3, n1 untouched); --resume completes after the repair', async () => {
+    const BROKEN = '/etc/mysql/mariadb.conf.d/99-zz-hpl-broken.cnf';
+    const broke = await lab('exec', 'n2', '--', `printf '[mysqld]\\nhpl_no_such_option = 1\\n' > ${BROKEN}`);
+    expect(broke.code, broke.out + broke.err).toBe(0);
+    const before = await starts();
+    const r = await rollGalera('--gate-timeout', '120');
+    expect(r.code, r.out.slice(-3000) + r.err).toBe(3);
+    const end = r.end!;
+    console.log(`[haplay] rollout stopped after ${end.durationMs} ms: ${JSON.stringify(end.failed)}`);
+    expect(end).toMatchObject({ status: 'failed', done: [], untouched: ['n3', 'n1'] });
+    expect(end.failed).toHaveLength(1);
+    expect(end.failed[0]).toMatchObject({ node: 'n2', step: 'gate-after', gate: 'galera node Synced' });
+    // The reason comes from the unit's journal, at once (not after the gate timeout).
+    expect(end.failed[0]!.message).toMatch(/mariadb failed to start: .*hpl_no_such_option/);
+    expect(end.durationMs).toBeLessThan(100_000);
+    // n3 and n1 untouched: mariadb not restarted, their servers never left rotation; n2 stays in maint everywhere.
+    const after = await starts();
+    for (const n of ['n1', 'n3']) expect(after.split('\n').find((l) => l.startsWith(`${n} `)), n).toBe(before.split('\n').find((l) => l.startsWith(`${n} `)));
+    expect(await listenerStatus('n1')).toEqual(['UP', 'UP', 'UP']);
+    expect(await listenerStatus('n3')).toEqual(['UP', 'UP', 'UP']);
+    expect(await listenerStatus('n2')).toEqual(['MAINT', 'MAINT', 'MAINT']);
+    // The two others keep serving writes through the VIP.
+    const w = await lab('exec', 'n3', '--', `${CLIENT} -e "INSERT INTO hpltest.roll VALUES (1000000, 'n2 down'); SELECT @@hostname"`);
+    expect(w.code, w.out + w.err).toBe(0);
+    expect(w.out).toMatch(/^n1$/m);
+
+    const repair = await lab('exec', 'n2', '--', `rm -f ${BROKEN}`);
+    expect(repair.code, repair.out + repair.err).toBe(0);
+    const resumed = await rollingJson('--resume', end.id);
+    console.log(`[haplay] resume: ${resumed.end?.durationMs ?? '-'} ms`);
+    expect(resumed.code, resumed.out.slice(-3000) + resumed.err).toBe(0);
+    expect(resumed.end?.done).toEqual(['n2', 'n3', 'n1']);
+    const touched = [...new Set(okSteps(resumed.events).map((s) => s.split(':')[0]))];
+    expect(touched).toEqual(['n2', 'n3', 'n1']);
+    // n2 resumed from stop (still drained: no second gate-before or drain).
+    expect(okSteps(resumed.events).filter((s) => s.startsWith('n2:'))).toEqual(['n2:stop', 'n2:start', 'n2:gate-after', 'n2:enable']);
+    await expectHealthy();
+    for (const n of NODES) expect(await listenerStatus(n), n).toEqual(['UP', 'UP', 'UP']);
+    const ids = await onEach('SET SESSION wsrep_sync_wait=1; SELECT id FROM hpltest.roll WHERE id = 1000000');
+    for (const n of NODES) expect(ids.get(n), n).toBe('1000000');
+  }, 900_000);
 
   it('after a power cut of every node: refuses while a node cannot report, then recovers from the most advanced node', async () => {
     // n1 dies first: the rows written after that are only on n2 and n3.

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RollingEvent, RollingJournal } from '../../src/rolling/types.js';
-import { deployJson, haplay, labDescribe, testLab, waitFor, type Out } from '../support/lab.js';
+import { deployJson, labDescribe, rollingJson, testLab, waitFor } from '../support/lab.js';
 
 const L = testLab('hplroll');
 const VIP = '198.18.0.100';
@@ -61,15 +61,7 @@ function steadyLoad(periodMs: number): { stop: () => Promise<Sample[]> } {
   };
 }
 
-/** `haplay rolling … --json` with its events parsed. */
-async function rolling(...args: string[]): Promise<Out & { events: RollingEvent[]; end: Extract<RollingEvent, { type: 'rolling-end' }> | undefined }> {
-  const r = await haplay('rolling', ...args, '--json');
-  const events = r.out
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as RollingEvent);
-  return { ...r, events, end: events.find((e): e is Extract<RollingEvent, { type: 'rolling-end' }> => e.type === 'rolling-end') };
-}
+const rolling = rollingJson;
 
 /** When each node's hpl-http last entered `active` (monotonic µs): changes exactly when the unit was restarted. */
 async function startTimes(): Promise<Record<string, string>> {

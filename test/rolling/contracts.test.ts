@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadInventory } from '../../src/inventory/index.js';
 import { preflight } from '../../src/engine/preflight.js';
+import { galeraDefaults, galeraNodeProblem, galeraRolling, galeraStartFailed, type GaleraVars } from '../../roles/galera/index.js';
 import { haproxyDefaults, haproxyRolling } from '../../roles/haproxy/index.js';
 import { keepalivedDefaults, keepalivedRolling, type KeepalivedVars } from '../../roles/keepalived/index.js';
 import { nodeResourcesProblem, pacemakerDefaults, pacemakerRolling } from '../../roles/pacemaker/index.js';
@@ -20,6 +21,7 @@ import { journalFor } from './world.js';
 const ctx = { host: 'n1', address: '198.18.0.11', hostsOf: () => ['n1', 'n2', 'n3'].map((name, i) => ({ name, address: `198.18.0.1${i + 1}`, vars: {} })) };
 const fixture = (p: string): string => fileURLToPath(new URL(`../fixtures/rolling/${p}`, import.meta.url));
 const FUEL = fileURLToPath(new URL('../../inventory/fuel-ha.ts', import.meta.url));
+const SITE = fileURLToPath(new URL('../../playbooks/site.ts', import.meta.url));
 const probe = (host: string, stdout: string, exitCode = 0): ProbeOutput => ({ host, exitCode, stdout, stderr: '' });
 
 describe('keepalived rolling contract', () => {
@@ -79,6 +81,65 @@ describe('pacemaker rolling contract', () => {
     expect(nodeResourcesProblem(xml(up, started.replace('failed="false"', 'failed="true"')), 'n1')).toBe('resource vip failed');
     expect(nodeResourcesProblem(xml(up, '<resource id="haproxy" resource_agent="systemd:haproxy" role="Stopped" active="false"/>'), 'n1')).toBe('resource haproxy stopped');
     expect(nodeResourcesProblem(xml(up, started), 'n2')).toBe('node n2 not in crm_mon');
+  });
+});
+
+describe('galera rolling contract', () => {
+  const v = { ...galeraDefaults, galeraStep: 'join', galeraNodes: 'controllers' } as GaleraVars;
+  const status = (host: string, state: string, size: number, cluster = 'Primary', unit = 'active'): ProbeOutput =>
+    probe(host, `unit=${unit}\nwsrep_cluster_size=${size}\nwsrep_cluster_status=${cluster}\nwsrep_local_state_comment=${state}\n`);
+  const spec = galeraRolling(v, ctx);
+
+  it('cluster gate: every member Synced in a Primary component of the full size', () => {
+    const gate = spec.clusterGates![0]!;
+    expect(gate).toMatchObject({ name: 'galera: every member Synced, cluster size 3', on: 'cluster' });
+    const healthy = ['n1', 'n2', 'n3'].map((n) => status(n, 'Synced', 3));
+    expect(gate.check!(healthy, 'n1')).toBeUndefined();
+    expect(gate.check!([healthy[0]!, status('n2', 'Synced', 2), healthy[2]!], 'n1')).toBe('n2: wsrep_cluster_size 2, want 3');
+    expect(gate.check!([healthy[0]!, status('n2', 'Donor/Desynced', 3), healthy[2]!], 'n1')).toBe('n2: Donor/Desynced, not Synced');
+    expect(gate.check!([status('n1', 'Initialized', 1, 'non-Primary'), healthy[1]!], 'n1')).toBe('n1: not in a Primary component (non-Primary)');
+    expect(gate.check!([healthy[0]!, probe('n3', 'unit=inactive\n', 0)], 'n1')).toBe('n3: mariadb inactive');
+    expect(gate.check!([healthy[0]!, { host: 'n2', exitCode: null, stdout: '', stderr: 'connect timeout' }], 'n1')).toBe('n2: unreachable (connect timeout)');
+    expect(gate.check!([probe('n1', 'unit=active\n')], 'n1')).toBe('n1: mariadb does not answer');
+  });
+
+  it('node gate: Synced at full size; a failed unit is fatal at once, with its journal', () => {
+    const gate = spec.nodeGates![0]!;
+    expect(gate.name).toBe('galera node Synced');
+    expect(gate.check!([status('n1', 'Synced', 3)], 'n1')).toBeUndefined();
+    expect(gate.check!([status('n1', 'Joined', 3)], 'n1')).toBe('n1: Joined, not Synced');
+    expect(gate.check!([probe('n1', 'unit=activating\n')], 'n1')).toBe('n1: mariadb activating');
+    expect(gate.fatal!([probe('n1', 'unit=activating\n')], 'n1')).toBeUndefined();
+    const failed = probe('n1', "unit=failed\njournal=[ERROR] /usr/sbin/mariadbd: unknown variable 'hpl_broken=1' [ERROR] Aborting \n");
+    expect(gate.fatal!([failed], 'n1')).toBe("n1: mariadb failed to start: [ERROR] /usr/sbin/mariadbd: unknown variable 'hpl_broken=1' [ERROR] Aborting");
+    expect(galeraStartFailed(probe('n1', 'unit=failed\n'))).toBe('n1: mariadb failed to start');
+    expect(galeraNodeProblem(status('n1', 'Synced', 3), 3)).toBeUndefined();
+    // The probe only reads: the unit's state, SHOW GLOBAL STATUS, the journal.
+    expect(gate.command).toContain("systemctl is-active mariadb");
+    expect(gate.command).not.toMatch(/systemctl (start|stop|restart)/);
+  });
+
+  it('stop, a queued start (judged by the node gate), maint + shutdown-sessions in HAProxy, the writer last', () => {
+    const plan = planNode([spec]);
+    expect(plan.stop).toEqual(['systemctl stop mariadb']);
+    expect(plan.start).toEqual(['systemctl reset-failed mariadb 2>/dev/null; systemctl start --no-block mariadb']);
+    expect(plan.packages).toEqual(['mariadb-server', 'mariadb-client', 'galera-4', 'mariadb-backup']);
+    expect(spec.haproxy).toEqual({ backends: ['galera'], hosts: 'haproxy', database: true });
+    expect(spec.active).toBe('true'); // n1, the first member: role haproxy's galera listener writes there
+    expect(galeraRolling(v, { ...ctx, host: 'n2' }).active).toBe('false');
+    expect(galeraRolling({ ...v, galeraHaproxy: false }, ctx).haproxy).toBeUndefined();
+    expect(() => galeraRolling(v, { ...ctx, host: 'n9' })).toThrow(/n9 is not in galeraNodes/);
+  });
+
+  it('plans from a playbook phase (galeraPhases vars) and refuses invalid galeraHaproxy before any host', async () => {
+    const inventory = await loadInventory(FUEL);
+    const plans = await planRollout({ inventory, nodes: ['c1', 'c2', 'c3'], roles: ['galera'], playbook: SITE });
+    expect(plans.get('c1')!.haproxy).toEqual([{ backends: ['mysqld'], hosts: 'haproxy', database: true }]);
+    expect(plans.get('c1')!.clusterGates[0]!.name).toBe('galera: every member Synced, cluster size 3');
+    expect(plans.get('c1')!.active).toEqual(['true']);
+    expect(plans.get('c3')!.active).toEqual(['false']);
+    inventory.hosts.get('c2')!.vars['galeraHaproxy'] = { hosts: 'haproxy', backends: [] };
+    await expect(planRollout({ inventory, nodes: ['c1', 'c2'], roles: ['galera'], playbook: SITE })).rejects.toMatchObject({ code: 'E_VARS' });
   });
 });
 

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { HostRecap, RunEvent } from '../../src/engine/events.js';
 import type { TaskResult } from '../../src/engine/types.js';
+import type { RollingEvent } from '../../src/rolling/types.js';
 import { labPaths } from '../../src/lab/state.js';
 
 export interface Out {
@@ -67,6 +68,18 @@ export async function deployJson(inventory: string, playbook: string, ...extra: 
   const recap = new Map((end[0]?.recap ?? []).map((h) => [h.host, h]));
   const results = events.filter((e): e is Extract<RunEvent, { type: 'task-end' }> => e.type === 'task-end').map((e) => e.result);
   return { ...r, events, recap, results };
+}
+
+export type RollingEnd = Extract<RollingEvent, { type: 'rolling-end' }>;
+
+/** `haplay rolling … --json` with its events parsed (the journal goes to .haplay/runs under the working directory). */
+export async function rollingJson(...args: string[]): Promise<Out & { events: RollingEvent[]; end: RollingEnd | undefined }> {
+  const r = await haplay('rolling', ...args, '--json');
+  const events = r.out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as RollingEvent);
+  return { ...r, events, end: events.find((e): e is RollingEnd => e.type === 'rolling-end') };
 }
 
 /** Changed results that are not handlers (what a hand edit or a drift should show). */
