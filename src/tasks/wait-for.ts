@@ -88,7 +88,14 @@ export const waitFor: ModuleDef<WaitForArgs> = {
       cond = gone ? `[ ! -e ${p} ]` : `[ -e ${p} ]`;
       what = `${args.path} to ${gone ? 'disappear' : 'appear'}`;
     } else {
-      cond = `/bin/sh -c ${shq(args.command ?? '')} </dev/null >/dev/null 2>&1 3>&-`;
+      // An attempt that hangs is cut at the deadline (by `timeout`, when the host has it): the wait keeps its word.
+      setup = sh(
+        'hp_attempt() {',
+        '  hp_left=$(( hp_deadline - $(date +%s) )); [ "$hp_left" -gt 0 ] || hp_left=1',
+        '  if command -v timeout >/dev/null 2>&1; then timeout "$hp_left" "$@"; else "$@"; fi',
+        '}',
+      );
+      cond = `hp_attempt /bin/sh -c ${shq(args.command ?? '')} </dev/null >/dev/null 2>&1 3>&-`;
       what = 'the command to succeed';
     }
     const script = ctx.check

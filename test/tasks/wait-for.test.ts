@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:net';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../src/tasks/wait-for.js';
@@ -69,6 +69,16 @@ describe('waitFor: real execution', () => {
     const f = join(d, 'count');
     const r = await run(waitFor, { command: `echo x >> ${f}; [ $(wc -l < ${f}) -ge 3 ]`, timeout: 10, interval: 0.1 });
     expect(r.outcome.status).toBe('ok');
+  });
+
+  it('a hanging attempt is cut at the deadline: the wait fails on time, the attempt killed', async () => {
+    const pidFile = join(tempDir(), 'attempt.pid');
+    const r = await run(waitFor, { command: `echo $$ > ${pidFile}; exec sleep 600`, timeout: 2, interval: 0.1 });
+    expect(r.outcome.status).toBe('failed');
+    expect(r.outcome.message).toContain('timed out after 2s waiting for the command to succeed');
+    // The attempt (sleep 600) was killed by `timeout`, not left behind: the wait returned because it was cut.
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    expect(() => process.kill(pid, 0)).toThrow(/ESRCH/);
   });
 
   it('check mode: skipped', async () => {
