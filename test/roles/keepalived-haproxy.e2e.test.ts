@@ -4,17 +4,20 @@
 // - a second deploy reports 0 changed; `--check` after a hand edit reports exactly that host/task;
 // - a power cut (`lab kill`) of the VIP holder moves the VIP to another node within 5 s and requests succeed again.
 // Then, on a fresh lab, role pacemaker (fixture playbooks/pacemaker.ts): corosync knet + crypto, quorum, stonith
-// disabled with a NOTICE, an IPaddr2 VIP ordered before / colocated with a systemd:haproxy clone; 0 changed again.
+// disabled with a NOTICE, an IPaddr2 VIP ordered before / colocated with a systemd:haproxy clone; 0 changed again;
+// `haplay rolling --role pacemaker` (standby, cluster stop/start, unstandby; the VIP holder last, never two holders).
 // Needs root, systemd-nspawn and debootstrap (or the cached image). Without them the suite is skipped with the
 // reason; with CI=true it fails instead. Lab suites (*.e2e.test.ts) run one at a time (vitest.config.ts, project "lab").
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import * as http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compileTemplate } from '../../src/tasks/template-engine.js';
 import { haproxyDefaults, renderServices, type HaproxyVars } from '../../roles/haproxy/index.js';
-import { changedNonHandler, deployJson, labDescribe, testLab, useTempAuthkey, waitFor, type Deploy } from '../support/lab.js';
+import { changedNonHandler, deployJson, labDescribe, rollingJson, testLab, useTempAuthkey, waitFor, type Deploy } from '../support/lab.js';
 
 const L = testLab('hplroles');
 const VIP = '198.18.0.100';
@@ -235,6 +238,51 @@ describeLab('role pacemaker on the lab (corosync 3 knet, IPaddr2 VIP, haproxy cl
     expect(d.code, d.out.slice(-3000) + d.err).toBe(0);
     for (const [host, r] of d.recap) expect(r.changed, `${host}: ${JSON.stringify(changedNonHandler(d))}`).toBe(0);
   }, 180_000);
+
+  it('haplay rolling --role pacemaker: standby, cluster stop/start, unstandby node by node; the VIP holder last, never two holders', async () => {
+    const [holder] = await vipHolders();
+    expect(holder).toBeDefined();
+    const pids = async (): Promise<string> => (await lab('exec', 'all', '--', 'echo $(hostname) $(systemctl show -p MainPID --value pacemaker) $(systemctl show -p MainPID --value corosync)')).out
+      .split('\n').filter((l) => /^n\d \d+ \d+$/.test(l)).sort().join('\n');
+    const before = await pids();
+    // VIP holders sampled (through the namespaces) while the rollout runs.
+    let sampling = true;
+    const samples: string[][] = [];
+    const sampler = (async () => {
+      while (sampling) {
+        samples.push(await vipHolders());
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    const cwd = process.cwd();
+    const work = mkdtempSync(join(tmpdir(), 'hpl-pcmk-roll-'));
+    process.chdir(work); // the journal goes to .haplay/runs of the working directory
+    let r: Awaited<ReturnType<typeof rollingJson>>;
+    try {
+      r = await rollingJson(L.inventory, 'controllers', '--role', 'pacemaker', '--playbook', fixture('pacemaker'), '--gate-timeout', '180');
+    } finally {
+      process.chdir(cwd);
+      rmSync(work, { recursive: true, force: true });
+      sampling = false;
+      await sampler;
+    }
+    console.log(`[haplay] pacemaker rolling restart: ${r.end?.durationMs ?? '-'} ms, ${samples.length} VIP samples`);
+    expect(r.code, r.out.slice(-3000) + r.err).toBe(0);
+    const start = r.events.find((e) => e.type === 'rolling-start');
+    expect(start).toMatchObject({ active: [holder] });
+    expect(r.end?.done).toEqual([...NODES.filter((n) => n !== holder), holder]);
+    const ok = r.events.flatMap((e) => (e.type === 'step-end' && e.status === 'ok' ? [`${e.node}:${e.step}`] : []));
+    expect(ok).toEqual(r.end!.done.flatMap((n) => ['gate-before', 'stop', 'start', 'gate-after'].map((s) => `${n}:${s}`)));
+    // Every node's corosync and pacemaker really restarted; the VIP never on two nodes; one holder at the end.
+    const after = await pids();
+    for (const line of after.split('\n')) expect(before).not.toContain(line);
+    expect(samples.filter((h) => h.length > 1)).toEqual([]);
+    expect(samples.length).toBeGreaterThan(10);
+    const mon = await waitFor('all online, the clone on all, one VIP holder',
+      async () => ({ mon: (await lab('exec', 'n1', '--', 'crm_mon -1')).out, holders: await vipHolders() }),
+      (v) => /Online: \[ n1 n2 n3 \]/.test(v.mon) && /Started: \[ n1 n2 n3 \]/.test(v.mon) && v.holders.length === 1, 60_000, 500);
+    expect(mon.value.mon).toContain('partition with quorum');
+  }, 600_000);
 
   it("moves the VIP within 15 s of a power cut of its node (corosync's default token)", async () => {
     const [holder] = await vipHolders();

@@ -2,19 +2,24 @@
 // playbook test/fixtures/rolling/playbooks/rolling.ts (fixture role hpl-http = an API backend on every node,
 // keepalived nopreempt + haproxy on the controllers, VIP 198.18.0.100:8080 → backend `web` on every node's :8000).
 // - rolling restart of the API backends while HTTP requests go through the VIP every 50 ms: 0 failed requests;
+// - `--upgrade hpl-http-app`: a package (1.0 installed, 2.0 in a file: apt repository on each node, built here with
+//   dpkg-deb) upgraded node by node under the same load: 0 failed requests, 2.0 everywhere;
 // - a playbook phase with `rolling: { role: 'hpl-http' }`: the restart handler notified on every node runs node by
 //   node through the same gates and drain, again with 0 failed requests;
 // - a node failing its health gate (hpl-http made unable to start on n2) stops the rollout: n3 untouched, n2 left
 //   drained, the report names n2 and the gate; after the repair `--resume <id>` completes;
 // - rolling restart of the keepalived/HAProxy nodes: the VIP moves at most once and answers again within 5 s.
 // Needs root, systemd-nspawn and debootstrap (or the cached image); with CI=true a missing lab fails the suite.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RollingEvent, RollingJournal } from '../../src/rolling/types.js';
+import { shq } from '../../src/ssh/quote.js';
 import { deployJson, labDescribe, rollingJson, testLab, waitFor } from '../support/lab.js';
 
 const L = testLab('hplroll');
@@ -34,10 +39,10 @@ interface Sample {
 }
 
 /** One HTTP GET through the VIP from the machine (the bridge holds 198.18.0.1/24). */
-function get(timeoutMs: number): Promise<Sample> {
+function get(timeoutMs: number, path = '/'): Promise<Sample> {
   const at = Date.now();
   return new Promise((resolve) => {
-    const req = http.get({ host: VIP, port: PORT, path: '/', timeout: timeoutMs, agent: false }, (res) => {
+    const req = http.get({ host: VIP, port: PORT, path, timeout: timeoutMs, agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -50,9 +55,9 @@ function get(timeoutMs: number): Promise<Sample> {
 }
 
 /** Fires a GET every `periodMs` (not waiting for the previous one: a steady rate) until stopped. */
-function steadyLoad(periodMs: number): { stop: () => Promise<Sample[]> } {
+function steadyLoad(periodMs: number, path = '/'): { stop: () => Promise<Sample[]> } {
   const pending: Promise<Sample>[] = [];
-  const timer = setInterval(() => pending.push(get(3000)), periodMs);
+  const timer = setInterval(() => pending.push(get(3000, path)), periodMs);
   return {
     stop: async () => {
       clearInterval(timer);
@@ -76,6 +81,32 @@ async function webStatus(node: string): Promise<Record<string, string>> {
     `echo 'show stat' | socat stdio unix-connect:/run/haproxy/admin.sock | awk -F, -v h=$(hostname) '$1=="web" && $2=="${node}" {print "ST=" h "=" $18}'`,
   );
   return Object.fromEntries([...r.out.matchAll(/^ST=(\S+)=(.+)$/gm)].map((m) => [m[1]!, m[2]!.trim()]));
+}
+
+const APP = 'hpl-http-app';
+
+/** A tiny .deb of APP at `version`, built on the machine (dpkg-deb): it ships /srv/hpl-http/app-version. */
+function buildDeb(dir: string, version: string): { file: string; bytes: Buffer } {
+  const root = join(dir, `${APP}-${version}`);
+  mkdirSync(join(root, 'DEBIAN'), { recursive: true });
+  mkdirSync(join(root, 'srv/hpl-http'), { recursive: true });
+  writeFileSync(join(root, 'DEBIAN/control'), `Package: ${APP}\nVersion: ${version}\nArchitecture: all\nMaintainer: haplay tests <root@localhost>\nDescription: haplay rolling --upgrade fixture\n`);
+  writeFileSync(join(root, 'srv/hpl-http/app-version'), `${version}\n`);
+  const file = `${APP}_${version}_all.deb`;
+  execFileSync('dpkg-deb', ['--build', '--root-owner-group', root, join(dir, file)], { stdio: 'ignore' });
+  return { file, bytes: readFileSync(join(dir, file)) };
+}
+
+/** A flat apt repository entry (`Packages`) for one .deb. */
+function packagesEntry(deb: { file: string; bytes: Buffer }, version: string): string {
+  const sum = (alg: string): string => createHash(alg).update(deb.bytes).digest('hex');
+  return `Package: ${APP}\nVersion: ${version}\nArchitecture: all\nMaintainer: haplay tests <root@localhost>\nFilename: ./${deb.file}\nSize: ${deb.bytes.length}\nMD5sum: ${sum('md5')}\nSHA256: ${sum('sha256')}\nDescription: haplay rolling --upgrade fixture\n\n`;
+}
+
+/** `${APP}`'s installed version per node. */
+async function appVersions(): Promise<Record<string, string>> {
+  const r = await lab('exec', 'all', '--', `echo V=$(hostname)=$(dpkg-query -W -f='\${Version}' ${APP} 2>/dev/null)`);
+  return Object.fromEntries([...r.out.matchAll(/^V=(\S+)=(\S*)$/gm)].map((m) => [m[1]!, m[2]!]));
 }
 
 const summary = (samples: Sample[]): string => {
@@ -130,6 +161,44 @@ describeLab('haplay rolling on the lab', () => {
     expect(samples.filter((s) => !s.ok)).toEqual([]);
     // Requests were served by every backend during the run (the balancer kept rotating over the UP ones).
     expect([...new Set(samples.map((s) => s.body))].sort()).toEqual(NODES);
+  }, 300_000);
+
+  it('--upgrade: a package upgraded node by node from a local apt repository under steady HTTP, 0 failed requests', async () => {
+    // Version 1.0 installed on every node; 2.0 in a file: repository on each node (no network: apt reads the disk).
+    const dir = mkdtempSync(join(tmpdir(), 'hpl-debs-'));
+    const v1 = buildDeb(dir, '1.0');
+    const v2 = buildDeb(dir, '2.0');
+    rmSync(dir, { recursive: true, force: true });
+    const setup = await lab('exec', 'all', '--', [
+      'set -e',
+      'mkdir -p /var/local/hpl-repo',
+      `echo ${v1.bytes.toString('base64')} | base64 -d > /tmp/${v1.file}`,
+      `dpkg -i /tmp/${v1.file} >/dev/null`,
+      `echo ${v2.bytes.toString('base64')} | base64 -d > /var/local/hpl-repo/${v2.file}`,
+      `printf '%s' ${shq(packagesEntry(v2, '2.0'))} > /var/local/hpl-repo/Packages`,
+      "echo 'deb [trusted=yes] file:/var/local/hpl-repo ./' > /etc/apt/sources.list.d/hpl-repo.list",
+      // Only this source is refreshed; the image's other lists stay as they are (nothing leaves the node).
+      'apt-get update -q -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/hpl-repo.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0 >/dev/null',
+      'echo SETUP-OK',
+    ].join('\n'));
+    expect(setup.out.match(/^SETUP-OK$/gm)?.length, setup.out + setup.err).toBe(3);
+    expect(await appVersions()).toEqual({ n1: '1.0', n2: '1.0', n3: '1.0' });
+
+    const load = steadyLoad(50, '/app-version');
+    const r = await rolling(L.inventory, 'all', '--role', 'hpl-http', '--playbook', PLAYBOOK, '--upgrade', APP);
+    await new Promise((res) => setTimeout(res, 1000));
+    const samples = await load.stop();
+    console.log(`[haplay] rolling --upgrade ${APP} of 3 nodes: ${r.end?.durationMs ?? '-'} ms; ${summary(samples)}`);
+    expect(r.code, r.out + r.err).toBe(0);
+    const steps = r.events.filter((e): e is Extract<RollingEvent, { type: 'step-end' }> => e.type === 'step-end' && e.status === 'ok');
+    expect(steps.map((e) => `${e.node}:${e.step}`)).toEqual(NODES.flatMap((n) => ['gate-before', 'drain', 'stop', 'upgrade', 'start', 'gate-after', 'enable'].map((s) => `${n}:${s}`)));
+    expect(await appVersions()).toEqual({ n1: '2.0', n2: '2.0', n3: '2.0' });
+    expect(samples.length).toBeGreaterThan(50);
+    expect(samples.filter((s) => !s.ok)).toEqual([]);
+    // Clients saw 1.0 then, once the last node was upgraded, only 2.0 — never a failed request in between.
+    expect(new Set(samples.map((s) => s.body))).toEqual(new Set(['1.0', '2.0']));
+    expect(samples.at(-1)!.body).toBe('2.0');
+    await lab('exec', 'all', '--', `rm -f /etc/apt/sources.list.d/hpl-repo.list /tmp/${v1.file}`);
   }, 300_000);
 
   it('a phase with rolling: the notified restart handler runs node by node through the gates, 0 failed requests', async () => {
