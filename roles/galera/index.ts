@@ -360,24 +360,33 @@ function probeFields(o: ProbeOutput): Map<string, string> {
   return new Map([...o.stdout.matchAll(/^([a-z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!.trim()]));
 }
 
-/** Read-only: the unit's state, this node's wsrep status, and (when the unit failed) the last lines of its journal. */
+/** Read-only: the unit's state, this node's wsrep status, and (when the unit is not active) its journal's errors. */
 function rollingProbe(v: GaleraVars): string {
   const svc = shq(v.galeraServiceName);
   const query = "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state_comment','wsrep_cluster_size','wsrep_cluster_status')";
   return [
     `echo "unit=$(systemctl is-active ${svc})"`,
+    `systemctl show -p SubState -p NRestarts ${svc} | sed -e 's/^SubState=/sub=/' -e 's/^NRestarts=/restarts=/'`,
     `timeout 10 mariadb -N -B -e ${shq(query)} 2>/dev/null | tr '\\t' '='`,
-    // Control characters are escaped by the report; the tail says why a start failed.
-    `if [ "$(systemctl is-active ${svc})" = failed ]; then journalctl -u ${svc} -n 4 --no-pager -o cat 2>/dev/null | tail -c 600 | tr '\\n' ' ' | sed 's/^/journal=/'; echo; fi`,
+    // Why a start fails: the server's own errors first (WSREP follow-ups last), on one line (the report escapes it).
+    `if [ "$(systemctl is-active ${svc})" != active ]; then`,
+    `  j=$(journalctl -u ${svc} -n 400 --no-pager -o cat 2>/dev/null)`,
+    `  e=$(printf '%s\\n' "$j" | grep -F '[ERROR]' | grep -v WSREP | tail -n 3)`,
+    `  [ -n "$e" ] || e=$(printf '%s\\n' "$j" | grep -F '[ERROR]' | tail -n 3)`,
+    `  [ -n "$e" ] || e=$(printf '%s\\n' "$j" | tail -n 3)`,
+    `  printf '%s' "$e" | tail -c 600 | tr '\\n' ' ' | sed 's/^/journal=/'; echo`,
+    'fi',
   ].join('\n');
 }
+
+const journalOf = (f: Map<string, string>): string => (f.get('journal') ? `: ${f.get('journal')}` : '');
 
 /** Why one node is not a Synced member of a Primary component of `size` members (undefined: it is). */
 export function galeraNodeProblem(o: ProbeOutput, size: number): string | undefined {
   if (o.exitCode === null) return `${o.host}: unreachable (${o.stderr.trim().slice(0, 200)})`;
   const f = probeFields(o);
   const unit = f.get('unit') ?? '?';
-  if (unit !== 'active') return `${o.host}: mariadb ${unit}`;
+  if (unit !== 'active') return `${o.host}: mariadb ${unit}${f.get('sub') ? ` (${f.get('sub')})` : ''}${journalOf(f)}`;
   const state = f.get('wsrep_local_state_comment');
   if (state === undefined) return `${o.host}: mariadb does not answer`;
   if (f.get('wsrep_cluster_status') !== 'Primary') return `${o.host}: not in a Primary component (${f.get('wsrep_cluster_status') ?? '?'})`;
@@ -387,10 +396,21 @@ export function galeraNodeProblem(o: ProbeOutput, size: number): string | undefi
   return undefined;
 }
 
-/** A unit that failed does not start by itself: the gate stops at once, with the journal's last lines. */
+/** Restarts by systemd after which a start is judged hopeless (mariadb aborts the same way each time). */
+export const GALERA_CRASH_LOOP_RESTARTS = 2;
+
+/**
+ * A start that cannot succeed by waiting: the unit failed, or systemd keeps restarting a server that aborts
+ * (Debian's unit has Restart=on-abnormal: an unknown option aborts mariadbd with SIGABRT, every 5 s).
+ */
 export function galeraStartFailed(o: ProbeOutput): string | undefined {
   const f = probeFields(o);
-  return f.get('unit') === 'failed' ? `${o.host}: mariadb failed to start${f.get('journal') ? `: ${f.get('journal')}` : ''}` : undefined;
+  if (f.get('unit') === 'failed') return `${o.host}: mariadb failed to start${journalOf(f)}`;
+  const restarts = Number(f.get('restarts') ?? 0);
+  if (f.get('unit') !== 'active' && restarts >= GALERA_CRASH_LOOP_RESTARTS) {
+    return `${o.host}: mariadb failed to start (systemd restarted it ${restarts} times)${journalOf(f)}`;
+  }
+  return undefined;
 }
 
 /**

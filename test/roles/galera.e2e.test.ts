@@ -257,9 +257,8 @@ describeLab('role galera on the lab (bootstrap, Synced gate, rolling restart, fu
     expect(end).toMatchObject({ status: 'failed', done: [], untouched: ['n3', 'n1'] });
     expect(end.failed).toHaveLength(1);
     expect(end.failed[0]).toMatchObject({ node: 'n2', step: 'gate-after', gate: 'galera node Synced' });
-    // The reason comes from the unit's journal, at once (not after the gate timeout).
-    expect(end.failed[0]!.message).toMatch(/mariadb failed to start: .*hpl_no_such_option/);
-    expect(end.durationMs).toBeLessThan(100_000);
+    // Judged hopeless (systemd keeps restarting an aborting server), not waited out; the reason from the journal.
+    expect(end.failed[0]!.message).toMatch(/^gate "galera node Synced" cannot become healthy: n2: mariadb failed to start.*unknown variable 'hpl_no_such_option=1'/);
     // n3 and n1 untouched: mariadb not restarted, their servers never left rotation; n2 stays in maint everywhere.
     const after = await starts();
     for (const n of ['n1', 'n3']) expect(after.split('\n').find((l) => l.startsWith(`${n} `)), n).toBe(before.split('\n').find((l) => l.startsWith(`${n} `)));

@@ -113,6 +113,11 @@ describe('galera rolling contract', () => {
     const failed = probe('n1', "unit=failed\njournal=[ERROR] /usr/sbin/mariadbd: unknown variable 'hpl_broken=1' [ERROR] Aborting \n");
     expect(gate.fatal!([failed], 'n1')).toBe("n1: mariadb failed to start: [ERROR] /usr/sbin/mariadbd: unknown variable 'hpl_broken=1' [ERROR] Aborting");
     expect(galeraStartFailed(probe('n1', 'unit=failed\n'))).toBe('n1: mariadb failed to start');
+    // Debian's unit restarts an aborting server (Restart=on-abnormal): the second restart is judged hopeless.
+    const looping = (n: number): ProbeOutput => probe('n1', `unit=activating\nsub=auto-restart\nrestarts=${n}\njournal=[ERROR] unknown variable 'x=1' [ERROR] Aborting\n`);
+    expect(galeraStartFailed(looping(1))).toBeUndefined();
+    expect(gate.check!([looping(1)], 'n1')).toBe("n1: mariadb activating (auto-restart): [ERROR] unknown variable 'x=1' [ERROR] Aborting");
+    expect(galeraStartFailed(looping(2))).toBe("n1: mariadb failed to start (systemd restarted it 2 times): [ERROR] unknown variable 'x=1' [ERROR] Aborting");
     expect(galeraNodeProblem(status('n1', 'Synced', 3), 3)).toBeUndefined();
     // The probe only reads: the unit's state, SHOW GLOBAL STATUS, the journal.
     expect(gate.command).toContain("systemctl is-active mariadb");
