@@ -6,8 +6,10 @@
 //                                     the phase barrier): nothing, a new cluster, recovery from the most advanced
 //                                     node, or a refusal; only the chosen node runs galera_new_cluster; users are
 //                                     created on one Primary node;
-//   join      (serial: 1)             start a stopped node / restart a node whose config changed, each waited for
-//                                     until Synced before the next: never all members at once.
+//   join      (serial: 1)             start a stopped node, waited for until Synced before the next; a running node
+//                                     whose config changed notifies its restart, which the phase's `rolling` option
+//                                     runs node by node through galeraRolling (gate, HAProxy drain, restart,
+//                                     Synced, back UP): never two members down, the writer last.
 // Variables are prefixed `galera…`: inventory variables are one flat namespace shared by every role.
 import { defineRole, HaplayError, shq, tasks, type HostInfo, type PhaseDef, type ProbeOutput, type RoleDef, type Secret, type TaskContext, type TaskDef } from 'haplay';
 import { decide, needsRecover, parseReport, type Decision, type Member } from './decide.js';
@@ -334,24 +336,33 @@ function bootstrapTasks(v: GaleraVars): TaskDef[] {
   ];
 }
 
-/** Start a stopped member, or restart one whose config changed; reports what it did. */
-function joinScript(v: GaleraVars): string {
+/** Start a stopped member (it reads the current config: nothing stays pending); reports what it did. */
+function startScript(v: GaleraVars): string {
   const svc = shq(v.galeraServiceName);
-  const marker = shq(RESTART_MARKER);
   return [
-    `if ! systemctl is-active -q ${svc}; then systemctl start ${svc} && echo started`,
-    `elif [ -e ${marker} ]; then systemctl restart ${svc} && echo restarted`,
-    'else echo running; fi || exit 1',
-    `rm -f ${marker}`,
+    `if systemctl is-active -q ${svc}; then echo running; exit 0; fi`,
+    `systemctl start ${svc} || exit 1`,
+    `rm -f ${shq(RESTART_MARKER)}`,
+    'echo started',
   ].join('\n');
 }
 
+/** Handler of the join phase: rolled node by node (galeraPhases sets `rolling`), drained from HAProxy first. */
+export const GALERA_RESTART_HANDLER = 'restart mariadb (config changed)';
+
 function joinTasks(v: GaleraVars): TaskDef[] {
   return [
-    tasks.shell('start or restart this node (one at a time)', { cmd: joinScript(v), changedWhen: (o) => /^(started|restarted)$/m.test(o.stdout) }, {
+    tasks.shell('start this node if stopped (one at a time)', { cmd: startScript(v), changedWhen: (o) => /^started$/m.test(o.stdout) }, {
       register: 'galeraJoin',
     }),
     tasks.waitFor('node Synced', { command: syncedTest, timeout: v.galeraSyncTimeout, interval: 1 }),
+    // A running member whose config changed since it started: its restart is a handler, which the phase's `rolling`
+    // option runs node by node after every member is up — gate, out of HAProxy, restart, Synced, back UP, next.
+    tasks.shell('config changed since this node started', {
+      cmd: `if [ -e ${shq(RESTART_MARKER)} ]; then echo pending; else echo none; fi`,
+      checkSafe: true,
+      changedWhen: (o) => /^pending$/m.test(o.stdout),
+    }, { notify: [GALERA_RESTART_HANDLER] }),
   ];
 }
 
@@ -460,9 +471,10 @@ export const galeraRole = defineRole<GaleraVars>({
   defaults: galeraDefaults,
   schema: galeraSchema,
   tasks: (v) => (v.galeraStep === 'prepare' ? prepareTasks(v) : v.galeraStep === 'bootstrap' ? bootstrapTasks(v) : joinTasks(v)),
-  handlers: [
+  handlers: (v) => [
     tasks.copy('restart pending (applied one node at a time in the join phase)', { dest: RESTART_MARKER, content: 'wsrep config changed\n', mode: '0644' }),
     tasks.command('restart clustercheck socket', { cmd: 'systemctl restart haplay-clustercheck.socket' }),
+    tasks.shell(GALERA_RESTART_HANDLER, { cmd: `systemctl restart ${shq(v.galeraServiceName)} && rm -f ${shq(RESTART_MARKER)}` }),
   ],
 });
 
@@ -476,11 +488,20 @@ export function galeraPhases(opts: { hosts?: string; vars?: Partial<Omit<GaleraV
   const hosts = opts.hosts ?? 'controllers';
   const name = opts.name ?? 'galera';
   const vars = { galeraNodes: hosts, ...opts.vars };
+  const sync = opts.vars?.['galeraSyncTimeout']; // a member may need a full SST before it is Synced
   const step = (galeraStep: GaleraStep): PhaseDef['roles'] => [{ role: galeraRole, vars: { ...vars, galeraStep } }];
   return [
     { name: `${name}: prepare and report`, hosts, roles: step('prepare') },
     { name: `${name}: bootstrap or recover`, hosts, roles: step('bootstrap') },
-    { name: `${name}: join one at a time`, hosts, serial: 1, roles: step('join') },
+    // Stopped members start one at a time (each Synced before the next); config restarts are rolled through the
+    // role's rolling contract: never two members down, each out of HAProxy while it restarts, the writer last.
+    {
+      name: `${name}: join one at a time`,
+      hosts,
+      serial: 1,
+      roles: step('join'),
+      rolling: { role: 'galera', gateTimeoutS: typeof sync === 'number' ? sync : 600 },
+    },
   ];
 }
 

@@ -90,7 +90,18 @@ async function planPhase(
     for (const { role, vars, tags } of roles) {
       const merged = mergeVars(role.defaults, inventory.vars, host.vars, def.vars, vars);
       validateRoleVars(role, name, merged);
-      if (role === rollingRole) rollingPlans.set(name, planNode([role.rolling!(merged, { host: name, address: host.address, hostsOf })]));
+      if (role === rollingRole) {
+        const plan = planNode([role.rolling!(merged, { host: name, address: host.address, hostsOf })]);
+        // The HAProxy nodes a rolled node is drained through must exist now, not halfway through the rollout.
+        for (const h of plan.haproxy) {
+          try {
+            selectHosts(inventory, h.hosts);
+          } catch (error) {
+            throw new HaplayError('E_PLAYBOOK', `${where}: rolling role ${role.name}, host ${name}: HAProxy hosts "${h.hosts}": ${(error as Error).message}`, { file, host: name, cause: error });
+          }
+        }
+        rollingPlans.set(name, plan);
+      }
       let tasks: TaskDef[];
       let handlers: TaskDef[];
       try {

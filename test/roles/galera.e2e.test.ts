@@ -2,7 +2,8 @@
 // playbook test/fixtures/roles/playbooks/galera.ts: VIP 198.18.0.100:3306, single writer, clustercheck :9200).
 // - bootstrap of a new cluster: wsrep_cluster_size 3 and Synced everywhere, the nodes joined one at a time (each
 //   Synced before the next starts), rows written through the VIP readable on every node, the password never printed;
-// - a second deploy reports 0 changed and restarts nothing; a config change restarts one node at a time;
+// - a second deploy reports 0 changed and restarts nothing; a config change restarts one node at a time through the
+//   join phase's `rolling` option (gate, out of HAProxy, restart, Synced, back UP; the writer last), then 0 changed;
 // - `haplay rolling --role galera` while a client inserts through the VIP: every member restarted (the writer n1
 //   last), every acknowledged row on every node, 3 Synced, and samples of every node during the run never show a
 //   Primary component of fewer than 2 members (nor a moment without one);
@@ -64,7 +65,7 @@ function at(d: Deploy, type: 'task-start' | 'task-end', host: string, task: stri
 /** In the join phase, each node starts only after the previous one reported Synced (serial: 1 + the gate). */
 function expectOneAtATime(d: Deploy, order: string[]): void {
   for (let i = 1; i < order.length; i++) {
-    expect(at(d, 'task-start', order[i]!, 'start or restart this node (one at a time)')).toBeGreaterThanOrEqual(at(d, 'task-end', order[i - 1]!, 'node Synced'));
+    expect(at(d, 'task-start', order[i]!, 'start this node if stopped (one at a time)')).toBeGreaterThanOrEqual(at(d, 'task-end', order[i - 1]!, 'node Synced'));
   }
 }
 
@@ -140,7 +141,7 @@ describeLab('role galera on the lab (bootstrap, Synced gate, rolling restart, fu
     for (const line of decisions) expect(line).toMatch(/^n\d:ok:bootstrap: new cluster, bootstrap on n1: /);
     const boots = d.results.filter((r) => r.task === 'bootstrap (galera_new_cluster) on the chosen node' && r.status !== 'skipped');
     expect(boots.map((r) => `${r.host}:${r.status}`)).toEqual(['n1:changed']);
-    const joins = d.results.filter((r) => r.task === 'start or restart this node (one at a time)');
+    const joins = d.results.filter((r) => r.task === 'start this node if stopped (one at a time)');
     expect(joins.map((r) => `${r.host}:${r.changed}`)).toEqual(['n1:false', 'n2:true', 'n3:true']);
     expectOneAtATime(d, NODES);
     await expectHealthy();
@@ -164,21 +165,31 @@ describeLab('role galera on the lab (bootstrap, Synced gate, rolling restart, fu
     expect(await starts()).toBe(before);
   }, 300_000);
 
-  it('applies a config change by restarting one node at a time, each Synced before the next', async () => {
+  it('applies a config change by rolling the restarts: one node at a time out of HAProxy, each Synced before the next, the writer last', async () => {
     process.env['HAPLAY_TEST_GALERA_MAXCONN'] = '250';
     const before = await starts();
     const started = Date.now();
     const d = await deploy();
     expect(d.code, d.out.slice(-3000) + d.err).toBe(0);
-    console.log(`[haplay] galera rolling restart of 3 nodes: ${Date.now() - started} ms`);
-    const joins = d.results.filter((r) => r.task === 'start or restart this node (one at a time)');
-    expect(joins.map((r) => `${r.host}:${String(r.data?.['stdout'] ?? '').trim()}`)).toEqual(['n1:restarted', 'n2:restarted', 'n3:restarted']);
-    expectOneAtATime(d, NODES);
+    console.log(`[haplay] galera config change rolled over 3 nodes: ${Date.now() - started} ms`);
+    const joins = d.results.filter((r) => r.task === 'start this node if stopped (one at a time)');
+    expect(joins.map((r) => `${r.host}:${String(r.data?.['stdout'] ?? '').trim()}`)).toEqual(['n1:running', 'n2:running', 'n3:running']);
+    // The restarts are the join phase's handlers, rolled: one node at a time, each out of HAProxy, the writer last.
+    const restarts = d.results.filter((r) => r.task === 'restart mariadb (config changed)');
+    expect(restarts.map((r) => `${r.host}:${r.status}`)).toEqual(['n2:changed', 'n3:changed', 'n1:changed']);
+    const steps = d.events.flatMap((e) => (e.type === 'rolling' && e.event.type === 'step-end' && e.event.status === 'ok' ? [`${e.event.node}:${e.event.step}`] : []));
+    expect(steps).toEqual(['n2', 'n3', 'n1'].flatMap((n) => ['gate-before', 'drain', 'stop', 'gate-after', 'enable'].map((x) => `${n}:${x}`)));
     const after = await starts();
     for (const line of after.split('\n')) expect(before).not.toContain(line);
     const maxconn = await onEach('SELECT @@max_connections');
     expect(NODES.map((n) => maxconn.get(n))).toEqual(['250', '250', '250']);
     await expectHealthy();
+    for (const n of NODES) expect(await listenerStatus(n), n).toEqual(['UP', 'UP', 'UP']);
+    // Nothing left pending: the next deploy changes nothing and restarts nothing.
+    const again = await deploy();
+    expect(again.code, again.out.slice(-3000) + again.err).toBe(0);
+    for (const [host, r] of again.recap) expect(r.changed, `${host}: ${JSON.stringify(changedNonHandler(again).map((x) => x.task))}`).toBe(0);
+    expect(await starts()).toBe(after);
   }, 600_000);
 
   it('rolling restart under inserts through the VIP: every acknowledged row on every node, never fewer than 2 members', async () => {

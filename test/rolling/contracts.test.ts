@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadInventory } from '../../src/inventory/index.js';
 import { preflight } from '../../src/engine/preflight.js';
-import { galeraDefaults, galeraNodeProblem, galeraRolling, galeraStartFailed, type GaleraVars } from '../../roles/galera/index.js';
+import { galeraDefaults, galeraNodeProblem, galeraPhases, galeraRolling, galeraStartFailed, type GaleraVars } from '../../roles/galera/index.js';
 import { haproxyDefaults, haproxyRolling } from '../../roles/haproxy/index.js';
 import { keepalivedDefaults, keepalivedRolling, type KeepalivedVars } from '../../roles/keepalived/index.js';
 import { nodeResourcesProblem, pacemakerDefaults, pacemakerRolling } from '../../roles/pacemaker/index.js';
@@ -182,6 +182,19 @@ describe('playbook phase option rolling', () => {
     await expect(preflight({ file, phases: [{ name: 'api', hosts: 'controllers', roles: ['hpl-http'], rolling: { role: 'keepalived' } }] }, inv, {})).rejects.toMatchObject({
       code: 'E_PLAYBOOK',
       message: expect.stringContaining('rolling.role "keepalived" is not a role of this phase'),
+    });
+  });
+
+  it('galeraPhases: the join phase rolls the restart handler; unknown HAProxy hosts are refused before any host', async () => {
+    const inv = await loadInventory(FUEL);
+    const phases = galeraPhases({ hosts: 'galera', vars: { galeraSyncTimeout: 900 } });
+    expect(phases[2]).toMatchObject({ serial: 1, rolling: { role: 'galera', gateTimeoutS: 900 } });
+    const planned = await preflight({ file, phases }, inv, {});
+    expect(planned[2]!.rolling!.plans.get('c1')!.haproxy).toEqual([{ backends: ['mysqld'], hosts: 'haproxy', database: true }]);
+    inv.hosts.get('c2')!.vars['galeraHaproxy'] = { hosts: 'no_such_group', backends: ['mysqld'] };
+    await expect(preflight({ file, phases }, inv, {})).rejects.toMatchObject({
+      code: 'E_PLAYBOOK',
+      message: expect.stringMatching(/rolling role galera, host c2: HAProxy hosts "no_such_group": /),
     });
   });
 });
