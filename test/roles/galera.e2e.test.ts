@@ -273,13 +273,14 @@ describeLab('role galera on the lab (bootstrap, Synced gate, rolling restart, fu
     // n3 and n1 untouched: mariadb not restarted, their servers never left rotation; n2 stays in maint everywhere.
     const after = await starts();
     for (const n of ['n1', 'n3']) expect(after.split('\n').find((l) => l.startsWith(`${n} `)), n).toBe(before.split('\n').find((l) => l.startsWith(`${n} `)));
-    expect(await listenerStatus('n1')).toEqual(['UP', 'UP', 'UP']);
-    expect(await listenerStatus('n3')).toEqual(['UP', 'UP', 'UP']);
+    // (Their status may read `UP 2/3`: each restart of the crash-looping n2 asks a donor for a state transfer, and
+    // clustercheck answers 503 while a node is Donor/Desynced — a failed check, not a drain.)
+    for (const n of ['n1', 'n3']) for (const st of await listenerStatus(n)) expect(st, n).toMatch(/^UP( \d+\/\d+)?$/);
     expect(await listenerStatus('n2')).toEqual(['MAINT', 'MAINT', 'MAINT']);
     // The two others keep serving writes through the VIP.
     const w = await lab('exec', 'n3', '--', `${CLIENT} -e "INSERT INTO hpltest.roll VALUES (1000000, 'n2 down'); SELECT @@hostname"`);
     expect(w.code, w.out + w.err).toBe(0);
-    expect(w.out).toMatch(/^n1$/m);
+    expect(w.out).toMatch(/^n[13]$/m);
 
     const repair = await lab('exec', 'n2', '--', `rm -f ${BROKEN}`);
     expect(repair.code, repair.out + repair.err).toBe(0);
