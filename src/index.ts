@@ -10,7 +10,7 @@ export { defineRole, definePlaybook, task } from './engine/define.js';
 export { tasks } from './engine/task-builders.js';
 export { startedThisRun } from './engine/results.js';
 export type { TaskOptions } from './engine/task-builders.js';
-export type { RoleDef, PlaybookDef, PhaseDef, TaskDef, TaskContext, TaskResult, HostInfo, RoleRef, CountOrPercent } from './engine/types.js';
+export type { RoleDef, PlaybookDef, PhaseDef, TaskDef, TaskContext, TaskResult, HostInfo, RoleRef, CountOrPercent, VarsWithout } from './engine/types.js';
 export type { RunEvent, HostRecap } from './engine/events.js';
 export { labInventory, labSecret } from './lab/inventory.js';
 export { holdsAddressCommand } from './rolling/plan.js';

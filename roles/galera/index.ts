@@ -11,7 +11,7 @@
 //                                     runs node by node through galeraRolling (gate, HAProxy drain, restart,
 //                                     Synced, back UP): never two members down, the writer last.
 // Variables are prefixed `galera…`: inventory variables are one flat namespace shared by every role.
-import { defineRole, HaplayError, shq, tasks, type HostInfo, type PhaseDef, type ProbeOutput, type RoleDef, type Secret, type TaskContext, type TaskDef } from 'haplay';
+import { defineRole, HaplayError, shq, tasks, type HostInfo, type PhaseDef, type ProbeOutput, type RoleDef, type Secret, type TaskContext, type TaskDef, type VarsWithout } from 'haplay';
 import { decide, needsRecover, parseReport, type Decision, type Member } from './decide.js';
 
 export { decide, parseReport, positionOf, needsRecover, type Decision, type Member, type MemberReport } from './decide.js';
@@ -69,7 +69,7 @@ export interface GaleraVars extends Record<string, unknown> {
   galeraHaproxy: { hosts: string; backends: string[] } | false;
 }
 
-export const galeraDefaults: Omit<GaleraVars, 'galeraStep'> = {
+export const galeraDefaults: VarsWithout<GaleraVars, 'galeraStep'> = {
   galeraNodes: 'controllers',
   galeraClusterName: 'openstack',
   galeraForceBootstrap: false,
@@ -484,11 +484,11 @@ export default galeraRole;
  * The three phases of a Galera deploy, for a playbook: `phases: [...galeraPhases({ hosts: 'controllers', vars })]`.
  * `vars` are role variables (galeraStep is set per phase).
  */
-export function galeraPhases(opts: { hosts?: string; vars?: Partial<Omit<GaleraVars, 'galeraStep'>>; name?: string } = {}): PhaseDef[] {
+export function galeraPhases(opts: { hosts?: string; vars?: Partial<VarsWithout<GaleraVars, 'galeraStep'>>; name?: string } = {}): PhaseDef[] {
   const hosts = opts.hosts ?? 'controllers';
   const name = opts.name ?? 'galera';
   const vars = { galeraNodes: hosts, ...opts.vars };
-  const sync = opts.vars?.['galeraSyncTimeout']; // a member may need a full SST before it is Synced
+  const sync = opts.vars?.galeraSyncTimeout; // a member may need a full SST before it is Synced
   const step = (galeraStep: GaleraStep): PhaseDef['roles'] => [{ role: galeraRole, vars: { ...vars, galeraStep } }];
   return [
     { name: `${name}: prepare and report`, hosts, roles: step('prepare') },
@@ -500,7 +500,7 @@ export function galeraPhases(opts: { hosts?: string; vars?: Partial<Omit<GaleraV
       hosts,
       serial: 1,
       roles: step('join'),
-      rolling: { role: 'galera', gateTimeoutS: typeof sync === 'number' ? sync : 600 },
+      rolling: { role: 'galera', gateTimeoutS: sync ?? galeraDefaults.galeraSyncTimeout },
     },
   ];
 }

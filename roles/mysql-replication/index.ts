@@ -12,7 +12,7 @@
 //                                   or a replica with both replication threads running; users on the promoted node.
 // Variables are prefixed `mysqlRepl…`: inventory variables are one flat namespace shared by every role.
 import { fileURLToPath } from 'node:url';
-import { defineRole, HaplayError, shq, tasks, type HostInfo, type PhaseDef, type Secret, type TaskContext, type TaskDef } from 'haplay';
+import { defineRole, HaplayError, shq, tasks, type HostInfo, type PhaseDef, type Secret, type TaskContext, type TaskDef, type VarsWithout } from 'haplay';
 import { galeraUserSchema, usersSqlVars, type GaleraUser } from '../galera/index.js';
 
 export type MysqlReplStep = 'prepare' | 'seed-master' | 'seed-replicas' | 'cluster';
@@ -54,7 +54,7 @@ export interface MysqlReplVars extends Record<string, unknown> {
   mysqlReplPackages: { debian: string[]; redhat: string[] };
 }
 
-export const mysqlReplDefaults: Omit<MysqlReplVars, 'mysqlReplStep' | 'mysqlReplPassword' | 'mysqlReplVip'> = {
+export const mysqlReplDefaults: VarsWithout<MysqlReplVars, 'mysqlReplStep' | 'mysqlReplPassword' | 'mysqlReplVip'> = {
   mysqlReplNodes: 'controllers',
   mysqlReplUser: 'repl',
   mysqlReplUserHost: '%',
@@ -304,7 +304,7 @@ export const mysqlReplicationRole = defineRole<MysqlReplVars>({
 export default mysqlReplicationRole;
 
 /** The four phases, for a playbook after the pacemaker role: `...mysqlReplicationPhases({ hosts, vars })`. */
-export function mysqlReplicationPhases(opts: { hosts?: string; vars: Partial<Omit<MysqlReplVars, 'mysqlReplStep'>> }): PhaseDef[] {
+export function mysqlReplicationPhases(opts: { hosts?: string; vars: Partial<VarsWithout<MysqlReplVars, 'mysqlReplStep'>> }): PhaseDef[] {
   const hosts = opts.hosts ?? 'controllers';
   const vars = { mysqlReplNodes: hosts, ...opts.vars };
   const step = (mysqlReplStep: MysqlReplStep): PhaseDef['roles'] => [{ role: mysqlReplicationRole, vars: { ...vars, mysqlReplStep } }];

@@ -123,6 +123,16 @@ describe('role galera: phases, haproxy registration, files', () => {
     ]);
   });
 
+  it("galeraPhases' vars are the role's declared variables, typed (the type check refuses a typo or a wrong type)", () => {
+    // @ts-expect-error a misspelt variable would otherwise be ignored silently
+    const typo = galeraPhases({ vars: { galeraClusterNmae: 'x' } });
+    // @ts-expect-error galeraSyncTimeout is a number
+    const wrong = galeraPhases({ vars: { galeraSyncTimeout: '600' } });
+    expect([typo.length, wrong.length]).toEqual([3, 3]);
+    expect(galeraPhases({ vars: { galeraSyncTimeout: 900 } })[2]?.rolling).toEqual({ role: 'galera', gateTimeoutS: 900 });
+    expect(galeraPhases()[2]?.rolling).toEqual({ role: 'galera', gateTimeoutS: 600 });
+  });
+
   it('registers a single-writer haproxy listener checked on clustercheck :9200', () => {
     const svc = galeraHaproxyService({ bind: ['198.18.0.100'] });
     const [r] = renderServices({ ...haproxyDefaults, haproxyServices: [svc as never] }, () => hosts);
