@@ -37,12 +37,18 @@ export type Decision =
 const ZERO_UUID = '00000000-0000-0000-0000-000000000000';
 
 /** Parses the probe's `key=value` lines (and the recover task's `recovered=`) into a report. */
-export function parseReport(probeStdout: string, recoverStdout = ''): MemberReport {
+/** `key=value` lines of a probe's output (keys lower-cased, the value after the first `=`, both trimmed). */
+export function keyValues(text: string): Map<string, string> {
   const kv = new Map<string, string>();
-  for (const line of `${probeStdout}\n${recoverStdout}`.split('\n')) {
+  for (const line of text.split('\n')) {
     const i = line.indexOf('=');
     if (i > 0) kv.set(line.slice(0, i).trim().toLowerCase(), line.slice(i + 1).trim());
   }
+  return kv;
+}
+
+export function parseReport(probeStdout: string, recoverStdout = ''): MemberReport {
+  const kv = keyValues(`${probeStdout}\n${recoverStdout}`);
   const seqno = Number.parseInt(kv.get('seqno') ?? '-1', 10);
   return {
     running: kv.get('running') === '1',

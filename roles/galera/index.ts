@@ -12,7 +12,7 @@
 //                                     Synced, back UP): never two members down, the writer last.
 // Variables are prefixed `galera…`: inventory variables are one flat namespace shared by every role.
 import { defineRole, HaplayError, shq, tasks, type HostInfo, type PhaseDef, type ProbeOutput, type RoleDef, type Secret, type TaskContext, type TaskDef, type VarsWithout } from 'haplay';
-import { decide, needsRecover, parseReport, type Decision, type Member } from './decide.js';
+import { decide, keyValues, needsRecover, parseReport, type Decision, type Member } from './decide.js';
 
 export { decide, parseReport, positionOf, needsRecover, type Decision, type Member, type MemberReport } from './decide.js';
 
@@ -208,6 +208,8 @@ const packagesFor = (v: GaleraVars, ctx: TaskContext): string[] => (ctx.facts?.o
 
 /** One `SHOW GLOBAL STATUS` value through the local socket (root: unix_socket authentication). */
 const statusOf = (name: string): string => `mariadb -N -B -e ${shq(`SHOW GLOBAL STATUS LIKE '${name}'`)} 2>/dev/null | cut -f2`;
+/** `SHOW GLOBAL STATUS` of some variables (constant names), printed as `name<TAB>value` rows. */
+const statusQuery = (names: string[]): string => `SHOW GLOBAL STATUS WHERE Variable_name IN (${names.map((n) => `'${n}'`).join(',')})`;
 /** A shell test: this node is Synced. */
 const syncedTest = `[ "$(${statusOf('wsrep_local_state_comment')})" = Synced ]`;
 
@@ -215,8 +217,7 @@ const syncedTest = `[ "$(${statusOf('wsrep_local_state_comment')})" = Synced ]`;
 function probeScript(v: GaleraVars): string {
   const svc = shq(v.galeraServiceName);
   const grastate = shq(`${v.galeraDatadir}/grastate.dat`);
-  const wanted = ['wsrep_cluster_status', 'wsrep_local_state_comment', 'wsrep_cluster_size', 'wsrep_last_committed', 'wsrep_cluster_state_uuid'];
-  const query = `SHOW GLOBAL STATUS WHERE Variable_name IN (${wanted.map((w) => `'${w}'`).join(',')})`;
+  const query = statusQuery(['wsrep_cluster_status', 'wsrep_local_state_comment', 'wsrep_cluster_size', 'wsrep_last_committed', 'wsrep_cluster_state_uuid']);
   return [
     `if systemctl is-active -q ${svc}; then echo running=1; mariadb -N -B -e ${shq(query)} | tr '\\t' '='; else echo running=0; fi`,
     `if [ -f ${grastate} ]; then echo grastate=1; sed -n -e 's/^uuid: */uuid=/p' -e 's/^seqno: */seqno=/p' -e 's/^safe_to_bootstrap: */safe_to_bootstrap=/p' ${grastate}; ` +
@@ -366,26 +367,21 @@ function joinTasks(v: GaleraVars): TaskDef[] {
   ];
 }
 
-/** `key=value` lines of a rolling probe (unit state, wsrep status, journal tail). */
-function probeFields(o: ProbeOutput): Map<string, string> {
-  return new Map([...o.stdout.matchAll(/^([a-z_]+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!.trim()]));
-}
-
 /** Read-only: the unit's state, this node's wsrep status, and (when the unit is not active) its journal's errors. */
 function rollingProbe(v: GaleraVars): string {
   const svc = shq(v.galeraServiceName);
-  const query = "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_state_comment','wsrep_cluster_size','wsrep_cluster_status')";
+  const query = statusQuery(['wsrep_local_state_comment', 'wsrep_cluster_size', 'wsrep_cluster_status']);
   return [
-    `echo "unit=$(systemctl is-active ${svc})"`,
+    `unit=$(systemctl is-active ${svc}); echo "unit=$unit"`,
     `systemctl show -p SubState -p NRestarts ${svc} | sed -e 's/^SubState=/sub=/' -e 's/^NRestarts=/restarts=/'`,
-    `timeout 10 mariadb -N -B -e ${shq(query)} 2>/dev/null | tr '\\t' '='`,
+    `timeout 10 mariadb -N -B -e ${shq(query)} 2>/dev/null | tr '\t' '='`,
     // Why a start fails: the server's own errors first (WSREP follow-ups last), on one line (the report escapes it).
-    `if [ "$(systemctl is-active ${svc})" != active ]; then`,
+    'if [ "$unit" != active ]; then',
     `  j=$(journalctl -u ${svc} -n 400 --no-pager -o cat 2>/dev/null)`,
-    `  e=$(printf '%s\\n' "$j" | grep -F '[ERROR]' | grep -v WSREP | tail -n 3)`,
-    `  [ -n "$e" ] || e=$(printf '%s\\n' "$j" | grep -F '[ERROR]' | tail -n 3)`,
-    `  [ -n "$e" ] || e=$(printf '%s\\n' "$j" | tail -n 3)`,
-    `  printf '%s' "$e" | tail -c 600 | tr '\\n' ' ' | sed 's/^/journal=/'; echo`,
+    `  e=$(printf '%s\n' "$j" | grep -F '[ERROR]' | grep -v WSREP | tail -n 3)`,
+    `  [ -n "$e" ] || e=$(printf '%s\n' "$j" | grep -F '[ERROR]' | tail -n 3)`,
+    `  [ -n "$e" ] || e=$(printf '%s\n' "$j" | tail -n 3)`,
+    `  printf '%s' "$e" | tail -c 600 | tr '\n' ' ' | sed 's/^/journal=/'; echo`,
     'fi',
   ].join('\n');
 }
@@ -395,7 +391,7 @@ const journalOf = (f: Map<string, string>): string => (f.get('journal') ? `: ${f
 /** Why one node is not a Synced member of a Primary component of `size` members (undefined: it is). */
 export function galeraNodeProblem(o: ProbeOutput, size: number): string | undefined {
   if (o.exitCode === null) return `${o.host}: unreachable (${o.stderr.trim().slice(0, 200)})`;
-  const f = probeFields(o);
+  const f = keyValues(o.stdout);
   const unit = f.get('unit') ?? '?';
   if (unit !== 'active') return `${o.host}: mariadb ${unit}${f.get('sub') ? ` (${f.get('sub')})` : ''}${journalOf(f)}`;
   const state = f.get('wsrep_local_state_comment');
@@ -415,7 +411,7 @@ export const GALERA_CRASH_LOOP_RESTARTS = 2;
  * (Debian's unit has Restart=on-abnormal: an unknown option aborts mariadbd with SIGABRT, every 5 s).
  */
 export function galeraStartFailed(o: ProbeOutput): string | undefined {
-  const f = probeFields(o);
+  const f = keyValues(o.stdout);
   if (f.get('unit') === 'failed') return `${o.host}: mariadb failed to start${journalOf(f)}`;
   const restarts = Number(f.get('restarts') ?? 0);
   if (f.get('unit') !== 'active' && restarts >= GALERA_CRASH_LOOP_RESTARTS) {

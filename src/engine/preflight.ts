@@ -11,7 +11,7 @@ import { FLUSH_HANDLERS } from './host-run.js';
 import { loadRole } from './load.js';
 import type { CountOrPercent, PhaseDef, PlaybookDef, RoleDef, RoleRef, TaskDef } from './types.js';
 import { mergeVars, validateRoleVars } from './vars.js';
-import { planNode, type NodePlan } from '../rolling/plan.js';
+import { checkHaproxyHosts, planNode, type NodePlan } from '../rolling/plan.js';
 import type { RollingPhase } from '../rolling/types.js';
 
 export interface PlannedPhase {
@@ -92,14 +92,8 @@ async function planPhase(
       validateRoleVars(role, name, merged);
       if (role === rollingRole) {
         const plan = planNode([role.rolling!(merged, { host: name, address: host.address, hostsOf })]);
-        // The HAProxy nodes a rolled node is drained through must exist now, not halfway through the rollout.
-        for (const h of plan.haproxy) {
-          try {
-            selectHosts(inventory, h.hosts);
-          } catch (error) {
-            throw new HaplayError('E_PLAYBOOK', `${where}: rolling role ${role.name}, host ${name}: HAProxy hosts "${h.hosts}": ${(error as Error).message}`, { file, host: name, cause: error });
-          }
-        }
+        checkHaproxyHosts(inventory, plan.haproxy, (h, error) =>
+          new HaplayError('E_PLAYBOOK', `${where}: rolling role ${role.name}, host ${name}: HAProxy hosts "${h.hosts}": ${(error as Error).message}`, { file, host: name, cause: error }));
         rollingPlans.set(name, plan);
       }
       let tasks: TaskDef[];

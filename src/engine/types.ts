@@ -53,13 +53,13 @@ export interface TaskDef<A = unknown> {
   definedAt?: string;
 }
 
-/** A role: tasks plus typed, validated variables and handlers. */
 /**
  * A role's declared variables without the keys `K`, typed: `Omit` over a `Record<string, unknown>`-based interface
  * keeps only the index signature, so helpers taking "the role's vars minus its step" would accept any typo.
  */
 export type VarsWithout<V, K extends keyof V = never> = { [P in keyof V as string extends P ? never : P extends K ? never : P]: V[P] };
 
+/** A role: tasks plus typed, validated variables and handlers. */
 export interface RoleDef<V extends Record<string, unknown> = Record<string, unknown>> {
   name: string;
   /** Default values of the role's variables (lowest precedence). */

@@ -1,5 +1,7 @@
 // One node's plan from the rolling contracts of the roles being rolled (`--role keepalived,haproxy`): stop in role
 // order, start in reverse, every gate of every role, every HAProxy backend set.
+import { selectHosts } from '../inventory/patterns.js';
+import type { Inventory } from '../inventory/types.js';
 import { shjoin, shq } from '../ssh/quote.js';
 import type { RollingGate, RollingHaproxy, RollingSpec } from './types.js';
 
@@ -31,6 +33,20 @@ export function planNode(specs: RollingSpec[]): NodePlan {
     moveAway: specs.flatMap((s) => s.moveAway ?? []),
     moveBack: specs.flatMap((s) => s.moveBack ?? []),
   };
+}
+
+/**
+ * Resolves the HAProxy host patterns a node will be drained through: an unknown group fails now, before any host is
+ * touched, not halfway through the rollout. `wrap` turns the inventory's error into the caller's.
+ */
+export function checkHaproxyHosts(inventory: Inventory, haproxy: RollingHaproxy[], wrap: (h: RollingHaproxy, error: unknown) => unknown = (_, e) => e): void {
+  for (const h of haproxy) {
+    try {
+      selectHosts(inventory, h.hosts);
+    } catch (error) {
+      throw wrap(h, error);
+    }
+  }
 }
 
 /** The package upgrade command (apt on Debian, dnf elsewhere); packages quoted. */

@@ -7,7 +7,7 @@ import type { HostInfo, PlaybookDef, RoleDef, RoleRef } from '../engine/types.js
 import { mergeVars, validateRoleVars } from '../engine/vars.js';
 import { selectHosts } from '../inventory/patterns.js';
 import type { Inventory } from '../inventory/types.js';
-import { planNode, type NodePlan } from './plan.js';
+import { checkHaproxyHosts, planNode, type NodePlan } from './plan.js';
 import type { RollingSpec } from './types.js';
 
 export interface SetupOptions {
@@ -45,7 +45,7 @@ export async function planRollout(o: SetupOptions): Promise<Map<string, NodePlan
         throw new HaplayError('E_VARS', `role ${role.name}, host ${name}: building the rolling contract failed: ${(error as Error).message}`, { host: name, cause: error });
       }
       if (spec.haproxy && o.haproxyHosts) spec = { ...spec, haproxy: { ...spec.haproxy, hosts: o.haproxyHosts } };
-      if (spec.haproxy) selectHosts(o.inventory, spec.haproxy.hosts); // an unknown HAProxy group fails now, not mid-rollout
+      if (spec.haproxy) checkHaproxyHosts(o.inventory, [spec.haproxy]);
       return spec;
     });
     plans.set(name, planNode(specs));

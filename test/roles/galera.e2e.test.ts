@@ -13,13 +13,10 @@
 //   limited to n1,n2 refuses to bootstrap (n3 cannot report), the full deploy recovers from the most advanced node
 //   (n2 or n3, never the stale n1) and every acknowledged row is on every node.
 // Needs root, systemd-nspawn and debootstrap (or the cached image); with CI=true it fails instead of skipping.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RollingEvent } from '../../src/rolling/types.js';
-import { changedNonHandler, deployJson, labDescribe, rollingJson, testLab, waitFor, type Deploy } from '../support/lab.js';
+import { changedNonHandler, deployJson, labDescribe, rollingJson, testLab, useScratchCwd, waitFor, type Deploy } from '../support/lab.js';
 import { TEST_PASSWORD, VIP } from '../fixtures/roles/playbooks/galera.js';
 
 const L = testLab('hplgal');
@@ -97,12 +94,8 @@ async function idsOn(): Promise<Map<string, Set<number>>> {
 /** `haplay rolling` of the galera role on the controllers, variables from the fixture playbook's galera phases. */
 const rollGalera = (...extra: string[]): ReturnType<typeof rollingJson> => rollingJson(L.inventory, 'controllers', '--role', 'galera', '--playbook', PLAYBOOK, ...extra);
 
-/** Status of server `node` in the galera listener on every HAProxy node: { n1: 'UP', … }. */
-async function listenerStatus(node: string): Promise<string[]> {
-  const r = await lab('exec', 'all', '--',
-    `echo 'show stat' | socat stdio unix-connect:/run/haproxy/admin.sock | awk -F, '$1=="galera" && $2=="${node}" {print "ST=" $18}'`);
-  return [...r.out.matchAll(/^ST=(.+)$/gm)].map((m) => m[1]!.trim());
-}
+/** Status of server `node` in the galera listener on every HAProxy node (every node), in node order. */
+const listenerStatus = async (node: string): Promise<string[]> => Object.values(await L.serverStatus('all', 'galera', node));
 
 const okSteps = (events: RollingEvent[]): string[] => events.flatMap((e) => (e.type === 'step-end' && e.status === 'ok' ? [`${e.node}:${e.step}`] : []));
 
@@ -114,19 +107,11 @@ async function startLoop(unit: string, nodes: string, script: string): Promise<v
 }
 
 describeLab('role galera on the lab (bootstrap, Synced gate, rolling restart, full-outage recovery)', () => {
-  const cwd = process.cwd();
-  const work = mkdtempSync(join(tmpdir(), 'hpl-galera-'));
-
-  beforeAll(async () => {
-    // `haplay rolling` writes its journal under .haplay/runs of the working directory: keep it out of the checkout.
-    process.chdir(work);
-    await L.fresh(3);
-  }, 1_800_000);
+  useScratchCwd('hpl-galera-');
+  beforeAll(() => L.fresh(3), 1_800_000);
 
   afterAll(async () => {
     delete process.env['HAPLAY_TEST_GALERA_MAXCONN'];
-    process.chdir(cwd);
-    rmSync(work, { recursive: true, force: true });
     await L.down();
   }, 120_000);
 

@@ -9,15 +9,13 @@
 // Needs root, systemd-nspawn and debootstrap (or the cached image). Without them the suite is skipped with the
 // reason; with CI=true it fails instead. Lab suites (*.e2e.test.ts) run one at a time (vitest.config.ts, project "lab").
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compileTemplate } from '../../src/tasks/template-engine.js';
 import { haproxyDefaults, renderServices, type HaproxyVars } from '../../roles/haproxy/index.js';
-import { changedNonHandler, deployJson, labDescribe, rollingJson, testLab, useTempAuthkey, waitFor, type Deploy } from '../support/lab.js';
+import { changedNonHandler, deployJson, labDescribe, rollingJson, testLab, useScratchCwd, useTempAuthkey, waitFor, type Deploy } from '../support/lab.js';
 
 const L = testLab('hplroles');
 const VIP = '198.18.0.100';
@@ -184,6 +182,7 @@ describeLab('roles keepalived + haproxy on the lab', () => {
 
 describeLab('role pacemaker on the lab (corosync 3 knet, IPaddr2 VIP, haproxy clone)', () => {
   const keyFile = useTempAuthkey();
+  useScratchCwd('hpl-pcmk-roll-');
   beforeAll(() => L.fresh(3), 1_800_000); // fresh nodes: the suite above cut one node's power
   afterAll(() => L.down(), 120_000);
 
@@ -254,15 +253,10 @@ describeLab('role pacemaker on the lab (corosync 3 knet, IPaddr2 VIP, haproxy cl
         await new Promise((r) => setTimeout(r, 250));
       }
     })();
-    const cwd = process.cwd();
-    const work = mkdtempSync(join(tmpdir(), 'hpl-pcmk-roll-'));
-    process.chdir(work); // the journal goes to .haplay/runs of the working directory
     let r: Awaited<ReturnType<typeof rollingJson>>;
     try {
       r = await rollingJson(L.inventory, 'controllers', '--role', 'pacemaker', '--playbook', fixture('pacemaker'), '--gate-timeout', '180');
     } finally {
-      process.chdir(cwd);
-      rmSync(work, { recursive: true, force: true });
       sampling = false;
       await sampler;
     }

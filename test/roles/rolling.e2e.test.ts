@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RollingEvent, RollingJournal } from '../../src/rolling/types.js';
 import { shq } from '../../src/ssh/quote.js';
-import { deployJson, labDescribe, rollingJson, testLab, waitFor } from '../support/lab.js';
+import { deployJson, labDescribe, rollingJson, testLab, useScratchCwd, waitFor } from '../support/lab.js';
 
 const L = testLab('hplroll');
 const VIP = '198.18.0.100';
@@ -75,22 +75,20 @@ async function startTimes(): Promise<Record<string, string>> {
 }
 
 /** Status of server `node` in backend web on every HAProxy node: { n1: 'UP', … }. */
-async function webStatus(node: string): Promise<Record<string, string>> {
-  const r = await lab(
-    'exec', 'controllers', '--nsenter', '--',
-    `echo 'show stat' | socat stdio unix-connect:/run/haproxy/admin.sock | awk -F, -v h=$(hostname) '$1=="web" && $2=="${node}" {print "ST=" h "=" $18}'`,
-  );
-  return Object.fromEntries([...r.out.matchAll(/^ST=(\S+)=(.+)$/gm)].map((m) => [m[1]!, m[2]!.trim()]));
-}
+const webStatus = (node: string): Promise<Record<string, string>> => L.serverStatus('controllers', 'web', node);
 
 const APP = 'hpl-http-app';
+
+/** The package's control fields (also the start of its `Packages` entry). */
+const control = (version: string): string =>
+  `Package: ${APP}\nVersion: ${version}\nArchitecture: all\nMaintainer: haplay tests <root@localhost>\nDescription: haplay rolling --upgrade fixture\n`;
 
 /** A tiny .deb of APP at `version`, built on the machine (dpkg-deb): it ships /srv/hpl-http/app-version. */
 function buildDeb(dir: string, version: string): { file: string; bytes: Buffer } {
   const root = join(dir, `${APP}-${version}`);
   mkdirSync(join(root, 'DEBIAN'), { recursive: true });
   mkdirSync(join(root, 'srv/hpl-http'), { recursive: true });
-  writeFileSync(join(root, 'DEBIAN/control'), `Package: ${APP}\nVersion: ${version}\nArchitecture: all\nMaintainer: haplay tests <root@localhost>\nDescription: haplay rolling --upgrade fixture\n`);
+  writeFileSync(join(root, 'DEBIAN/control'), control(version));
   writeFileSync(join(root, 'srv/hpl-http/app-version'), `${version}\n`);
   const file = `${APP}_${version}_all.deb`;
   execFileSync('dpkg-deb', ['--build', '--root-owner-group', root, join(dir, file)], { stdio: 'ignore' });
@@ -100,7 +98,7 @@ function buildDeb(dir: string, version: string): { file: string; bytes: Buffer }
 /** A flat apt repository entry (`Packages`) for one .deb. */
 function packagesEntry(deb: { file: string; bytes: Buffer }, version: string): string {
   const sum = (alg: string): string => createHash(alg).update(deb.bytes).digest('hex');
-  return `Package: ${APP}\nVersion: ${version}\nArchitecture: all\nMaintainer: haplay tests <root@localhost>\nFilename: ./${deb.file}\nSize: ${deb.bytes.length}\nMD5sum: ${sum('md5')}\nSHA256: ${sum('sha256')}\nDescription: haplay rolling --upgrade fixture\n\n`;
+  return `${control(version)}Filename: ./${deb.file}\nSize: ${deb.bytes.length}\nMD5sum: ${sum('md5')}\nSHA256: ${sum('sha256')}\n\n`;
 }
 
 /** `${APP}`'s installed version per node. */
@@ -115,20 +113,9 @@ const summary = (samples: Sample[]): string => {
 };
 
 describeLab('haplay rolling on the lab', () => {
-  const cwd = process.cwd();
-  const work = mkdtempSync(join(tmpdir(), 'hpl-rolling-'));
-
-  beforeAll(async () => {
-    // The journal goes to .haplay/runs relative to the working directory: keep it out of the checkout.
-    process.chdir(work);
-    await L.fresh(3);
-  }, 1_800_000);
-
-  afterAll(async () => {
-    process.chdir(cwd);
-    rmSync(work, { recursive: true, force: true });
-    await L.down();
-  }, 120_000);
+  useScratchCwd('hpl-rolling-');
+  beforeAll(() => L.fresh(3), 1_800_000);
+  afterAll(() => L.down(), 120_000);
 
   it('deploys the fixture (API backend on every node, keepalived + haproxy); a second deploy reports 0 changed', async () => {
     const first = await deployJson(L.inventory, PLAYBOOK);

@@ -108,6 +108,8 @@ export interface TestLab {
   down(): Promise<Out>;
   /** Nodes (of `targets`) holding `ip` on host0, read through the nodes' namespaces (no SSH: fast). */
   holders(ip: string, targets: string[]): Promise<string[]>;
+  /** Status of `backend`/`server` in HAProxy on each node of `targets` (admin socket `show stat`): { n1: 'UP', … }. */
+  serverStatus(targets: string, backend: string, server: string): Promise<Record<string, string>>;
 }
 
 export function testLab(name: string): TestLab {
@@ -128,7 +130,28 @@ export function testLab(name: string): TestLab {
       const r = await run('exec', targets.join(','), '--nsenter', '--', `ip -o -4 addr show dev host0 | grep -q ' ${ip}/' && echo HOLD=$(hostname) || :`);
       return [...r.out.matchAll(/^HOLD=(\S+)$/gm)].map((m) => m[1]!).sort();
     },
+    async serverStatus(targets: string, backend: string, server: string) {
+      const r = await run(
+        'exec', targets, '--nsenter', '--',
+        `echo 'show stat' | socat stdio unix-connect:/run/haproxy/admin.sock | awk -F, -v h=$(hostname) '$1=="${backend}" && $2=="${server}" {print "ST=" h "=" $18}'`,
+      );
+      return Object.fromEntries([...r.out.matchAll(/^ST=(\S+)=(.+)$/gm)].map((m) => [m[1]!, m[2]!.trim()]));
+    },
   };
+}
+
+/**
+ * For suites running `haplay rolling`: the suite runs in a private temp directory (the journal goes to .haplay/runs
+ * of the working directory: kept out of the checkout), restored and removed afterwards.
+ */
+export function useScratchCwd(prefix: string): void {
+  const cwd = process.cwd();
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  beforeAll(() => process.chdir(work));
+  afterAll(() => {
+    process.chdir(cwd);
+    rmSync(work, { recursive: true, force: true });
+  });
 }
 
 /**
