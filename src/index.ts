@@ -13,5 +13,5 @@ export type { TaskOptions } from './engine/task-builders.js';
 export type { RoleDef, PlaybookDef, PhaseDef, TaskDef, TaskContext, TaskResult, HostInfo, RoleRef, CountOrPercent, VarsWithout } from './engine/types.js';
 export type { RunEvent, HostRecap } from './engine/events.js';
 export { labInventory, labSecret } from './lab/inventory.js';
-export { holdsAddressCommand } from './rolling/plan.js';
-export type { RollingSpec, RollingGate, RollingHaproxy, RollingContract, ProbeOutput } from './rolling/types.js';
+export { holdsAddressCommand } from './contract/plan.js';
+export type { RollingSpec, RollingGate, RollingHaproxy, RollingContract, ProbeOutput } from './contract/rolling.js';

@@ -6,6 +6,7 @@ import type { HostState } from '../engine/host-state.js';
 import { loadPlaybook, PACKAGE_ROOT } from '../engine/load.js';
 import { preflight } from '../engine/preflight.js';
 import { runPhases } from '../engine/run.js';
+import { rollDeferredHandlers } from '../rolling/phase.js';
 import { createJsonlReporter } from '../report/jsonl.js';
 import { createLinesReporter, formatResult } from '../report/lines.js';
 import { recapTable } from '../report/recap.js';
@@ -86,6 +87,7 @@ export async function deployMain(argv: string[], io: CommandIo): Promise<number>
     } else bus.on(createLinesReporter(io.out, { verbosity: session.verbosity, diff: values.diff === true }));
 
     const summary = await runPhases(phases, {
+      rollPhase: rollDeferredHandlers,
       transport: session.transport,
       bus,
       inventory: session.inventory,

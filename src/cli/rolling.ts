@@ -3,15 +3,15 @@
 import { resolve } from 'node:path';
 import { HaplayError } from '../errors.js';
 import { selectHosts } from '../inventory/patterns.js';
-import { escapeControl } from '../report/escape.js';
+import { escapeControl } from '../text/escape.js';
 import { redactValue } from '../secret.js';
 import { detectActive, runRolling } from '../rolling/engine.js';
 import { execVia } from '../rolling/exec.js';
 import { loadHaproxyAdmin } from '../rolling/haproxy.js';
 import { loadJournal, newRunId, saveJournal } from '../rolling/journal.js';
-import { rollingOrder } from '../rolling/plan.js';
+import { rollingOrder } from '../contract/plan.js';
 import { planRollout } from '../rolling/setup.js';
-import type { RollingEvent, RollingJournal } from '../rolling/types.js';
+import type { RollingEvent, RollingJournal } from '../contract/rolling.js';
 import { intOption, parseCommand, usage } from './args.js';
 import { CONNECT_HELP, CONNECT_OPTIONS, openSession, type ConnectValues } from './connect-options.js';
 import { EXIT } from './exit-codes.js';

@@ -1,5 +1,5 @@
 // Everything a run produces is a stream of typed events; reporters, the journal and tests consume them.
-import type { RollingEvent } from '../rolling/types.js';
+import type { RollingEvent } from '../contract/rolling.js';
 import type { TaskResult } from './types.js';
 
 export interface HostRecap {

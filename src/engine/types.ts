@@ -1,6 +1,8 @@
 // The shapes of roles, playbooks, tasks and their results: what users write and what a run produces.
 import type { Facts, ModuleOutcome, TaskStatus } from '../tasks/types.js';
-import type { RollingContract, RollingPhase } from '../rolling/types.js';
+import type { HostInfo, RollingContract, RollingPhase } from '../contract/rolling.js';
+
+export type { HostInfo };
 
 /** What a task's argument function and `when` see on one host. */
 export interface TaskContext {
@@ -20,12 +22,6 @@ export interface TaskContext {
    */
   resultsOf(host: string): Record<string, Record<string, unknown> | undefined>;
   check: boolean;
-}
-
-export interface HostInfo {
-  name: string;
-  address: string;
-  vars: Record<string, unknown>;
 }
 
 /** A task: one module call. Build them with the helpers in `tasks` (e.g. `tasks.file(...)`). */

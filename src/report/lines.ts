@@ -1,7 +1,7 @@
 // Plain-line reporter (no TTY, or past the TTY renderer's host threshold): one line per notable event.
 import type { RunEvent } from '../engine/events.js';
 import type { TaskResult } from '../engine/types.js';
-import { escapeControl } from './escape.js';
+import { escapeControl } from '../text/escape.js';
 import { recapTable } from './recap.js';
 
 export interface LinesOptions {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { haplayEntry } from '../inventory/load.js';
 import { jitiLib } from '../lazy.js';
 import { PACKAGE_ROOT } from '../engine/load.js';
-import type { ProbeOutput, RollingHaproxy } from './types.js';
+import type { ProbeOutput, RollingHaproxy } from '../contract/rolling.js';
 
 /** The subset of roles/haproxy's exports the engine uses. */
 export interface HaproxyAdminApi {

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HaplayError } from '../errors.js';
-import type { RollingJournal } from './types.js';
+import type { RollingJournal } from '../contract/rolling.js';
 
 /** The journal directory, relative to the working directory. */
 export const RUNS_DIR = join('.haplay', 'runs');

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import type { RollingEvent } from '../../src/rolling/types.js';
+import type { RollingEvent } from '../../src/contract/rolling.js';
 import { describeLoopback, useLoopbackHosts } from '../support/loopback.js';
 import { deploy, eventsOf, taskResults, writeInventory } from '../fixtures/deploy/support.js';
 

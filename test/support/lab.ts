@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { HostRecap, RunEvent } from '../../src/engine/events.js';
 import type { TaskResult } from '../../src/engine/types.js';
-import type { RollingEvent } from '../../src/rolling/types.js';
+import type { RollingEvent } from '../../src/contract/rolling.js';
 import { labPaths } from '../../src/lab/state.js';
 
 export interface Out {
