@@ -1,5 +1,5 @@
 // The seam between a deploy and the rolling layer: a phase with `rolling: { role }` hands its deferred handlers to a
-// roller (src/rolling/phase.ts) given by the caller, so the engine never imports rolling/ (docs/execution.md, Layers).
+// roller (src/rolling/phase.ts) given by the caller, so the engine never imports rolling/ (README, Design: the layers).
 import type { NodePlan } from '../contract/plan.js';
 import type { RollingPhase } from '../contract/rolling.js';
 import type { Transport } from '../ssh/transport.js';
