@@ -10,6 +10,8 @@ import { rollDeferredHandlers } from '../rolling/phase.js';
 import { createJsonlReporter } from '../report/jsonl.js';
 import { createLinesReporter, formatResult } from '../report/lines.js';
 import { recapTable } from '../report/recap.js';
+import { indentLines, rollingText } from '../report/rolling.js';
+import { escapeControl } from '../text/escape.js';
 import { parseCommand, usage } from './args.js';
 import { CONNECT_HELP, CONNECT_OPTIONS, openSession, type ConnectValues } from './connect-options.js';
 import { EXIT } from './exit-codes.js';
@@ -122,7 +124,8 @@ function collectFailures(diff: boolean): { listener: (e: RunEvent) => void; text
     listener: (e) => {
       if (e.type === 'task-end' && (e.result.status === 'failed' || e.result.status === 'unreachable')) lines.push(formatResult(e.result, diff));
       if (e.type === 'handlers-owed') lines.push(`  ${e.host} | ${e.role}: handlers owed (${e.handlers.join(', ')}) — recorded on the host\n`);
-      if (e.type === 'notice') lines.push(`NOTICE${e.host ? ` ${e.host}` : ''}: ${e.message}\n`);
+      if (e.type === 'notice') lines.push(`NOTICE${e.host ? ` ${e.host}` : ''}: ${escapeControl(e.message)}\n`);
+      if (e.type === 'rolling') lines.push(indentLines(rollingText(e.event), `  ${e.phase ?? ''}: `));
       if (e.type === 'run-end') lines.push(`\n${recapTable(e.recap)}${e.aborted ? `ABORTED: ${e.aborted}\n` : ''}`);
     },
     text: () => lines.join(''),

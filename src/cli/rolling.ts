@@ -3,8 +3,9 @@
 import { resolve } from 'node:path';
 import { HaplayError } from '../errors.js';
 import { selectHosts } from '../inventory/patterns.js';
-import { escapeControl } from '../text/escape.js';
-import { redactValue } from '../secret.js';
+import { EventBus } from '../engine/events.js';
+import { createJsonlReporter } from '../report/jsonl.js';
+import { createLinesReporter } from '../report/lines.js';
 import { detectActive, runRolling } from '../rolling/engine.js';
 import { execVia } from '../rolling/exec.js';
 import { loadHaproxyAdmin } from '../rolling/haproxy.js';
@@ -97,9 +98,11 @@ export async function rollingMain(argv: string[], io: CommandIo): Promise<number
       journal.order = rollingOrder(nodes, active);
       for (const n of nodes) journal.nodes[n] = { status: 'pending', active: active.has(n), steps: [] };
     } else journal.resumes.push(new Date().toISOString());
-    // Step messages carry remote stderr: secret values known to the run are masked, control characters escaped.
-    const text = textPrinter((t) => io.out(escapeControl(t)));
-    const print = values.json ? (e: RollingEvent) => io.out(`${JSON.stringify(redactValue(e))}\n`) : text;
+    // One event stream for every command: text or JSON Lines from the same reporters as a deploy (secrets masked,
+    // remote text escaped there).
+    const bus = new EventBus();
+    bus.on(values.json ? createJsonlReporter(io.out) : createLinesReporter(io.out, { verbosity: session.verbosity, diff: false }));
+    const print = (event: RollingEvent): void => bus.emit({ type: 'rolling', at: event.at, event });
     const end = await runRolling(
       { journal, plans, exec, admin, hostsOf: (p) => selectHosts(session.inventory, p).map((h) => h.name), emit: print, save: (j) => saveJournal(j) },
       values.resume !== undefined,
@@ -151,35 +154,4 @@ async function resumeJournal(values: RollingValues, positionals: string[]): Prom
   if (values['gate-timeout']) journal.gateTimeoutS = intOption('gate-timeout', values['gate-timeout'], 120);
   if (values['drain-timeout']) journal.drainTimeoutS = intOption('drain-timeout', values['drain-timeout'], 60);
   return journal;
-}
-
-/** One line per step, and a report naming node, step and gate when the run stops. */
-export function textPrinter(out: (t: string) => void): (e: RollingEvent) => void {
-  return (e) => {
-    switch (e.type) {
-      case 'rolling-start':
-        out(`rolling ${e.id}${e.resumed ? ' (resumed)' : ''}: order ${e.order.join(', ')}${e.active.length ? ` (active, last: ${e.active.join(', ')})` : ''}\n`);
-        break;
-      case 'node-start':
-        out(`${e.node}: start${e.active ? ' (active)' : ''}\n`);
-        break;
-      case 'step-end':
-        if (e.status !== 'skipped') out(`${e.node} | ${e.step} | ${e.status === 'ok' ? 'ok' : 'FAILED'} | ${e.ms} ms${e.message ? ` | ${e.message}` : ''}\n`);
-        break;
-      case 'node-end':
-        out(`${e.node}: ${e.status}\n`);
-        break;
-      case 'notice':
-        out(`NOTICE: ${e.message}\n`);
-        break;
-      case 'rolling-end':
-        if (e.status === 'done') out(`rolling ${e.id}: done (${e.done.join(', ')}) in ${(e.durationMs / 1000).toFixed(1)} s\n`);
-        else {
-          for (const f of e.failed) out(`rolling ${e.id}: STOPPED at node ${f.node}, step ${f.step}${f.gate ? `, gate "${f.gate}"` : ''}: ${f.message}\n`);
-          out(`  done: ${e.done.join(', ') || '-'}; untouched: ${e.untouched.join(', ') || '-'}; journal: ${e.journal}\n`);
-          out(`  after repairing, continue with: haplay rolling --resume ${e.id}\n`);
-        }
-        break;
-    }
-  };
 }

@@ -23,8 +23,8 @@ export type RunEvent =
   | { type: 'host-end'; at: number; phase: string; host: string; status: 'ok' | 'failed' | 'unreachable' }
   | { type: 'phase-end'; at: number; phase: string; failedHosts: string[] }
   | { type: 'notice'; at: number; message: string; host?: string; phase?: string }
-  /** A step of a phase's rolling handlers (phase option `rolling`). */
-  | { type: 'rolling'; at: number; phase: string; event: RollingEvent }
+  /** A rolling step: of a phase's rolling handlers (phase option `rolling`, `phase` set) or of `haplay rolling`. */
+  | { type: 'rolling'; at: number; phase?: string; event: RollingEvent }
   | { type: 'run-end'; at: number; recap: HostRecap[]; aborted?: string; durationMs: number };
 
 export type RunEventType = RunEvent['type'];

@@ -3,6 +3,7 @@ import type { RunEvent } from '../engine/events.js';
 import type { TaskResult } from '../engine/types.js';
 import { escapeControl } from '../text/escape.js';
 import { recapTable } from './recap.js';
+import { indentLines, rollingText } from './rolling.js';
 
 export interface LinesOptions {
   verbosity: number;
@@ -34,6 +35,9 @@ export function createLinesReporter(write: (text: string) => void, options: Line
         break;
       case 'notice':
         write(`NOTICE${e.host ? ` ${e.host}` : ''}: ${escapeControl(e.message)}\n`);
+        break;
+      case 'rolling':
+        write(e.phase === undefined ? rollingText(e.event) : indentLines(rollingText(e.event), '  '));
         break;
       case 'phase-end':
         if (e.failedHosts.length) write(`  phase ${e.phase}: failed hosts: ${e.failedHosts.join(', ')}\n`);

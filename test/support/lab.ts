@@ -78,7 +78,9 @@ export async function rollingJson(...args: string[]): Promise<Out & { events: Ro
   const events = r.out
     .split('\n')
     .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as RollingEvent);
+    .map((l) => JSON.parse(l) as Extract<RunEvent, { type: 'rolling' }>)
+    .filter((e) => e.type === 'rolling')
+    .map((e) => e.event);
   return { ...r, events, end: events.find((e): e is RollingEnd => e.type === 'rolling-end') };
 }
 
