@@ -48,6 +48,12 @@ export interface LoopbackOptions {
    * ListenAddress, HostKey and PidFile are owned by the harness and rejected.
    */
   sshdOptions?: Record<string, string>;
+  /**
+   * More ports each sshd listens on (same address): several inventory hosts that are one sshd (as behind a port
+   * forwarding load balancer), e.g. to drive sshd's MaxStartups with concurrent handshakes. The readiness probe and
+   * known_hosts use `port` only.
+   */
+  extraPorts?: number[];
   hostKeyType?: 'ed25519';
   /** Concurrency for ssh-keygen (default 8) and for starting sshd (default 16). */
   keygenConcurrency?: number;
@@ -474,9 +480,10 @@ async function generateKey(file: string, comment: string): Promise<string> {
 
 const HARNESS_KEYS = new Set(['listenaddress', 'hostkey', 'pidfile']);
 
-function sshdConfig(host: { address: string; port: number; dir: string }, user: string, authorizedKeys: string, extra: Record<string, string>): string {
+function sshdConfig(host: { address: string; port: number; dir: string }, user: string, authorizedKeys: string, extra: Record<string, string>, extraPorts: number[] = []): string {
   const defaults: Array<[string, string]> = [
     ['ListenAddress', `${host.address}:${host.port}`],
+    ...extraPorts.map((p): [string, string] => ['ListenAddress', `${host.address}:${p}`]),
     ['AddressFamily', 'inet'],
     ['HostKey', path.join(host.dir, 'ssh_host_ed25519_key')],
     ['PidFile', path.join(host.dir, 'sshd.pid')],
@@ -823,7 +830,7 @@ export async function startLoopbackHosts(opts: LoopbackOptions): Promise<Loopbac
       keygen(async () => {
         await mkdir(h.dir, { recursive: true, mode: 0o755 });
         h.hostPublicKey = await generateKey(path.join(h.dir, 'ssh_host_ed25519_key'), h.name);
-        await writeFile(h.configFile, sshdConfig(h, user, authorizedKeysFile, opts.sshdOptions ?? {}));
+        await writeFile(h.configFile, sshdConfig(h, user, authorizedKeysFile, opts.sshdOptions ?? {}, opts.extraPorts));
       }),
     ),
   ]);
