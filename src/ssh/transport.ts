@@ -128,21 +128,11 @@ export class Transport {
   }
 
   #addressLimit(key: string): LimitFunction {
-    let limit = this.#perAddress.get(key);
-    if (!limit) {
-      limit = pLimit(HANDSHAKES_PER_ADDRESS);
-      this.#perAddress.set(key, limit);
-    }
-    return limit;
+    return limitIn(this.#perAddress, key, HANDSHAKES_PER_ADDRESS);
   }
 
   #jumpLimit(key: string): LimitFunction {
-    let limit = this.#perJump.get(key);
-    if (!limit) {
-      limit = pLimit(HANDSHAKES_PER_JUMP_HOST);
-      this.#perJump.set(key, limit);
-    }
-    return limit;
+    return limitIn(this.#perJump, key, HANDSHAKES_PER_JUMP_HOST);
   }
 
   async #jumpConnection(target: ConnectTarget): Promise<Connection> {
@@ -281,6 +271,13 @@ class AuthPlan {
       next(index < methods.length ? methods[index++] : false);
     }) as never;
   }
+}
+
+/** The limiter of `key` in `map`, created with `concurrency` on first use. */
+function limitIn(map: Map<string, LimitFunction>, key: string, concurrency: number): LimitFunction {
+  let limit = map.get(key);
+  if (!limit) map.set(key, (limit = pLimit(concurrency)));
+  return limit;
 }
 
 export const targetKey = (t: ConnectTarget): string =>
