@@ -8,7 +8,7 @@ import { preflight } from '../engine/preflight.js';
 import { runPhases } from '../engine/run.js';
 import { rollDeferredHandlers } from '../rolling/phase.js';
 import { createJsonlReporter } from '../report/jsonl.js';
-import { createLinesReporter, formatResult } from '../report/lines.js';
+import { createLinesReporter, driftText, formatResult } from '../report/lines.js';
 import { recapTable } from '../report/recap.js';
 import { indentLines, rollingText } from '../report/rolling.js';
 import { escapeControl } from '../text/escape.js';
@@ -32,8 +32,12 @@ Options:
       --force-handlers         run notified handlers even on hosts where a later task failed
       --no-batch               one remote exec per task (default: consecutive tasks of a host share one exec)
       --json                   JSON Lines event stream instead of text
+      --detailed-exitcode      exit 2 when a task changed (with --check: would change) and every host succeeded,
+                               0 when nothing did; the drifted tasks are listed (a "drift" event with --json).
+                               For drift detection from cron/CI: haplay deploy inv.ts --check --detailed-exitcode
 ${CONNECT_HELP}
 Exit codes: 0 ok, 2 bad input (nothing touched), 3 a host failed or the run stopped, 4 hosts unreachable (none failed).
+With --detailed-exitcode: 0 no drift, 2 drift, 6 bad input (nothing touched), 3 and 4 as above.
 `;
 
 interface DeployValues extends ConnectValues {
@@ -45,6 +49,7 @@ interface DeployValues extends ConnectValues {
   'force-handlers'?: boolean;
   'no-batch'?: boolean;
   json?: boolean;
+  'detailed-exitcode'?: boolean;
 }
 
 export async function deployMain(argv: string[], io: CommandIo): Promise<number> {
@@ -58,6 +63,7 @@ export async function deployMain(argv: string[], io: CommandIo): Promise<number>
     'force-handlers': { type: 'boolean' },
     'no-batch': { type: 'boolean' },
     json: { type: 'boolean' },
+    'detailed-exitcode': { type: 'boolean' },
   });
   if (values.help) {
     io.out(DEPLOY_HELP);
@@ -87,6 +93,13 @@ export async function deployMain(argv: string[], io: CommandIo): Promise<number>
       bus.on(tty.listener);
       bus.on(collected.listener);
     } else bus.on(createLinesReporter(io.out, { verbosity: session.verbosity, diff: values.diff === true }));
+    const changes: Extract<RunEvent, { type: 'drift' }>['changes'] = [];
+    bus.on((e) => {
+      if (e.type === 'task-end' && e.result.status === 'changed') {
+        const r = e.result;
+        changes.push({ host: r.host, task: r.task, ...(r.role ? { role: r.role } : {}), ...(r.handler ? { handler: true } : {}) });
+      }
+    });
 
     const summary = await runPhases(phases, {
       rollPhase: rollDeferredHandlers,
@@ -104,6 +117,7 @@ export async function deployMain(argv: string[], io: CommandIo): Promise<number>
       ...(values['skip-tags'] ? { skipTags: splitList(values['skip-tags']) } : {}),
       playbook: playbook.file,
     });
+    if (values['detailed-exitcode']) bus.emit({ type: 'drift', at: Date.now(), check: values.check === true, changes });
     if (tty && collected) {
       await tty.done();
       io.out(collected.text());
@@ -111,7 +125,8 @@ export async function deployMain(argv: string[], io: CommandIo): Promise<number>
     const failed = summary.recap.some((r) => r.failed > 0) || [...states.values()].some((s) => s.dropped === 'failed');
     const unreachable = summary.recap.some((r) => r.unreachable > 0) || [...states.values()].some((s) => s.dropped === 'unreachable');
     if (failed || summary.aborted) return EXIT.HOSTS_FAILED;
-    return unreachable ? EXIT.HOSTS_UNREACHABLE : EXIT.OK;
+    if (unreachable) return EXIT.HOSTS_UNREACHABLE;
+    return values['detailed-exitcode'] && changes.length > 0 ? EXIT.DRIFT : EXIT.OK;
   } finally {
     await session.transport.close();
   }
@@ -127,6 +142,7 @@ function collectFailures(diff: boolean): { listener: (e: RunEvent) => void; text
       if (e.type === 'notice') lines.push(`NOTICE${e.host ? ` ${e.host}` : ''}: ${escapeControl(e.message)}\n`);
       if (e.type === 'rolling') lines.push(indentLines(rollingText(e.event), `  ${e.phase ?? ''}: `));
       if (e.type === 'run-end') lines.push(`\n${recapTable(e.recap)}${e.aborted ? `ABORTED: ${e.aborted}\n` : ''}`);
+      if (e.type === 'drift') lines.push(driftText(e));
     },
     text: () => lines.join(''),
   };

@@ -46,10 +46,22 @@ export function createLinesReporter(write: (text: string) => void, options: Line
         write(`\n${recapTable(e.recap)}`);
         if (e.aborted) write(`ABORTED: ${e.aborted}\n`);
         break;
+      case 'drift':
+        write(driftText(e));
+        break;
       default:
         break;
     }
   };
+}
+
+/** `deploy --detailed-exitcode`: the drifted tasks, or that there are none. */
+export function driftText(e: Extract<RunEvent, { type: 'drift' }>): string {
+  const verb = e.check ? 'would change' : 'changed';
+  if (e.changes.length === 0) return `NO DRIFT: no task ${verb}\n`;
+  const hosts = new Set(e.changes.map((c) => c.host)).size;
+  const lines = e.changes.map((c) => `  ${c.host} | ${escapeControl(`${c.role ? `${c.role}: ` : ''}${c.handler ? 'handler ' : ''}${c.task}`)}\n`);
+  return `DRIFT: ${e.changes.length} task(s) on ${hosts} host(s) ${verb}:\n${lines.join('')}`;
 }
 
 export function taskLine(r: TaskResult): string {
