@@ -7,6 +7,9 @@ import { loadPlaybook, PACKAGE_ROOT } from '../engine/load.js';
 import { preflight } from '../engine/preflight.js';
 import { runPhases } from '../engine/run.js';
 import { rollDeferredHandlers } from '../rolling/phase.js';
+import { newRunId } from '../rolling/journal.js';
+import { startRecordingOrSkip } from '../report/runs.js';
+import { writeReport } from './runs.js';
 import { createJsonlReporter } from '../report/jsonl.js';
 import { createLinesReporter, driftText, formatResult } from '../report/lines.js';
 import { recapTable } from '../report/recap.js';
@@ -32,6 +35,9 @@ Options:
       --force-handlers         run notified handlers even on hosts where a later task failed
       --no-batch               one remote exec per task (default: consecutive tasks of a host share one exec)
       --json                   JSON Lines event stream instead of text
+      --report FILE            also write the run's HTML report to FILE (every run is recorded in .haplay/runs:
+                               haplay runs, haplay report <id>)
+      --recap full             the recap table with one row per host (default: hosts that ended alike grouped)
       --detailed-exitcode      exit 2 when a task changed (with --check: would change) and every host succeeded,
                                0 when nothing did; the drifted tasks are listed (a "drift" event with --json).
                                For drift detection from cron/CI: haplay deploy inv.ts --check --detailed-exitcode
@@ -50,6 +56,8 @@ interface DeployValues extends ConnectValues {
   'no-batch'?: boolean;
   json?: boolean;
   'detailed-exitcode'?: boolean;
+  report?: string;
+  recap?: string;
 }
 
 export async function deployMain(argv: string[], io: CommandIo): Promise<number> {
@@ -64,6 +72,8 @@ export async function deployMain(argv: string[], io: CommandIo): Promise<number>
     'no-batch': { type: 'boolean' },
     json: { type: 'boolean' },
     'detailed-exitcode': { type: 'boolean' },
+    report: { type: 'string' },
+    recap: { type: 'string' },
   });
   if (values.help) {
     io.out(DEPLOY_HELP);
@@ -84,15 +94,21 @@ export async function deployMain(argv: string[], io: CommandIo): Promise<number>
     const states = new Map<string, HostState>(
       session.hosts.map((h) => [h.host.name, { host: h.host, target: h.target, become: h.become, results: {} }]),
     );
+    if (values.recap !== undefined && values.recap !== 'full' && values.recap !== 'grouped') usage(`deploy: --recap takes "full" or "grouped", not "${values.recap}"`);
+    const recapMode = values.recap === 'full' ? 'full' : 'grouped';
     const bus = new EventBus();
+    // Recorded once nothing can fail on bad input any more: every run that touches hosts has a report.
+    const recording = await startRecordingOrSkip({ id: newRunId(), command: 'deploy', inventory: resolve(inventoryFile), playbook: playbook.file });
+    bus.on(recording.listener);
+    if (recording.skipped) io.err(`NOTICE: ${recording.skipped}\n`);
     // The live view (listr2) is loaded only on a TTY.
     const tty = !values.json && process.stdout.isTTY === true && process.env['CI'] !== 'true' ? (await import('../report/tty.js')).createTtyReporter() : undefined;
-    const collected = tty ? collectFailures(values.diff === true) : undefined;
+    const collected = tty ? collectFailures(values.diff === true, values.recap === 'full' ? 'full' : 'grouped') : undefined;
     if (values.json) bus.on(createJsonlReporter(io.out));
     else if (tty && collected) {
       bus.on(tty.listener);
       bus.on(collected.listener);
-    } else bus.on(createLinesReporter(io.out, { verbosity: session.verbosity, diff: values.diff === true }));
+    } else bus.on(createLinesReporter(io.out, { verbosity: session.verbosity, diff: values.diff === true, recap: recapMode }));
     const changes: Extract<RunEvent, { type: 'drift' }>['changes'] = [];
     bus.on((e) => {
       if (e.type === 'task-end' && e.result.status === 'changed') {
@@ -124,16 +140,18 @@ export async function deployMain(argv: string[], io: CommandIo): Promise<number>
     }
     const failed = summary.recap.some((r) => r.failed > 0) || [...states.values()].some((s) => s.dropped === 'failed');
     const unreachable = summary.recap.some((r) => r.unreachable > 0) || [...states.values()].some((s) => s.dropped === 'unreachable');
-    if (failed || summary.aborted) return EXIT.HOSTS_FAILED;
-    if (unreachable) return EXIT.HOSTS_UNREACHABLE;
-    return values['detailed-exitcode'] && changes.length > 0 ? EXIT.DRIFT : EXIT.OK;
+    const drift = values['detailed-exitcode'] === true && changes.length > 0;
+    const [code, result] = failed || summary.aborted ? [EXIT.HOSTS_FAILED, 'failed' as const] : unreachable ? [EXIT.HOSTS_UNREACHABLE, 'unreachable' as const] : drift ? [EXIT.DRIFT, 'drift' as const] : [EXIT.OK, 'ok' as const];
+    await recording.finish(code, result);
+    if (values.report !== undefined && !recording.skipped) io.out(`report: ${await writeReport(recording.id, values.report)}\n`);
+    return code;
   } finally {
     await session.transport.close();
   }
 }
 
 // With the live view on, failures, notices and the recap are printed once it has closed.
-function collectFailures(diff: boolean): { listener: (e: RunEvent) => void; text: () => string } {
+function collectFailures(diff: boolean, recap: 'full' | 'grouped'): { listener: (e: RunEvent) => void; text: () => string } {
   const lines: string[] = [];
   return {
     listener: (e) => {
@@ -141,7 +159,7 @@ function collectFailures(diff: boolean): { listener: (e: RunEvent) => void; text
       if (e.type === 'handlers-owed') lines.push(`  ${e.host} | ${e.role}: handlers owed (${e.handlers.join(', ')}) — recorded on the host\n`);
       if (e.type === 'notice') lines.push(`NOTICE${e.host ? ` ${e.host}` : ''}: ${escapeControl(e.message)}\n`);
       if (e.type === 'rolling') lines.push(indentLines(rollingText(e.event), `  ${e.phase ?? ''}: `));
-      if (e.type === 'run-end') lines.push(`\n${recapTable(e.recap)}${e.aborted ? `ABORTED: ${e.aborted}\n` : ''}`);
+      if (e.type === 'run-end') lines.push(`\n${recapTable(e.recap, recap)}${e.aborted ? `ABORTED: ${e.aborted}\n` : ''}`);
       if (e.type === 'drift') lines.push(driftText(e));
     },
     text: () => lines.join(''),

@@ -22,6 +22,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMai
     summary: 'restart or upgrade a role node by node, gated on cluster health (--resume <id>)',
     load: async () => (await import('./rolling.js')).rollingMain,
   },
+  runs: { summary: 'list the recorded deploy and rolling runs (.haplay/runs)', load: async () => (await import('./runs.js')).runsMain },
+  report: { summary: 'write a self-contained HTML report of a recorded run', load: async () => (await import('./runs.js')).reportMain },
   inventory: { summary: 'show an inventory (--list | --graph)', load: async () => (await import('./inventory.js')).inventoryMain },
   demo: {
     summary: 'the main job: start loopback hosts and run haplay against them',

@@ -6,6 +6,8 @@ import { selectHosts } from '../inventory/patterns.js';
 import { EventBus } from '../engine/events.js';
 import { createJsonlReporter } from '../report/jsonl.js';
 import { createLinesReporter } from '../report/lines.js';
+import { startRecordingOrSkip } from '../report/runs.js';
+import { writeReport } from './runs.js';
 import { detectActive, runRolling } from '../rolling/engine.js';
 import { execVia } from '../rolling/exec.js';
 import { loadHaproxyAdmin } from '../rolling/haproxy.js';
@@ -40,6 +42,8 @@ Options:
       --drain-timeout S        seconds for a drained server's sessions to end (default 60)
       --resume ID              continue run ID from its journal (roles, order and options come from the journal)
       --json                   JSON Lines events instead of text
+      --report FILE            also write the run's HTML report to FILE (every run is recorded in .haplay/runs:
+                               haplay runs, haplay report <id>)
 Exit codes: 0 every node rolled, 2 bad input (nothing touched), 3 a node failed (the run stopped; see the report).
 ${CONNECT_HELP}`;
 
@@ -55,6 +59,7 @@ interface RollingValues extends ConnectValues {
   'drain-timeout'?: string;
   resume?: string;
   json?: boolean;
+  report?: string;
 }
 
 export async function rollingMain(argv: string[], io: CommandIo): Promise<number> {
@@ -71,6 +76,7 @@ export async function rollingMain(argv: string[], io: CommandIo): Promise<number
     'drain-timeout': { type: 'string' },
     resume: { type: 'string' },
     json: { type: 'boolean' },
+    report: { type: 'string' },
   });
   if (values.help) {
     io.out(ROLLING_HELP);
@@ -103,11 +109,18 @@ export async function rollingMain(argv: string[], io: CommandIo): Promise<number
     const bus = new EventBus();
     bus.on(values.json ? createJsonlReporter(io.out) : createLinesReporter(io.out, { verbosity: session.verbosity, diff: false }));
     const print = (event: RollingEvent): void => bus.emit({ type: 'rolling', at: event.at, event });
+    // Recorded under the journal's id (a resume appends to the same run's events).
+    const recording = await startRecordingOrSkip({ id: journal.id, command: 'rolling', inventory: journal.inventory, ...(journal.playbook ? { playbook: journal.playbook } : {}) });
+    bus.on(recording.listener);
+    if (recording.skipped) io.err(`NOTICE: ${recording.skipped}\n`);
     const end = await runRolling(
       { journal, plans, exec, admin, hostsOf: (p) => selectHosts(session.inventory, p).map((h) => h.name), emit: print, save: (j) => saveJournal(j) },
       values.resume !== undefined,
     );
-    return end.status === 'done' ? EXIT.OK : EXIT.HOSTS_FAILED;
+    const code = end.status === 'done' ? EXIT.OK : EXIT.HOSTS_FAILED;
+    await recording.finish(code, end.status === 'done' ? 'ok' : 'failed');
+    if (values.report !== undefined && !recording.skipped) io.out(`report: ${await writeReport(recording.id, values.report)}\n`);
+    return code;
   } finally {
     await session.transport.close();
   }

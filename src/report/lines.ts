@@ -2,12 +2,14 @@
 import type { RunEvent } from '../engine/events.js';
 import type { TaskResult } from '../engine/types.js';
 import { escapeControl } from '../text/escape.js';
-import { recapTable } from './recap.js';
+import { recapTable, type RecapMode } from './recap.js';
 import { indentLines, rollingText } from './rolling.js';
 
 export interface LinesOptions {
   verbosity: number;
   diff: boolean;
+  /** The recap: hosts that ended alike grouped (default), or a row per host. */
+  recap?: RecapMode;
 }
 
 const LABEL: Record<TaskResult['status'], string> = { ok: 'ok', changed: 'changed', skipped: 'skipped', failed: 'FAILED', unreachable: 'UNREACHABLE' };
@@ -43,7 +45,7 @@ export function createLinesReporter(write: (text: string) => void, options: Line
         if (e.failedHosts.length) write(`  phase ${e.phase}: failed hosts: ${e.failedHosts.join(', ')}\n`);
         break;
       case 'run-end':
-        write(`\n${recapTable(e.recap)}`);
+        write(`\n${recapTable(e.recap, options.recap)}`);
         if (e.aborted) write(`ABORTED: ${e.aborted}\n`);
         break;
       case 'drift':

@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { HaplayError } from '../errors.js';
 import type { RollingJournal } from '../contract/rolling.js';
 
-/** The journal directory, relative to the working directory. */
-export const RUNS_DIR = join('.haplay', 'runs');
+import { RUNS_DIR } from '../report/runs.js';
 
 const ID_RE = /^[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$/;
 
