@@ -15,10 +15,28 @@ import { createLinesReporter, driftText, formatResult } from '../report/lines.js
 import { recapTable } from '../report/recap.js';
 import { indentLines, rollingText } from '../report/rolling.js';
 import { escapeControl } from '../text/escape.js';
-import { parseCommand, usage } from './args.js';
-import { CONNECT_HELP, CONNECT_OPTIONS, openSession, type ConnectValues } from './connect-options.js';
+import { usage } from './args.js';
+import { defineOptions, optionsHelp, parseOptions } from './options.js';
+import { CONNECT_HELP, CONNECT_OPTIONS, openSession } from './connect-options.js';
 import { EXIT } from './exit-codes.js';
 import type { CommandIo } from './main.js';
+
+const DEPLOY_OPTIONS = defineOptions({
+  check: { type: 'boolean', short: 'C', help: 'change nothing; report what would change' },
+  diff: { type: 'boolean', short: 'D', help: 'show unified diffs of changed files (secrets masked)' },
+  tags: { type: 'string', short: 't', arg: 'T1,T2', help: 'run only tasks with these tags (and "always")' },
+  'skip-tags': { type: 'string', arg: 'T1,T2', help: 'skip tasks with these tags' },
+  'start-at-phase': { type: 'string', arg: 'NAME', help: 'skip the phases before NAME' },
+  'force-handlers': { type: 'boolean', help: 'run notified handlers even on hosts where a later task failed' },
+  'no-batch': { type: 'boolean', help: 'one remote exec per task (default: consecutive tasks of a host share one exec)' },
+  json: { type: 'boolean', help: 'JSON Lines event stream instead of text' },
+  report: { type: 'string', arg: 'FILE', help: "also write the run's HTML report to FILE (every run is recorded in .haplay/runs: haplay runs, haplay report <id>)" },
+  recap: { type: 'string', arg: 'full', help: 'the recap table with one row per host (default: hosts that ended alike grouped)' },
+  'detailed-exitcode': {
+    type: 'boolean',
+    help: 'exit 2 when a task changed (with --check: would change) and every host succeeded, 0 when nothing did; the drifted tasks are listed (a "drift" event with --json). For drift detection from cron/CI: haplay deploy inv.ts --check --detailed-exitcode',
+  },
+});
 
 export const DEPLOY_HELP = `Usage: haplay deploy <inventory> [playbook] [options]
 
@@ -27,54 +45,14 @@ finishes a phase before the next phase starts anywhere; failed hosts drop out of
 failure budget stops the run. Everything is checked (inventory, role variables, templates) before any host is touched.
 
 Options:
-  -C, --check                  change nothing; report what would change
-  -D, --diff                   show unified diffs of changed files (secrets masked)
-  -t, --tags T1,T2             run only tasks with these tags (and "always")
-      --skip-tags T1,T2        skip tasks with these tags
-      --start-at-phase NAME    skip the phases before NAME
-      --force-handlers         run notified handlers even on hosts where a later task failed
-      --no-batch               one remote exec per task (default: consecutive tasks of a host share one exec)
-      --json                   JSON Lines event stream instead of text
-      --report FILE            also write the run's HTML report to FILE (every run is recorded in .haplay/runs:
-                               haplay runs, haplay report <id>)
-      --recap full             the recap table with one row per host (default: hosts that ended alike grouped)
-      --detailed-exitcode      exit 2 when a task changed (with --check: would change) and every host succeeded,
-                               0 when nothing did; the drifted tasks are listed (a "drift" event with --json).
-                               For drift detection from cron/CI: haplay deploy inv.ts --check --detailed-exitcode
+${optionsHelp(DEPLOY_OPTIONS)}
 ${CONNECT_HELP}
 Exit codes: 0 ok, 2 bad input (nothing touched), 3 a host failed or the run stopped, 4 hosts unreachable (none failed).
 With --detailed-exitcode: 0 no drift, 2 drift, 6 bad input (nothing touched), 3 and 4 as above.
 `;
 
-interface DeployValues extends ConnectValues {
-  check?: boolean;
-  diff?: boolean;
-  tags?: string;
-  'skip-tags'?: string;
-  'start-at-phase'?: string;
-  'force-handlers'?: boolean;
-  'no-batch'?: boolean;
-  json?: boolean;
-  'detailed-exitcode'?: boolean;
-  report?: string;
-  recap?: string;
-}
-
 export async function deployMain(argv: string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parseCommand<DeployValues>('deploy', argv, {
-    ...CONNECT_OPTIONS,
-    check: { type: 'boolean', short: 'C' },
-    diff: { type: 'boolean', short: 'D' },
-    tags: { type: 'string', short: 't' },
-    'skip-tags': { type: 'string' },
-    'start-at-phase': { type: 'string' },
-    'force-handlers': { type: 'boolean' },
-    'no-batch': { type: 'boolean' },
-    json: { type: 'boolean' },
-    'detailed-exitcode': { type: 'boolean' },
-    report: { type: 'string' },
-    recap: { type: 'string' },
-  });
+  const { values, positionals } = parseOptions('deploy', argv, { ...CONNECT_OPTIONS, ...DEPLOY_OPTIONS });
   if (values.help) {
     io.out(DEPLOY_HELP);
     return EXIT.OK;

@@ -4,25 +4,33 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { renderReport } from '../report/html.js';
 import { listRuns, loadRun, type RunMeta } from '../report/runs.js';
-import { intOption, parseCommand, usage } from './args.js';
+import { intOption, usage } from './args.js';
+import { defineOptions, HELP_OPTION, optionsHelp, parseOptions } from './options.js';
 import { EXIT } from './exit-codes.js';
 import type { CommandIo } from './main.js';
+
+const RUNS_OPTIONS = defineOptions({
+  limit: { type: 'string', short: 'n', arg: 'N', help: 'the newest N runs (default 20)' },
+  json: { type: 'boolean', help: "one JSON object per run (the run's meta.json)" },
+  ...HELP_OPTION,
+});
+const REPORT_OPTIONS = defineOptions({
+  output: { type: 'string', short: 'o', arg: 'FILE', help: "where to write (default: report.html in the run's directory, printed)" },
+  ...HELP_OPTION,
+});
 
 export const RUNS_HELP = `Usage: haplay runs [--limit N] [--json]
 
 Lists the deploy and rolling runs recorded under .haplay/runs/ of the working directory, newest first: id, command,
 inventory, start, duration, result. Render one with: haplay report <id>.
-  -n, --limit N   the newest N runs (default 20)
-      --json      one JSON object per run (the run's meta.json)
-`;
+${optionsHelp(RUNS_OPTIONS)}`;
 
 export const REPORT_HELP = `Usage: haplay report <run-id | events.jsonl> [-o report.html]
 
 Writes one self-contained HTML file (no script, no network at view time) for a recorded run: a timeline with a row
 per host and a bar per task (per phase on large runs), phase barriers, the changed and failed tasks with their diffs
 (masked) and stderr tails, a rolling run's per-node steps and failed gate, and the recap per host.
-  -o, --output FILE   where to write (default: report.html in the run's directory, printed)
-`;
+${optionsHelp(REPORT_OPTIONS)}`;
 
 const fmtDuration = (ms: number | undefined): string => (ms === undefined ? '-' : ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`);
 
@@ -34,11 +42,7 @@ export function runsTable(runs: RunMeta[]): string {
 }
 
 export async function runsMain(argv: string[], io: CommandIo): Promise<number> {
-  const { values } = parseCommand<{ limit?: string; json?: boolean; help?: boolean }>('runs', argv, {
-    limit: { type: 'string', short: 'n' },
-    json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values } = parseOptions('runs', argv, RUNS_OPTIONS);
   if (values.help) {
     io.out(RUNS_HELP);
     return EXIT.OK;
@@ -58,10 +62,7 @@ export async function writeReport(ref: string, output?: string): Promise<string>
 }
 
 export async function reportMain(argv: string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parseCommand<{ output?: string; help?: boolean }>('report', argv, {
-    output: { type: 'string', short: 'o' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values, positionals } = parseOptions('report', argv, REPORT_OPTIONS);
   if (values.help) {
     io.out(REPORT_HELP);
     return EXIT.OK;
