@@ -9,7 +9,7 @@ export { shq, shjoin } from './ssh/quote.js';
 export { defineRole, definePlaybook, task } from './engine/define.js';
 export { tasks } from './engine/task-builders.js';
 export { startedThisRun } from './engine/results.js';
-export { convergeTable, convergePathOf } from './engine/converge.js';
+export { convergeTable, convergePathOf, via } from './engine/converge.js';
 export type { TaskOptions } from './engine/task-builders.js';
 export type { RoleDef, PlaybookDef, PhaseDef, TaskDef, TaskContext, TaskResult, HostInfo, RoleRef, CountOrPercent, VarsWithout, ConvergePath, RoleGuard } from './engine/types.js';
 export type { RunEvent, HostRecap } from './engine/events.js';

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { EventBus, type RunEvent } from '../engine/events.js';
 import type { HostState } from '../engine/host-state.js';
 import { loadPlaybook, PACKAGE_ROOT } from '../engine/load.js';
+import { runGuards } from '../engine/guards.js';
 import { preflight } from '../engine/preflight.js';
 import { runPhases } from '../engine/run.js';
 import { createJsonlReporter } from '../report/jsonl.js';
@@ -75,6 +76,8 @@ export async function deployMain(argv: string[], io: CommandIo): Promise<number>
     const states = new Map<string, HostState>(
       session.hosts.map((h) => [h.host.name, { host: h.host, target: h.target, become: h.become, results: {} }]),
     );
+    // Read-only: a change the running cluster cannot take is refused here (exit 2), before any host is changed.
+    await runGuards(phases, session.transport, states, { forks: session.forks, timeoutS: session.timeoutS });
     const bus = new EventBus();
     // The live view (listr2) is loaded only on a TTY.
     const tty = !values.json && process.stdout.isTTY === true && process.env['CI'] !== 'true' ? (await import('../report/tty.js')).createTtyReporter() : undefined;

@@ -43,3 +43,6 @@ export function convergeTable(role: Pick<RoleDef<any>, 'converge'>): string {
   });
   return ['| what the role writes (task) | path | to the running process |', '|---|---|---|', ...rows].join('\n');
 }
+
+/** A ConvergePath from its kind and how (long descriptions read better as concatenated lines). */
+export const via = (kind: ConvergePath extends `${infer K}: ${string}` ? K : never, how: string): ConvergePath => `${kind}: ${how}`;
