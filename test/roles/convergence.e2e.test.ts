@@ -88,7 +88,7 @@ describeLab('convergence: config changes reach haproxy, keepalived, pacemaker an
       `  until out=$(${CLIENT} -e "INSERT INTO hpltest.conv VALUES ($i, @@hostname)" 2>&1); do`,
       '    case "$out" in *Duplicate*) break;; esac',
       '    n=$((n+1)); echo "$i $out" >> /root/conv-sql.retried',
-      '    if [ $n -ge 100 ]; then echo $i >> /root/conv-sql.abandoned; continue 2; fi',
+      '    if [ $n -ge 100 ]; then echo $i >> /root/conv-sql.abandoned; i=$((i+1)); continue 2; fi',
       '    sleep 0.1',
       '  done',
       '  echo $i >> /root/conv-sql.acked; i=$((i+1)); sleep 0.05',
