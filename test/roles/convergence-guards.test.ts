@@ -6,7 +6,7 @@ import { corosyncProblem, ensurePrimitive, fenceParams, pacemakerDefaults, primi
 import { galeraGuardProblem } from '../../roles/galera/index.js';
 import haproxyRole, { haproxyDefaults, haproxyRolling } from '../../roles/haproxy/index.js';
 import { secret } from '../../src/secret.js';
-import type { TaskDef } from '../../src/engine/types.js';
+import type { PhaseDef, TaskDef } from '../../src/engine/types.js';
 
 const out = (stdout: string, exitCode: number | null = 0) => ({ host: 'n1', exitCode, stdout, stderr: '' });
 const KEY = 'a'.repeat(64);
@@ -89,5 +89,14 @@ describe('haproxy under Pacemaker (haproxyManageService: false)', () => {
     expect(spec.services).toEqual([]);
     expect(spec.clusterGates?.[0]?.command).toBe('! systemctl is-failed --quiet haproxy');
     expect(spec.nodeGates?.[0]?.command).toMatch(/^haproxy -c -q -f \/etc\/haproxy\/haproxy\.cfg && \{ ! systemctl is-active --quiet haproxy \|\| echo/);
+  });
+});
+
+describe('playbooks/site.ts rolls the load balancer layer', () => {
+  it('the loadbalancer and vip phases run their reload handlers through the haproxy and keepalived contracts', async () => {
+    const site = (await import('../../playbooks/site.js')).default;
+    const rolling = Object.fromEntries((site.phases as readonly PhaseDef[]).map((p) => [p.name, p.rolling?.role]));
+    expect(rolling['loadbalancer']).toBe('haproxy');
+    expect(rolling['vip']).toBe('keepalived');
   });
 });
