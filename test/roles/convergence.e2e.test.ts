@@ -118,29 +118,29 @@ describeLab('convergence: config changes reach haproxy, keepalived, pacemaker an
     expect(ran(d, 'reload haproxy')).toEqual(['n2:changed', 'n3:changed', 'n1:changed']);
     expect(await pids('haproxy')).toBe(before.haproxy);
     const info = await onEach("echo 'show info' | socat stdio unix-connect:/run/haproxy/admin.sock | grep '^Maxconn:'");
-    expect(NODES.map((n) => info.get(n))).toEqual(['Maxconn: 4100', 'Maxconn: 4100', 'Maxconn: 4100']);
+    expect.soft(NODES.map((n) => info.get(n))).toEqual(['Maxconn: 4100', 'Maxconn: 4100', 'Maxconn: 4100']);
 
     // keepalived: reloaded node by node (SIGHUP, same main PID), the holder last; its dump shows the new values.
     expect(ran(d, 'reload keepalived')).toEqual(['n2:changed', 'n3:changed', 'n1:changed']);
     expect(await pids('keepalived')).toBe(before.keepalived);
     const dump = await onEach('rm -f /tmp/keepalived.data; systemctl kill -s USR1 --kill-who=main keepalived; sleep 1; cat /tmp/keepalived.data');
-    expect(dump.get('n3'), dump.get('n3')?.slice(0, 2000)).toMatch(/^\s*Priority = 60$/im);
-    for (const n of NODES) expect(dump.get(n), n).toMatch(/^\s*Fall = 3$/im);
+    expect.soft(dump.get('n3'), dump.get('n3')?.slice(0, 3000)).toMatch(/^\s*Priority = 60$/im);
+    for (const n of NODES) expect.soft(dump.get(n), n).toMatch(/^\s*Fall = 3$/im);
     const holders = [...new Set(samples)];
     console.log(`[haplay] VIP holders over ${samples.length} samples during the deploy: ${holders.join(' | ')}`);
     expect(samples.length).toBeGreaterThan(20);
-    expect(holders).toEqual(['n1']); // never moved, never two holders, never none
+    expect.soft(holders).toEqual(['n1']); // never moved, never two holders, never none
 
     // pacemaker: the CIB follows the declaration (pcs stonith|resource update); corosync untouched.
     const delay = await lab('exec', 'n1', '--', 'crm_resource --resource fence-n2 --get-parameter pcmk_delay_base');
-    expect(delay.out).toMatch(/^2s$/m);
+    expect.soft(delay.out).toMatch(/^2s$/m);
     const mask = await lab('exec', 'n1', '--', 'crm_resource --resource vip-conv --get-parameter cidr_netmask');
-    expect(mask.out).toMatch(/^32$/m);
+    expect.soft(mask.out).toMatch(/^32$/m);
     expect(d.results.filter((r) => r.task.startsWith('VIP vip-conv') || r.task.startsWith('fence device fence-')).filter((r) => r.changed).map((r) => r.task).sort()).toEqual([
       'VIP vip-conv (198.18.0.102)', 'fence device fence-n1 (fence_dummy for n1)', 'fence device fence-n2 (fence_dummy for n2)', 'fence device fence-n3 (fence_dummy for n3)',
     ]);
     const vipAddr = await lab('exec', 'all', '--', `ip -o -4 addr show dev host0 | grep -o ' ${PCMK_VIP}/[0-9]*' || true`);
-    expect(vipAddr.out).toContain(`${PCMK_VIP}/32`);
+    expect.soft(vipAddr.out).toContain(`${PCMK_VIP}/32`);
     expect(await pids('corosync')).toBe(before.corosync);
 
     // galera: rolled restarts (the writer last); every member runs the new max_connections.
@@ -157,7 +157,7 @@ describeLab('convergence: config changes reach haproxy, keepalived, pacemaker an
     console.log(`[haplay] through the VIP during the deploy: ${okHttp.length} HTTP GETs ok, ${failedHttp.length} failed; ` +
       `${acked.length} INSERTs acknowledged, ${retried.length} attempts refused and retried (sessions cut by the galera drain), ${abandoned.length} abandoned`);
     expect(okHttp.length).toBeGreaterThan(100);
-    expect(failedHttp).toEqual([]);
+    expect.soft(failedHttp).toEqual([]);
     expect(acked.length).toBeGreaterThan(50);
     expect(abandoned).toEqual([]);
     const rows = await onEach(`mariadb -N -B -e "SET SESSION wsrep_sync_wait=1; SELECT id FROM hpltest.conv"`);
