@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { EventBus, type RunEvent } from '../engine/events.js';
 import type { HostState } from '../engine/host-state.js';
 import { loadPlaybook, PACKAGE_ROOT } from '../engine/load.js';
+import { runGuards } from '../engine/guards.js';
 import { preflight } from '../engine/preflight.js';
 import { runPhases } from '../engine/run.js';
 import { rollDeferredHandlers } from '../rolling/phase.js';
@@ -74,6 +75,8 @@ export async function deployMain(argv: string[], io: CommandIo): Promise<number>
     );
     if (values.recap !== undefined && values.recap !== 'full' && values.recap !== 'grouped') usage(`deploy: --recap takes "full" or "grouped", not "${values.recap}"`);
     const recapMode = values.recap === 'full' ? 'full' : 'grouped';
+    // Read-only: a change the running cluster cannot take is refused here (exit 2), before any host is changed.
+    await runGuards(phases, session.transport, states, { forks: session.forks, timeoutS: session.timeoutS });
     const bus = new EventBus();
     // Recorded once nothing can fail on bad input any more: every run that touches hosts has a report.
     const recording = await startRecordingOrSkip({ id: newRunId(), command: 'deploy', inventory: resolve(inventoryFile), playbook: playbook.file });

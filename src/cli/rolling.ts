@@ -9,7 +9,7 @@ import { createLinesReporter } from '../report/lines.js';
 import { startRecordingOrSkip } from '../report/runs.js';
 import { writeReport } from './runs.js';
 import { detectActive, runRolling } from '../rolling/engine.js';
-import { execVia } from '../rolling/exec.js';
+import { execVia } from '../engine/exec-via.js';
 import { loadHaproxyAdmin } from '../rolling/haproxy.js';
 import { loadJournal, newRunId, saveJournal } from '../rolling/journal.js';
 import { rollingOrder } from '../contract/plan.js';

@@ -5,7 +5,7 @@ import { owedReadScript, parseOwed, readOwed, writeOwed } from './handlers.js';
 import type { HostState } from './host-state.js';
 import { collectBatch, runBatch, sameBecome, type PreScript } from './batch.js';
 import { runTask, type PreparedTask, type TaskRunOptions } from './task-runner.js';
-import type { TaskDef, TaskResult } from './types.js';
+import type { RoleGuard, TaskDef, TaskResult } from './types.js';
 
 /** A role (or the phase's own tasks) prepared for one host: variables validated, task list fixed. */
 export interface Unit {
@@ -14,6 +14,8 @@ export interface Unit {
   vars: Record<string, unknown>;
   tasks: TaskDef[];
   handlers: TaskDef[];
+  /** The role's guards for this host (run once before the first phase: src/engine/guards.ts). */
+  guards?: RoleGuard[];
 }
 
 export interface HostRunOptions extends Omit<TaskRunOptions, 'vars' | 'role' | 'roleDir' | 'handler'> {
