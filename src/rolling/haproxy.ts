@@ -6,7 +6,7 @@ import { haplayEntry } from '../inventory/load.js';
 import { jitiLib } from '../lazy.js';
 import type { Exec } from '../engine/exec-via.js';
 import { PACKAGE_ROOT } from '../engine/load.js';
-import type { ProbeOutput, RollingHaproxy } from '../contract/rolling.js';
+import type { RollingHaproxy } from '../contract/rolling.js';
 
 /** The subset of roles/haproxy's exports the engine uses. */
 export interface HaproxyAdminApi {
