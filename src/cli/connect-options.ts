@@ -148,7 +148,7 @@ async function cliBecomeOptions(values: ConnectValues): Promise<CliBecome> {
   } else if (values['ask-become-pass']) {
     password = await promptHidden('BECOME password: ');
   }
-  if (password !== undefined) registerSecretValue(password);
+  if (password !== undefined) registerSecretValue(password, envName ? `--become-password-env ${envName}` : '--ask-become-pass');
   return {
     enabled: values.become === true || values['become-user'] !== undefined || password !== undefined,
     ...(values['become-user'] ? { user: values['become-user'] } : {}),
@@ -171,7 +171,8 @@ function passphraseSource(envName: string | undefined): (file: string) => Promis
     if (!pending) {
       pending = (async () => {
         const value = envName ? process.env[envName] : process.stdin.isTTY ? await promptHidden(`Passphrase for ${file}: `) : undefined;
-        if (value !== undefined) registerSecretValue(value);
+        // An empty answer means no passphrase: nothing to mask.
+        if (value !== undefined && value !== '') registerSecretValue(value, `passphrase for ${file}`);
         return value;
       })();
       cache.set(file, pending);

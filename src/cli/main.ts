@@ -2,6 +2,7 @@
 import { errorCodeOf, HaplayError } from '../errors.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
 import { formatError } from './print-error.js';
+import { redact } from '../secret.js';
 
 export interface CommandIo {
   out: (text: string) => void;
@@ -48,8 +49,11 @@ touched), 3 some host failed, 4 some host unreachable (none failed), 5 lab error
 
 /** Runs the CLI and returns the exit code. */
 export async function main(argv: string[], io: CommandIo = defaultIo()): Promise<number> {
+  // The one masking function (redact) sits between every command and the terminal: whatever a command prints —
+  // reports, JSON, errors, remote output — has every registered secret and its escaped forms masked.
+  const masked: CommandIo = { out: (t) => io.out(redact(t)), err: (t) => io.err(redact(t)) };
   try {
-    return await dispatch(argv, io);
+    return await dispatch(argv, masked);
   } finally {
     pendingFlush?.();
   }
