@@ -3,7 +3,11 @@
 import { HaplayError } from '../errors.js';
 import { isSecret } from '../secret.js';
 
-/** Quotes one value for a POSIX shell. Rejects NUL (cannot be passed in an argv) and secrets (never on a command line). */
+/**
+ * Quotes one value for a POSIX shell. Rejects NUL (cannot be passed in an argv) and secrets (never on a command line).
+ * A value starting with `-` is always quoted, but quoting cannot stop a program from reading it as an option: commands
+ * taking such operands put `--` before them (package, usermod, mkdir in roles).
+ */
 export function shq(value: string | number): string {
   if (isSecret(value)) {
     throw new HaplayError('E_SECRET', 'refusing to put a secret on a remote command line (send it on stdin or in a file)');
@@ -11,7 +15,7 @@ export function shq(value: string | number): string {
   const text = typeof value === 'number' ? String(value) : value;
   if (typeof text !== 'string') throw new HaplayError('E_QUOTE', `cannot quote a value of type ${typeof text}`);
   if (text.includes('\0')) throw new HaplayError('E_QUOTE', 'cannot quote a value containing a NUL byte');
-  if (text !== '' && /^[A-Za-z0-9_@%+:,./-]+$/.test(text)) return text;
+  if (/^[A-Za-z0-9_@%+:,./][A-Za-z0-9_@%+:,./-]*$/.test(text)) return text;
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
