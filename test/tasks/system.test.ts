@@ -175,6 +175,19 @@ describe('user and group: fixtures', () => {
     expect((await syntaxCheck(plan.script)).exitCode).toBe(0);
   });
 
+  it.each(['$6$salt$abc\nroot:$6$x$evil', '$6$salt$abc\r', '$6$a:b', '$6$nul\0x'])('user: refuses a password hash with a newline, CR, ":" or NUL (#16 item 7) %#', (hash) => {
+    for (const password of [hash, secret(hash)]) {
+      let error: unknown;
+      try {
+        user.plan({ name: 'deploy', password }, ctx());
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ code: 'E_TASK', message: expect.stringMatching(/password must be one crypt\(3\) hash/) });
+      expect((error as Error).message).not.toContain('salt');
+    }
+  });
+
   it('user absent / append groups / check mode', async () => {
     const absent = await user.plan({ name: 'old', state: 'absent', remove: true }, ctx());
     expect(absent.script).toContain('userdel -r "$hp_name"');
