@@ -19,5 +19,17 @@ export function shq(value: string | number): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * Quotes one value for the LOGIN shell that parses an exec request (sshd runs `$SHELL -c <command>`): like shq, but
+ * a backslash is also taken out of the quotes (`'\\'`), because fish treats `\\` and `\'` inside single quotes as
+ * escapes. Parsed the same by POSIX shells, bash and fish; only the outermost layer needs it.
+ */
+export function shqLogin(value: string | number): string {
+  const quoted = shq(value);
+  if (!quoted.startsWith("'")) return quoted;
+  const text = typeof value === 'number' ? String(value) : value;
+  return `'${text.replace(/['\\]/g, (c) => (c === "'" ? `'\\''` : `'\\\\'`))}'`;
+}
+
 /** Quotes each argument and joins them into one command. */
 export const shjoin = (args: readonly (string | number)[]): string => args.map(shq).join(' ');
