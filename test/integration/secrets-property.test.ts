@@ -1,14 +1,19 @@
 // Issue #16 item 4, the canary matrix as a property: random secrets (quotes, backslashes, `&<>"`, newlines, control
 // characters, unicode, one a prefix of another) are deployed to a real loopback sshd host through copy, template (raw
 // and through the roles' own SQL and XML escapers), ini and lineinfile; with --diff -vvv, --json, a task that fails
-// after printing every file, and a rotation to new values in a fresh process (which no longer knows the old ones).
+// after printing every file, a rotation to new values in a fresh process (which no longer knows the old ones), and a
+// rolling run whose gate fails after printing them (events, step messages, the journal .haplay/runs/*.json).
 // No output contains a secret, any of its escaped forms, or its first line (which carries a unique tag).
 // Bounded: a handful of runs, each three deploys.
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { SECRET_MASK } from '../../src/secret.js';
 import { describeLoopback, useLoopbackHosts } from '../support/loopback.js';
 import { runHaplayChild } from './helpers.js';
 import { code, deploy, fixturePlaybook, writeInventory } from '../fixtures/deploy/support.js';
@@ -73,7 +78,16 @@ describeLoopback('secrets: property over random values, every module and output 
     }
   };
 
-  it('no output contains a secret or its escaped forms (deploy, rotation in a fresh process, failing task)', async () => {
+  // `haplay rolling` writes its journal below the working directory.
+  const cwd = process.cwd();
+  const work = mkdtempSync(path.join(tmpdir(), 'hpl-secrets-'));
+  beforeAll(() => process.chdir(work));
+  afterAll(() => {
+    process.chdir(cwd);
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('no output contains a secret or its escaped forms (deploy, rotation in a fresh process, failing task, rolling)', async () => {
     const flags = ['--known-hosts', lab().knownHostsFile, '-F', 'none', '-vvv', '--diff'];
     await fc.assert(
       fc.asyncProperty(secretsArb, secretsArb, async (a, b) => {
@@ -102,6 +116,23 @@ describeLoopback('secrets: property over random values, every module and output 
         expect(r3.code, r3.err).toBe(3);
         expect(r3.out).toContain('exited with code 4');
         expectNoLeak('failing task', r3.out + r3.err, a, b);
+
+        // 4. A rolling run whose gate fails after printing every file: events, step messages and the journal.
+        const runs = path.join(work, '.haplay', 'runs');
+        await rm(runs, { recursive: true, force: true });
+        let text = '';
+        const code = await main(['rolling', third.file, 'all', '--role', 'secret-matrix', '--playbook', fixturePlaybook('secret-matrix'), '--gate-timeout', '1', ...flags.slice(0, 4), '--json'], {
+          out: (t) => void (text += t),
+          err: (t) => void (text += t),
+        });
+        expect(code, text).toBe(3);
+        expect(text).toContain('prints the secrets and fails');
+        expectNoLeak('rolling', text, a, b);
+        const journals = await readdir(runs);
+        expect(journals).toHaveLength(1);
+        const journal = await readFile(path.join(runs, journals[0]!), 'utf8');
+        expect(journal).toContain(SECRET_MASK); // the step message quoted the gate's output, masked
+        expectNoLeak('journal', journal, a, b);
       }),
       {
         numRuns: 4,
