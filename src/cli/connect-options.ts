@@ -38,7 +38,7 @@ export const CONNECT_OPTIONS = {
 export const CONNECT_HELP = `Connection options:
   -l, --limit PATTERN          further limit the hosts (same pattern grammar)
   -f, --forks N                hosts worked on at once (default ${DEFAULT_FORKS})
-  -T, --timeout S              per-command time limit in seconds, enforced on the host and locally (default ${DEFAULT_COMMAND_TIMEOUT_S})
+  -T, --timeout S              per-command time limit in seconds, enforced on the host and locally (default ${DEFAULT_COMMAND_TIMEOUT_S}; 0 = no limit)
       --connect-timeout S      time for TCP connect, key exchange and authentication (default 20)
   -u, --user USER              remote user where the inventory names none
   -i, --identity FILE          private key (repeatable) where the inventory names none; ssh-agent is tried first
@@ -122,6 +122,8 @@ export async function openSession(
     policy,
     ...(verbosity > 0 ? { onDecision: (t, d) => log(`${t.name}: ${d}\n`) } : {}),
   });
+  // Always: unreadable files and skipped marker lines (a mistyped @revoked); with -v: every skipped line.
+  for (const w of verbosity > 0 ? hostKeys.warnings : hostKeys.alerts) log(`haplay: known_hosts ${w}\n`);
   const transport = new Transport({
     hostKeys,
     connectTimeoutMs: connectTimeoutS * 1000,
