@@ -21,7 +21,7 @@ import { defineOptions, HELP_OPTION, optionsHelp, type ValuesOf } from './option
 export const CONNECT_OPTIONS = defineOptions({
   limit: { type: 'string', short: 'l', arg: 'PATTERN', help: 'further limit the hosts (same pattern grammar)' },
   forks: { type: 'string', short: 'f', arg: 'N', help: `hosts worked on at once (default ${DEFAULT_FORKS})` },
-  timeout: { type: 'string', short: 'T', arg: 'S', help: `per-command time limit in seconds, enforced on the host and locally (default ${DEFAULT_COMMAND_TIMEOUT_S})` },
+  timeout: { type: 'string', short: 'T', arg: 'S', help: `per-command time limit in seconds, enforced on the host and locally (default ${DEFAULT_COMMAND_TIMEOUT_S}; 0 = no limit)` },
   'connect-timeout': { type: 'string', arg: 'S', help: 'time for TCP connect, key exchange and authentication (default 20)' },
   user: { type: 'string', short: 'u', arg: 'USER', help: 'remote user where the inventory names none' },
   identity: { type: 'string', short: 'i', multiple: true, arg: 'FILE', help: 'private key (repeatable) where the inventory names none; ssh-agent is tried first' },
@@ -91,6 +91,8 @@ export async function openSession(
     policy,
     ...(verbosity > 0 ? { onDecision: (t, d) => log(`${t.name}: ${d}\n`) } : {}),
   });
+  // Always: unreadable files and skipped marker lines (a mistyped @revoked); with -v: every skipped line.
+  for (const w of verbosity > 0 ? hostKeys.warnings : hostKeys.alerts) log(`haplay: known_hosts ${w}\n`);
   const transport = new Transport({
     hostKeys,
     connectTimeoutMs: connectTimeoutS * 1000,
@@ -117,7 +119,7 @@ async function cliBecomeOptions(values: ConnectValues): Promise<CliBecome> {
   } else if (values['ask-become-pass']) {
     password = await promptHidden('BECOME password: ');
   }
-  if (password !== undefined) registerSecretValue(password);
+  if (password !== undefined) registerSecretValue(password, envName ? `--become-password-env ${envName}` : '--ask-become-pass');
   return {
     enabled: values.become === true || values['become-user'] !== undefined || password !== undefined,
     ...(values['become-user'] ? { user: values['become-user'] } : {}),
@@ -140,7 +142,8 @@ function passphraseSource(envName: string | undefined): (file: string) => Promis
     if (!pending) {
       pending = (async () => {
         const value = envName ? process.env[envName] : process.stdin.isTTY ? await promptHidden(`Passphrase for ${file}: `) : undefined;
-        if (value !== undefined) registerSecretValue(value);
+        // An empty answer means no passphrase: nothing to mask.
+        if (value !== undefined && value !== '') registerSecretValue(value, `passphrase for ${file}`);
         return value;
       })();
       cache.set(file, pending);

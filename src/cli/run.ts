@@ -1,5 +1,6 @@
 // `haplay run <inventory> <pattern> -- <command...>`: one command on every matching host in parallel.
 import { runAdhoc, type AdhocResult } from '../engine/adhoc.js';
+import { escapeControl } from '../text/escape.js';
 import { createStreamPrinter, jsonLine, printGrouped, recapLine } from '../report/adhoc.js';
 import { usage } from './args.js';
 import { defineOptions, optionsHelp, parseOptions } from './options.js';
@@ -65,5 +66,5 @@ export async function runMain(argv: string[], io: CommandIo): Promise<number> {
 }
 
 function summaryOf(r: AdhocResult): string {
-  return `${r.host} | ${r.status === 'ok' ? 'ok' : r.status.toUpperCase()} | rc=${r.exitCode ?? '-'} | ${r.durationMs} ms${r.message ? ` | ${r.message}` : ''}`;
+  return `${r.host} | ${r.status === 'ok' ? 'ok' : r.status.toUpperCase()} | rc=${r.exitCode ?? '-'} | ${r.durationMs} ms${r.message ? ` | ${escapeControl(r.message)}` : ''}`;
 }
