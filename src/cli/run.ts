@@ -1,6 +1,5 @@
 // `haplay run <inventory> <pattern> -- <command...>`: one command on every matching host in parallel.
 import { runAdhoc, type AdhocResult } from '../engine/adhoc.js';
-import { escapeControl } from '../text/escape.js';
 import { EventBus } from '../engine/events.js';
 import { adhocEnd, createAdhocReporter, createLineSplitter, hostRecord } from '../report/adhoc.js';
 import { createJsonlReporter } from '../report/jsonl.js';
