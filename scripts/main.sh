@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 topology=fuel
 case "${1:-}" in
   fuel | redhat) topology=$1; shift ;;
+  -* | '') ;; # deploy options only
+  *) echo "main.sh: unknown topology \"$1\" (fuel or redhat)" >&2; exit 2 ;;
 esac
 case $topology in
   fuel) inventory=inventory/lab.ts ;;
