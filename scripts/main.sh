@@ -28,13 +28,17 @@ else
   haplay lab up --nodes "${HAPLAY_LAB_NODES:-3}"
   fresh=1
 fi
-# Which topology the lab got: a marker in its state directory (removed by `lab down`). A lab from before the marker
-# existed got the Fuel-style job.
+# Which topology the lab got: a marker in its state directory (removed by `lab down`). A lab without one was brought
+# up before main.sh recorded it (so with the Fuel-style job) or by hand.
 marker="$(dirname "$(haplay lab inventory)")/main-topology"
 [[ -z ${fresh:-} ]] || echo "$topology" >"$marker"
-deployed=$(cat "$marker" 2>/dev/null || echo fuel)
-if [[ $deployed != "$topology" ]]; then
-  echo "main.sh: the lab runs the $deployed topology; both cannot share its nodes (VIPs, port 3306, HAProxy)." >&2
+deployed=$(cat "$marker" 2>/dev/null || echo unrecorded)
+if [[ $deployed != "$topology" && ! ($deployed == unrecorded && $topology == fuel) ]]; then
+  if [[ $deployed == unrecorded ]]; then
+    echo "main.sh: the running lab has no record of its topology (it may run the Fuel-style job)." >&2
+  else
+    echo "main.sh: the lab runs the $deployed topology; two topologies cannot share its nodes (VIPs, port 3306, HAProxy)." >&2
+  fi
   echo "  tear it down first: node bin/haplay.js lab down   then: bash scripts/main.sh $topology" >&2
   exit 2
 fi
@@ -51,7 +55,7 @@ Reach the cluster:
   curl http://198.18.0.100:8404/                    # HAProxy's stats page through the keepalived VIP
   node bin/haplay.js lab exec n1 -- mariadb -e "SHOW STATUS LIKE 'wsrep_cluster_size'"   # Galera
   node bin/haplay.js rolling $inventory haproxy --role keepalived,haproxy   # a rolling restart, VIP holder last
-  node bin/haplay.js deploy $inventory playbooks/site.ts   # deploy again (0 changed)
+  node bin/haplay.js deploy $inventory              # deploy again (0 changed)
   node bin/haplay.js lab down                       # tear the lab down
 MSG
 else
@@ -67,7 +71,7 @@ Reach the cluster:
   node bin/haplay.js lab exec n1 -- "echo 'show stat' | socat stdio unix-connect:/run/haproxy/admin.sock | cut -d, -f1,2,18"
                                                     # HAProxy: the brokers behind the AMQP VIP 198.18.0.102:5672
   node bin/haplay.js rolling $inventory pacemaker --role pacemaker   # a rolling restart of the cluster, VIP holders last
-  node bin/haplay.js deploy $inventory playbooks/site.ts   # deploy again (0 changed)
+  node bin/haplay.js deploy $inventory      # deploy again (0 changed)
   node bin/haplay.js lab down                       # tear the lab down
 MSG
 fi
