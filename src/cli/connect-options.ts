@@ -3,7 +3,8 @@
 import { createInterface } from 'node:readline/promises';
 import { HaplayError } from '../errors.js';
 // Straight from the modules, not inventory/index.js: that one re-exports the YAML parser, loaded only for YAML files.
-import { loadInventory } from '../inventory/load.js';
+import { loadInventory, type LoadOptions } from '../inventory/load.js';
+import { vaultSecrets } from '../inventory/vault.js';
 import { selectHosts } from '../inventory/patterns.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import { registerSecretValue, revealSecret } from '../secret.js';
@@ -16,7 +17,44 @@ import { Transport } from '../ssh/transport.js';
 import type { ConnectTarget } from '../ssh/types.js';
 import { intOption } from './args.js';
 
+/** Options of every command that reads an inventory: Ansible's extra vars and vault passwords. */
+export const INVENTORY_OPTIONS = {
+  'extra-vars': { type: 'string', short: 'e', multiple: true },
+  'vault-password-file': { type: 'string', multiple: true },
+  'vault-id': { type: 'string', multiple: true },
+  'ask-vault-pass': { type: 'boolean', short: 'J' },
+} as const;
+
+export const INVENTORY_HELP_OPTIONS = `Inventory options (<inventory>: a file, a directory of inventory files, or several joined by commas;
+group_vars/ and host_vars/ beside each are read, as Ansible does):
+  -e, --extra-vars VARS        key=value words, YAML/JSON, or @FILE (repeatable); above every other variable
+      --vault-password-file F  Ansible Vault password from file F (an executable F prints it); repeatable
+      --vault-id [LABEL@]F     a vault password with its vault ID; F may be "prompt" (repeatable)
+  -J, --ask-vault-pass         prompt for the vault password
+`;
+
+export interface InventoryValues {
+  'extra-vars'?: string[];
+  'vault-password-file'?: string[];
+  'vault-id'?: string[];
+  'ask-vault-pass'?: boolean;
+}
+
+/** The inventory loading options the command line gives (vault passwords read here: from files or a prompt only). */
+export async function inventoryLoadOptions(values: InventoryValues, playbookDir?: string): Promise<LoadOptions> {
+  const vault = await vaultSecrets(
+    {
+      ...(values['vault-password-file'] ? { passwordFiles: values['vault-password-file'] } : {}),
+      ...(values['vault-id'] ? { ids: values['vault-id'] } : {}),
+      ...(values['ask-vault-pass'] ? { ask: true } : {}),
+    },
+    promptHidden,
+  );
+  return { vault, ...(values['extra-vars'] ? { extraVars: values['extra-vars'] } : {}), ...(playbookDir !== undefined ? { playbookDir } : {}) };
+}
+
 export const CONNECT_OPTIONS = {
+  ...INVENTORY_OPTIONS,
   limit: { type: 'string', short: 'l' },
   forks: { type: 'string', short: 'f' },
   timeout: { type: 'string', short: 'T' },
@@ -35,7 +73,8 @@ export const CONNECT_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export const CONNECT_HELP = `Connection options:
+export const CONNECT_HELP = `${INVENTORY_HELP_OPTIONS}
+Connection options:
   -l, --limit PATTERN          further limit the hosts (same pattern grammar)
   -f, --forks N                hosts worked on at once (default ${DEFAULT_FORKS})
   -T, --timeout S              per-command time limit in seconds, enforced on the host and locally (default ${DEFAULT_COMMAND_TIMEOUT_S})
@@ -53,7 +92,7 @@ export const CONNECT_HELP = `Connection options:
   -v, --verbose                more output (-vvv: connection attempts and error causes)
 `;
 
-export interface ConnectValues {
+export interface ConnectValues extends InventoryValues {
   limit?: string;
   forks?: string;
   timeout?: string;
@@ -93,6 +132,8 @@ export async function openSession(
   pattern: string,
   values: ConnectValues,
   log: (text: string) => void,
+  /** deploy: the playbook's directory, whose group_vars/ and host_vars/ are read too. */
+  playbookDir?: string,
 ): Promise<Session> {
   const forks = intOption('forks', values.forks, DEFAULT_FORKS);
   const timeoutS = intOption('timeout', values.timeout, DEFAULT_COMMAND_TIMEOUT_S, 0);
@@ -100,7 +141,7 @@ export async function openSession(
   const policy = parseHostKeyPolicy(values['host-key-policy']);
   const verbosity = values.verbose?.length ?? 0;
 
-  const inventory = await loadInventory(inventoryFile);
+  const inventory = await loadInventory(inventoryFile, await inventoryLoadOptions(values, playbookDir));
   const selected = selectHosts(inventory, pattern, values.limit);
   const sshConfigFile = values['ssh-config'];
   const sshConfig = sshConfigFile === 'none' ? undefined : await loadSshConfig(sshConfigFile);

@@ -1,14 +1,18 @@
-// Loads an inventory file of any supported format, validates it and resolves it.
+// Loads inventory sources (files of any supported format, directories of them), validates and resolves them.
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { extname, resolve as resolvePath } from 'node:path';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, extname, join, relative, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HaplayError, isHaplayError } from '../errors.js';
 import { jitiLib } from '../lazy.js';
 import { parseAnsibleIni } from './ansible-ini.js';
+import { loadExtraVars } from './extra-vars.js';
+import { mergeSpecs } from './merge.js';
 import { resolveInventory } from './resolve.js';
-import type { Inventory } from './types.js';
+import type { Inventory, InventorySpec } from './types.js';
 import { validateInventorySpec } from './validate.js';
+import { byBytes, readVarsDir } from './vars-dirs.js';
+import { decryptVault, isVaultText, type VaultSecret } from './vault.js';
 
 const CODE_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']);
 
@@ -65,15 +69,39 @@ async function readText(file: string, path: string): Promise<string> {
   }
 }
 
-/** Reads the file as the spec format its extension says (.ts/.js: module default export; .ini or none; .yml; .json). */
-async function loadSpec(file: string, path: string): Promise<unknown> {
+// Files an inventory directory skips, as Ansible: hidden, group_vars/host_vars/vars_plugins, and these endings.
+const IGNORED_NAMES = /^\.|^host_vars$|^group_vars$|^vars_plugins$/;
+const IGNORED_ENDINGS = ['.pyc', '.pyo', '.swp', '.bak', '~', '.rpm', '.md', '.txt', '.rst', '.orig', '.ini', '.cfg', '.retry'];
+
+/** The inventory files of a directory source: sorted by name, subdirectories read in place, ignored names skipped. */
+async function directoryFiles(dir: string): Promise<string[]> {
+  const files: string[] = [];
+  for (const name of (await readdir(dir)).sort(byBytes)) {
+    if (IGNORED_NAMES.test(name) || IGNORED_ENDINGS.some((e) => name.endsWith(e))) continue;
+    const path = join(dir, name);
+    if ((await stat(path)).isDirectory()) files.push(...(await directoryFiles(path)));
+    else files.push(path);
+  }
+  return files;
+}
+
+// YAML when the content is a YAML mapping (Ansible's YAML plugin), else INI (its INI plugin) — whatever the extension.
+async function parseAnsibleText(text: string, file: string, vault: readonly VaultSecret[]): Promise<unknown> {
+  const { isMap, parseDocument } = await import('yaml');
+  const probe = parseDocument(text, { version: '1.1', prettyErrors: false, uniqueKeys: false });
+  if (probe.errors.length === 0 && isMap(probe.contents)) {
+    const plugin = probe.get('plugin');
+    if (plugin !== undefined) return fail(file, `is an Ansible inventory plugin configuration (plugin: ${String(plugin)}), which haplay does not run: use a static inventory or a TypeScript one`);
+    const { parseAnsibleYaml } = await import('./ansible-yaml.js');
+    return parseAnsibleYaml(text, file, vault);
+  }
+  return parseAnsibleIni(text, file);
+}
+
+/** Reads one inventory file: .ts/.js: module default export; .json: haplay's spec; .yml/.yaml: Ansible YAML; else by content. */
+async function loadSpec(file: string, path: string, vault: readonly VaultSecret[]): Promise<unknown> {
   const ext = extname(path).toLowerCase();
   if (CODE_EXTENSIONS.has(ext)) return loadModule(file, path);
-  if (ext === '.ini' || ext === '') return parseAnsibleIni(await readText(file, path), file);
-  if (ext === '.yml' || ext === '.yaml') {
-    const { parseAnsibleYaml } = await import('./ansible-yaml.js');
-    return parseAnsibleYaml(await readText(file, path), file);
-  }
   if (ext === '.json') {
     const text = await readText(file, path);
     try {
@@ -82,21 +110,80 @@ async function loadSpec(file: string, path: string): Promise<unknown> {
       return fail(file, `invalid JSON: ${reason(error)}`, error);
     }
   }
-  return fail(file, `unsupported inventory format "${ext}" (use .ts, .js, .yml, .yaml, .json, .ini or no extension)`);
+  let text = await readText(file, path);
+  if (isVaultText(text)) text = decryptVault(text, vault, file); // a whole encrypted inventory (Ansible reads those too)
+  if (ext === '.yml' || ext === '.yaml') {
+    const { parseAnsibleYaml } = await import('./ansible-yaml.js');
+    return parseAnsibleYaml(text, file, vault);
+  }
+  if (ext === '.ini') return parseAnsibleIni(text, file);
+  return parseAnsibleText(text, file, vault);
+}
+
+/** How an inventory is loaded besides its files. */
+export interface LoadOptions {
+  /** A directory whose group_vars/ and host_vars/ come after the inventory sources' (the playbook's, for deploy). */
+  playbookDir?: string;
+  /** -e / --extra-vars values, in command-line order. */
+  extraVars?: readonly string[];
+  /** Vault passwords for encrypted files and !vault values. */
+  vault?: readonly VaultSecret[];
+}
+
+interface Source {
+  /** As the operator wrote it. */
+  given: string;
+  /** Where group_vars/ and host_vars/ are looked for: the directory itself, or the file's directory. */
+  varsDir: string;
+  files: Array<{ file: string; path: string }>;
+}
+
+async function readSource(given: string): Promise<Source> {
+  const path = resolvePath(given);
+  const info = await stat(path).catch((error: unknown) =>
+    fail(given, (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : `cannot read: ${reason(error)}`, error),
+  );
+  if (!info.isDirectory()) return { given, varsDir: dirname(path), files: [{ file: given, path }] };
+  const files = (await directoryFiles(path)).map((p) => ({ file: join(given, relative(path, p)), path: p }));
+  if (files.length === 0) fail(given, 'is a directory without inventory files');
+  return { given, varsDir: path, files };
+}
+
+/** The sources an inventory argument names: one path, or several joined by commas (`a.ini,b.yml`). */
+export function inventorySources(argument: string): string[] {
+  if (existsSync(argument) || !argument.includes(',')) return [argument];
+  return argument.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
 /**
- * Loads, validates and resolves an inventory.
- * @param file - path as the operator gave it; error messages and Inventory.file use it unchanged.
+ * Loads, validates and resolves an inventory: one file, a directory of inventory files, or several of either
+ * separated by commas; with the group_vars/ and host_vars/ beside each source, the playbook's, and extra vars.
+ * @param file - the inventory argument as the operator gave it; error messages and Inventory.file use it unchanged.
  * @throws HaplayError E_INVENTORY naming the file (and line, for INI/YAML syntax problems).
  */
-export async function loadInventory(file: string): Promise<Inventory> {
-  const path = resolvePath(file);
-  const info = await stat(path).catch((error: unknown) =>
-    fail(file, (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `cannot read: ${reason(error)}`, error),
-  );
-  if (info.isDirectory()) fail(file, 'is a directory (give the inventory file itself)');
-  const spec = await loadSpec(file, path);
-  validateInventorySpec(spec, file);
-  return resolveInventory(spec, file);
+export async function loadInventory(file: string, options: LoadOptions = {}): Promise<Inventory> {
+  const vault = options.vault ?? [];
+  const sources: Source[] = [];
+  for (const given of inventorySources(file)) sources.push(await readSource(given));
+  const specs: InventorySpec[] = [];
+  for (const { file: one, path } of sources.flatMap((s) => s.files)) {
+    const spec = await loadSpec(one, path, vault);
+    validateInventorySpec(spec, one);
+    specs.push(absoluteKnownHosts(spec, path));
+  }
+  const spec = specs.length === 1 ? (specs[0] as InventorySpec) : mergeSpecs(specs);
+  const groups = ['all', 'ungrouped', ...Object.keys(spec.groups ?? {})];
+  const hosts = new Set([...Object.keys(spec.hosts ?? {}), ...Object.values(spec.groups ?? {}).flatMap((g) => Object.keys(g.hosts ?? {}))]);
+  const dirs = [...sources.map((s) => s.varsDir), ...(options.playbookDir === undefined ? [] : [resolvePath(options.playbookDir)])];
+  const layers = [];
+  for (const dir of dirs) layers.push(await readVarsDir(dir, groups, hosts, vault));
+  const extra = await loadExtraVars(options.extraVars ?? [], vault);
+  return resolveInventory(spec, file, { dirs: layers, extra });
+}
+
+// knownHosts are relative to their own inventory file; made absolute before files merge.
+function absoluteKnownHosts(spec: InventorySpec, path: string): InventorySpec {
+  if (spec.knownHosts === undefined) return spec;
+  const list = typeof spec.knownHosts === 'string' ? [spec.knownHosts] : spec.knownHosts;
+  return { ...spec, knownHosts: list.map((f) => (f.startsWith('~/') ? f : resolvePath(dirname(path), f))) };
 }
