@@ -13,6 +13,7 @@ Loads and validates an inventory (TypeScript, Ansible INI or YAML) without conta
   --list            JSON like ansible-inventory --list, usable as an Ansible dynamic inventory (groups, hosts,
                     effective host vars in _meta.hostvars; secrets masked)
   --export          with --list: groups' own vars and hosts' own vars, as ansible-inventory --list --export
+  --playbook-dir D  also read D/group_vars and D/host_vars (as deploy does beside its playbook)
   --graph           the group tree, like ansible-inventory --graph
   --hosts PATTERN   the host names a pattern selects, one per line
   -l, --limit P     with --hosts: further limit
@@ -20,7 +21,7 @@ Loads and validates an inventory (TypeScript, Ansible INI or YAML) without conta
 ${INVENTORY_HELP_OPTIONS}`;
 
 export async function inventoryMain(argv: string[], io: CommandIo): Promise<number> {
-  type Values = InventoryValues & { list?: boolean; export?: boolean; graph?: boolean; hosts?: string; limit?: string; help?: boolean };
+  type Values = InventoryValues & { list?: boolean; export?: boolean; 'playbook-dir'?: string; graph?: boolean; hosts?: string; limit?: string; help?: boolean };
   const { values, positionals } = parseCommand<Values>(
     'inventory',
     argv,
@@ -28,6 +29,7 @@ export async function inventoryMain(argv: string[], io: CommandIo): Promise<numb
       ...INVENTORY_OPTIONS,
       list: { type: 'boolean' },
       export: { type: 'boolean' },
+      'playbook-dir': { type: 'string' },
       graph: { type: 'boolean' },
       hosts: { type: 'string' },
       limit: { type: 'string', short: 'l' },
@@ -40,7 +42,7 @@ export async function inventoryMain(argv: string[], io: CommandIo): Promise<numb
   }
   const [file] = positionals;
   if (!file) usage('inventory: expected <file> (see haplay inventory --help)');
-  const inventory = await loadInventory(file, await inventoryLoadOptions(values));
+  const inventory = await loadInventory(file, await inventoryLoadOptions(values, values['playbook-dir']));
   if (values.graph) io.out(`${inventoryGraph(inventory)}\n`);
   else if (values.hosts !== undefined) {
     for (const host of selectHosts(inventory, values.hosts, values.limit)) io.out(`${host.name}\n`);

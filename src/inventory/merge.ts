@@ -31,6 +31,7 @@ export function mergeSpecs(specs: readonly InventorySpec[]): InventorySpec {
       if (group.vars) into.vars = { ...into.vars, ...group.vars };
     }
     if (spec.vars) out.vars = { ...out.vars, ...spec.vars };
+    if (spec.children) out.children = [...new Set([...(out.children ?? []), ...spec.children])];
     if (spec.knownHosts !== undefined) {
       const list = typeof spec.knownHosts === 'string' ? [spec.knownHosts] : spec.knownHosts;
       out.knownHosts = [...(out.knownHosts === undefined ? [] : typeof out.knownHosts === 'string' ? [out.knownHosts] : out.knownHosts), ...list];

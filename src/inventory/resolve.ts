@@ -125,7 +125,8 @@ export function resolveInventory(spec: InventorySpec, file: string, layers: Extr
   }
 
   const names = [...hosts.keys()];
-  const topLevel = Object.keys(groupSpecs).filter((g) => parents.get(g)?.length === 0);
+  // Children of all: those named so (YAML `all: children:`), then every group without a parent, as Ansible lists them.
+  const topLevel = [...new Set([...(spec.children ?? []), ...Object.keys(groupSpecs).filter((g) => parents.get(g)?.length === 0)])];
   // A group's own variables: the inventory's, then its group_vars files (what `ansible-inventory --export` shows).
   const groupVars = (name: string, own: Record<string, unknown> | undefined): Record<string, unknown> =>
     Object.assign({}, own, ...fromDirs('groups', name)) as Record<string, unknown>;

@@ -24,8 +24,8 @@ function connectionVars(host: Host): Record<string, unknown> {
 
 /**
  * Like `ansible-inventory --list`: a dynamic inventory Ansible can read. By default every host's effective variables
- * (and the groups' own variables, which they already include); with `exportOwn` (`--export`) each host's own variables
- * only, as `ansible-inventory --list --export`. Secrets are masked.
+ * (groups carry none: their variables are in the hosts'); with `exportOwn` (`--export`) groups' own variables and each
+ * host's own variables, as `ansible-inventory --list --export`. Secrets are masked.
  */
 export function inventoryList(inv: Inventory, exportOwn = false): Record<string, unknown> {
   const hostvars: Record<string, unknown> = {};
@@ -39,7 +39,7 @@ export function inventoryList(inv: Inventory, exportOwn = false): Record<string,
     const entry: Record<string, unknown> = {};
     if (group.hosts.length > 0) entry.hosts = group.hosts;
     if (group.children.length > 0) entry.children = group.children;
-    if (Object.keys(group.vars).length > 0) entry.vars = redactValue(group.vars);
+    if (exportOwn && Object.keys(group.vars).length > 0) entry.vars = redactValue(group.vars); // else in hostvars
     if (Object.keys(entry).length > 0) out[group.name] = entry; // Ansible drops empty groups
   }
   return out;

@@ -44,6 +44,11 @@ export interface InventorySpec {
   knownHosts?: string | string[];
   hosts?: Record<string, HostSpec>;
   groups?: Record<string, GroupSpec>;
+  /**
+   * Groups that are children of `all` even though another group is their parent too (Ansible YAML `all: children:`);
+   * groups without a parent are children of `all` anyway.
+   */
+  children?: string[];
   /** Global variables (group `all`). */
   vars?: Record<string, unknown>;
 }
