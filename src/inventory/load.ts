@@ -86,11 +86,11 @@ async function directoryFiles(dir: string): Promise<string[]> {
 }
 
 // YAML when the content is a YAML mapping (Ansible's YAML plugin), else INI (its INI plugin) — whatever the extension.
-async function parseAnsibleText(text: string, file: string, vault: readonly VaultSecret[]): Promise<unknown> {
+async function parseAnsibleText(text: string, file: string, vault: readonly VaultSecret[], yamlOnly: boolean): Promise<unknown> {
   const { isMap, parseDocument } = await import('yaml');
   const probe = parseDocument(text, { version: '1.1', prettyErrors: false, uniqueKeys: false });
-  if (probe.errors.length === 0 && isMap(probe.contents)) {
-    const plugin = probe.get('plugin');
+  if (yamlOnly || (probe.errors.length === 0 && isMap(probe.contents))) {
+    const plugin = isMap(probe.contents) ? probe.get('plugin') : undefined;
     if (plugin !== undefined) return fail(file, `is an Ansible inventory plugin configuration (plugin: ${String(plugin)}), which haplay does not run: use a static inventory or a TypeScript one`);
     const { parseAnsibleYaml } = await import('./ansible-yaml.js');
     return parseAnsibleYaml(text, file, vault);
@@ -112,12 +112,8 @@ async function loadSpec(file: string, path: string, vault: readonly VaultSecret[
   }
   let text = await readText(file, path);
   if (isVaultText(text)) text = decryptVault(text, vault, file); // a whole encrypted inventory (Ansible reads those too)
-  if (ext === '.yml' || ext === '.yaml') {
-    const { parseAnsibleYaml } = await import('./ansible-yaml.js');
-    return parseAnsibleYaml(text, file, vault);
-  }
   if (ext === '.ini') return parseAnsibleIni(text, file);
-  return parseAnsibleText(text, file, vault);
+  return parseAnsibleText(text, file, vault, ext === '.yml' || ext === '.yaml');
 }
 
 /** How an inventory is loaded besides its files. */
