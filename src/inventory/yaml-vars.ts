@@ -11,9 +11,27 @@ class Sealed {
   constructor(readonly plain: string) {}
 }
 
+// PyYAML's YAML 1.1 resolvers where the yaml package's differ: `y`/`n` are strings, a float needs a dot (and a signed
+// exponent: `1e3` and `1.0e3` are strings, `1.0e+3` is a float).
+const BOOL = 'tag:yaml.org,2002:bool';
+const FLOAT = 'tag:yaml.org,2002:float';
+const PY_FLOAT = /^(?:[-+]?[0-9][0-9_]*\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$/;
+
+function pyFloat(text: string): number {
+  const clean = text.replace(/_/g, '');
+  if (/inf$/i.test(clean)) return clean.startsWith('-') ? -Infinity : Infinity;
+  if (/nan$/i.test(clean)) return NaN;
+  if (!clean.includes(':')) return Number(clean);
+  const sign = clean.startsWith('-') ? -1 : 1;
+  return sign * clean.replace(/^[-+]/, '').split(':').reduce((total, part) => total * 60 + Number(part), 0);
+}
+
 const customTags = (tags: Tags): Tags => [
   // Ansible's loader turns dates into date objects that it prints back as the same text: keep the text.
-  ...tags.filter((t) => typeof t === 'string' || t.tag !== 'tag:yaml.org,2002:timestamp'),
+  ...tags.filter((t) => typeof t === 'string' || ![BOOL, FLOAT, 'tag:yaml.org,2002:timestamp'].includes(t.tag)),
+  { tag: BOOL, default: true, identify: (v) => v === true, test: /^(?:yes|Yes|YES|true|True|TRUE|on|On|ON)$/, resolve: () => true },
+  { tag: BOOL, default: true, identify: (v) => v === false, test: /^(?:no|No|NO|false|False|FALSE|off|Off|OFF)$/, resolve: () => false },
+  { tag: FLOAT, default: true, identify: (v) => typeof v === 'number', test: PY_FLOAT, resolve: pyFloat },
   { tag: '!vault', resolve: (text: string) => text },
   { tag: '!unsafe', resolve: (text: string) => text },
 ];
