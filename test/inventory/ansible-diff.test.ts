@@ -170,6 +170,19 @@ suite('haplay inventory --list equals ansible-inventory --list', () => {
     }, 60_000);
   }
 
+  it('haplay inventory --list of a TypeScript inventory is a dynamic inventory Ansible reads back unchanged', async () => {
+    const dir = join(root, 'dynamic');
+    mkdirSync(dir);
+    const ours = await haplay(join(import.meta.dirname, '../..'), ['inventory/fuel-ha.ts']);
+    expect(ours.code).toBe(0);
+    writeFileSync(join(dir, 'list.json'), JSON.stringify(ours.json));
+    // Ansible's script plugin runs an executable inventory with --list: this one prints haplay's output.
+    writeFileSync(join(dir, 'inventory.sh'), '#!/bin/sh\ncat "$(dirname "$0")/list.json"\n', { mode: 0o755 });
+    const theirs = ansible(dir, ['-i', 'inventory.sh']);
+    expect(theirs).toEqual(ours.json);
+    expect(Object.keys((theirs['_meta'] as { hostvars: Json }).hostvars)).toContain('c1');
+  }, 60_000);
+
   it('decrypts vault values into secret() values with the plain text Ansible shows', async () => {
     const cwd = join(root, 'vault');
     const vault = await vaultSecrets({ passwordFiles: [join(cwd, 'pw')], ids: [`prod@${join(cwd, 'pw2')}`] }, () => Promise.reject(new Error('no prompt')));
