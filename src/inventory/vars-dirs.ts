@@ -4,6 +4,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { HaplayError } from '../errors.js';
+import { protectVars } from './connection-vars.js';
 import type { VaultSecret } from './vault.js';
 import { parseVarsFile } from './yaml-vars.js';
 
@@ -45,7 +46,7 @@ async function readVars(files: string[], vault: readonly VaultSecret[]): Promise
   if (files.length === 0) return undefined;
   const merged: Record<string, unknown> = {};
   for (const file of files) Object.assign(merged, parseVarsFile(await readFile(file, 'utf8'), file, vault));
-  return merged;
+  return protectVars(merged); // ansible_password & co. are secrets wherever they are set
 }
 
 // The files for one name in group_vars/ or host_vars/ (`present`: that directory's entries).

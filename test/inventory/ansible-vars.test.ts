@@ -44,10 +44,12 @@ describe('group_vars and host_vars', () => {
       'group_vars/parent.yml': 'v_depth: parent\n',
       'group_vars/child/10.yml': 'v_depth: child-10\n',
       'group_vars/child/20': 'v_depth2: child-20\n',
-      'host_vars/h1.json': '{"v_hv": "host_vars", "v_extra": "host_vars"}',
+      'host_vars/h1.json': '{"v_hv": "host_vars", "v_extra": "host_vars", "ansible_become_password": "gv-pw-1"}',
     });
     const inv = await loadInventory(join(root, 'hosts'), { extraVars: ['v_extra=cli'] });
-    expect(inv.hosts.get('h1')?.vars).toEqual({
+    const { ansible_become_password: password, ...vars } = inv.hosts.get('h1')?.vars ?? {};
+    expect(isSecret(password) && revealSecret(password)).toBe('gv-pw-1'); // a password variable is a secret anywhere
+    expect(vars).toEqual({
       v_all: 'inventory-parent', // a group's inventory vars beat all's inventory vars
       v_gv: 'group_vars-all', // group_vars/all beats inventory [all:vars]
       v_grp: 'group_vars-all', // group_vars/all beats even inventory [parent:vars]
