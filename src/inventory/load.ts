@@ -1,9 +1,9 @@
 // Loads inventory sources (files of any supported format, directories of them), validates and resolves them.
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { dirname, extname, join, relative, resolve as resolvePath } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { dirname, extname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HaplayError, isHaplayError } from '../errors.js';
+import { isHaplayError } from '../errors.js';
 import { jitiLib } from '../lazy.js';
 import { parseAnsibleIni } from './ansible-ini.js';
 import { loadExtraVars } from './extra-vars.js';
@@ -11,7 +11,9 @@ import { mergeSpecs } from './merge.js';
 import { resolveInventory } from './resolve.js';
 import type { Inventory, InventorySpec } from './types.js';
 import { validateInventorySpec } from './validate.js';
-import { byBytes, readVarsDir } from './vars-dirs.js';
+import { fail, reason } from './load-errors.js';
+import { inventorySources, readSource, type Source } from './sources.js';
+import { readVarsDir } from './vars-dirs.js';
 import { decryptVault, isVaultText, type VaultSecret } from './vault.js';
 
 const CODE_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs']);
@@ -21,20 +23,6 @@ export function haplayEntry(): string {
   const root = fileURLToPath(new URL('../../', import.meta.url)); // this file is <root>/{src,dist}/inventory/load.*
   const built = resolvePath(root, 'dist/index.js');
   return existsSync(built) ? built : resolvePath(root, 'src/index.ts');
-}
-
-// Operator-facing reason: the first line of the underlying message, without a stack trace, plus the position
-// when the message carries one for `path` (jiti puts "<path>:line:col" on its parse errors' second line).
-function reason(error: unknown, path?: string): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const first = message.split('\n')[0]?.trim() || 'unknown error';
-  const at = path === undefined ? -1 : message.indexOf(`${path}:`);
-  const position = at < 0 ? null : /^:(\d+):(\d+)/.exec(message.slice(at + (path ?? '').length));
-  return position ? `${first} (line ${position[1]}, column ${position[2]})` : first;
-}
-
-function fail(file: string, message: string, cause?: unknown): never {
-  throw new HaplayError('E_INVENTORY', `${file}: ${message}`, { file, cause });
 }
 
 async function loadModule(file: string, path: string): Promise<unknown> {
@@ -67,22 +55,6 @@ async function readText(file: string, path: string): Promise<string> {
   } catch (error) {
     return fail(file, `cannot read: ${reason(error)}`, error);
   }
-}
-
-// Files an inventory directory skips, as Ansible: hidden, group_vars/host_vars/vars_plugins, and these endings.
-const IGNORED_NAMES = /^\.|^host_vars$|^group_vars$|^vars_plugins$/;
-const IGNORED_ENDINGS = ['.pyc', '.pyo', '.swp', '.bak', '~', '.rpm', '.md', '.txt', '.rst', '.orig', '.ini', '.cfg', '.retry'];
-
-/** The inventory files of a directory source: sorted by name, subdirectories read in place, ignored names skipped. */
-async function directoryFiles(dir: string): Promise<string[]> {
-  const files: string[] = [];
-  for (const name of (await readdir(dir)).sort(byBytes)) {
-    if (IGNORED_NAMES.test(name) || IGNORED_ENDINGS.some((e) => name.endsWith(e))) continue;
-    const path = join(dir, name);
-    if ((await stat(path)).isDirectory()) files.push(...(await directoryFiles(path)));
-    else files.push(path);
-  }
-  return files;
 }
 
 // YAML when the content is a YAML mapping (Ansible's YAML plugin), else INI (its INI plugin) — whatever the extension.
@@ -124,31 +96,6 @@ export interface LoadOptions {
   extraVars?: readonly string[];
   /** Vault passwords for encrypted files and !vault values. */
   vault?: readonly VaultSecret[];
-}
-
-interface Source {
-  /** As the operator wrote it. */
-  given: string;
-  /** Where group_vars/ and host_vars/ are looked for: the directory itself, or the file's directory. */
-  varsDir: string;
-  files: Array<{ file: string; path: string }>;
-}
-
-async function readSource(given: string): Promise<Source> {
-  const path = resolvePath(given);
-  const info = await stat(path).catch((error: unknown) =>
-    fail(given, (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : `cannot read: ${reason(error)}`, error),
-  );
-  if (!info.isDirectory()) return { given, varsDir: dirname(path), files: [{ file: given, path }] };
-  const files = (await directoryFiles(path)).map((p) => ({ file: join(given, relative(path, p)), path: p }));
-  if (files.length === 0) fail(given, 'is a directory without inventory files');
-  return { given, varsDir: path, files };
-}
-
-/** The sources an inventory argument names: one path, or several joined by commas (`a.ini,b.yml`). */
-export function inventorySources(argument: string): string[] {
-  if (existsSync(argument) || !argument.includes(',')) return [argument];
-  return argument.split(',').map((s) => s.trim()).filter((s) => s !== '');
 }
 
 /**

@@ -120,6 +120,19 @@ describe('Ansible Vault', () => {
     await expect(vaultSecrets({ passwordFiles: [join(root, 'empty')] }, () => Promise.resolve(''))).rejects.toThrow(/the vault password file is empty/);
   });
 
+  it('asks for --ask-vault-pass and LABEL@prompt, and runs an executable password file', async () => {
+    const root = tree({ 'pw.sh': '#!/bin/sh\necho pw-script-1\n' });
+    const { chmodSync } = await import('node:fs');
+    chmodSync(join(root, 'pw.sh'), 0o755);
+    const questions: string[] = [];
+    const got = await vaultSecrets({ ask: true, ids: ['ops@prompt', `run@${join(root, 'pw.sh')}`] }, (q) => {
+      questions.push(q);
+      return Promise.resolve(`typed-${questions.length}`);
+    });
+    expect(questions).toEqual(['Vault password: ', 'Vault password (ops): ']);
+    expect(got.map((s) => [s.id, s.password.toString()])).toEqual([['default', 'typed-1'], ['ops', 'typed-2'], ['run', 'pw-script-1']]);
+  });
+
   it('makes every string of an encrypted vars file and each !vault value a secret', async () => {
     const inline = encrypt('inline-secret-1', 'pw-v').trimEnd().split('\n').map((l) => `        ${l}`).join('\n');
     const root = tree({
