@@ -5,6 +5,7 @@ import { HaplayError } from '../errors.js';
 // Straight from the modules, not inventory/index.js: that one re-exports the YAML parser, loaded only for YAML files.
 import { loadInventory, type LoadOptions } from '../inventory/load.js';
 import { vaultSecrets } from '../inventory/vault.js';
+import { readConnectionVars } from '../inventory/connection-vars.js';
 import { selectHosts } from '../inventory/patterns.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import { registerSecretValue, revealSecret } from '../secret.js';
@@ -174,7 +175,7 @@ export async function openSession(
   return { inventory, hosts, transport, forks, timeoutS, verbosity };
 }
 
-interface CliBecome {
+export interface CliBecome {
   enabled: boolean;
   user?: string;
   password?: string;
@@ -198,10 +199,13 @@ async function cliBecomeOptions(values: ConnectValues): Promise<CliBecome> {
 }
 
 // The inventory's become settings win over the command line's, as Ansible's ansible_become_* do.
-function becomeFor(host: Host, cli: CliBecome): BecomeOptions | false {
-  if (!host.become && !cli.enabled) return false;
-  const user = host.become?.user ?? cli.user ?? 'root';
-  const password = host.become?.password ? revealSecret(host.become.password) : cli.password;
+export function becomeFor(host: Host, cli: CliBecome): BecomeOptions | false {
+  // Ansible's ansible_become* variables (any level) win over -b/--become-user too: `no` keeps the host out of -b.
+  const vars = readConnectionVars(host.vars).fields;
+  if (!host.become && (!cli.enabled || vars.become === false)) return false;
+  const user = host.become?.user ?? vars.becomeUser ?? cli.user ?? 'root';
+  const secretPassword = host.become?.password ?? vars.becomePassword;
+  const password = secretPassword ? revealSecret(secretPassword) : cli.password;
   return { user, ...(password !== undefined ? { password } : {}) };
 }
 

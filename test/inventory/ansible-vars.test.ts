@@ -6,6 +6,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { becomeFor } from '../../src/cli/connect-options.js';
 import { main } from '../../src/cli/main.js';
 import { loadExtraVars } from '../../src/inventory/extra-vars.js';
 import { loadInventory } from '../../src/inventory/load.js';
@@ -78,6 +79,19 @@ describe('group_vars and host_vars', () => {
   it('refuses a vars file that is not a mapping, naming the file and line', async () => {
     const root = tree({ 'hosts': 'h1\n', 'group_vars/all.yml': '# list\n- a\n- b\n' });
     await expect(loadInventory(join(root, 'hosts'))).rejects.toThrow(`${join(root, 'group_vars/all.yml')}:2: vars file must be a mapping`);
+  });
+});
+
+describe('ansible_become', () => {
+  it('ansible_become=no keeps a host out of -b, as in Ansible; ansible_become_user applies with -b', async () => {
+    const root = tree({ hosts: 'no-sudo ansible_become=no ansible_become_user=www\nuser-only ansible_become_user=www\nplain\n' });
+    const inv = await loadInventory(join(root, 'hosts'));
+    const cli = { enabled: true };
+    expect(inv.hosts.get('no-sudo')?.vars).toMatchObject({ ansible_become: 'no', ansible_become_user: 'www' }); // kept as variables
+    expect(becomeFor(inv.hosts.get('no-sudo')!, cli)).toBe(false);
+    expect(becomeFor(inv.hosts.get('user-only')!, cli)).toEqual({ user: 'www' });
+    expect(becomeFor(inv.hosts.get('plain')!, cli)).toEqual({ user: 'root' });
+    expect(becomeFor(inv.hosts.get('plain')!, { enabled: false })).toBe(false);
   });
 });
 
