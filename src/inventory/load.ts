@@ -57,15 +57,34 @@ async function readText(file: string, path: string): Promise<string> {
   }
 }
 
+// Whether the text can be a YAML mapping at all: its first line of content holds a `key:` (or opens `{` / `?`). An INI
+// file starts with `[section]` or a host name, so most never pay for loading the YAML parser.
+function mayBeYamlMapping(text: string): boolean {
+  const first = text.split(/\r?\n/).find((l) => l.trim() !== '' && !/^\s*(?:[#;%]|---|\.\.\.)/.test(l)) ?? '';
+  return /^\s*[{?]/.test(first) || /:(?:\s|$)/.test(first);
+}
+
 // YAML when the content is a YAML mapping (Ansible's YAML plugin), else INI (its INI plugin) — whatever the extension.
 async function parseAnsibleText(text: string, file: string, vault: readonly VaultSecret[], yamlOnly: boolean): Promise<unknown> {
+  if (!yamlOnly && !mayBeYamlMapping(text)) return parseAnsibleIni(text, file);
   const { isMap, parseDocument } = await import('yaml');
   const probe = parseDocument(text, { version: '1.1', prettyErrors: false, uniqueKeys: false });
   if (yamlOnly || (probe.errors.length === 0 && isMap(probe.contents))) {
     const plugin = isMap(probe.contents) ? probe.get('plugin') : undefined;
     if (plugin !== undefined) return fail(file, `is an Ansible inventory plugin configuration (plugin: ${String(plugin)}), which haplay does not run: use a static inventory or a TypeScript one`);
     const { parseAnsibleYaml } = await import('./ansible-yaml.js');
-    return parseAnsibleYaml(text, file, vault);
+    if (yamlOnly) return parseAnsibleYaml(text, file, vault);
+    try {
+      return parseAnsibleYaml(text, file, vault);
+    } catch (error) {
+      // As Ansible: a file its YAML plugin cannot read goes to the INI plugin; if that fails too, the YAML error shows.
+      if (!isHaplayError(error)) throw error;
+      try {
+        return parseAnsibleIni(text, file);
+      } catch {
+        throw error;
+      }
+    }
   }
   return parseAnsibleIni(text, file);
 }

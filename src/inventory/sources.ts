@@ -29,6 +29,7 @@ export interface Source {
   files: Array<{ file: string; path: string }>;
 }
 
+/** A source's files (a directory: its inventory files) and its vars directory; errors name the source. */
 export async function readSource(given: string): Promise<Source> {
   const path = resolvePath(given);
   const info = await stat(path).catch((error: unknown) =>

@@ -84,6 +84,12 @@ describe('loadInventory', () => {
     expect(error.message).toEqual(expected(file));
   });
 
+  it('reads a file without extension as INI when its first line only looks like YAML (as Ansible falls back)', async () => {
+    const file = tempFile('hosts', 'w1 note="x: y"\n'); // a YAML mapping {'w1 note="x': 'y"'}, not an inventory
+    const inv = await loadInventory(file);
+    expect(inv.hosts.get('w1')?.vars['note']).toBe('x: y');
+  });
+
   it.each([
     ['a syntax error', 'export default {{ hosts: ;\n'],
     ['a throwing module', "throw new Error('boom in module');\nexport default {};\n"],
