@@ -25,7 +25,9 @@ export type RunEvent =
   | { type: 'notice'; at: number; message: string; host?: string; phase?: string }
   /** A rolling step: of a phase's rolling handlers (phase option `rolling`, `phase` set) or of `haplay rolling`. */
   | { type: 'rolling'; at: number; phase?: string; event: RollingEvent }
-  | { type: 'run-end'; at: number; recap: HostRecap[]; aborted?: string; durationMs: number };
+  | { type: 'run-end'; at: number; recap: HostRecap[]; aborted?: string; durationMs: number }
+  /** `deploy --detailed-exitcode`: every task that changed (or would, with --check), after run-end. */
+  | { type: 'drift'; at: number; check: boolean; changes: Array<{ host: string; role?: string; task: string; handler?: boolean }> };
 
 export type RunEventType = RunEvent['type'];
 export type Listener = (event: RunEvent) => void;

@@ -112,6 +112,7 @@ async function planPhase(
         vars: merged,
         tasks: tasks.map(withTags),
         handlers,
+        ...(role.guards ? { guards: role.guards(merged, { host: name, address: host.address, hostsOf }) } : {}),
       });
     }
     if (def.tasks?.length) {

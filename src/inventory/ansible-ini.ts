@@ -72,7 +72,7 @@ export function parseAnsibleIni(text: string, file: string): InventorySpec {
       if (typeof names === 'string') fail(names);
       if (port !== undefined && (port < 1 || port > 65535)) fail(`port ${port} must be an integer between 1 and 65535`);
       // As Ansible: `host:port` sets ansible_port; an explicit ansible_port=… on the line wins.
-      const hostVars = protectVars({ ...(port !== undefined ? { ansible_port: port } : {}), ...vars });
+      const hostVars = protectVars({ ...(port !== undefined ? { ansible_port: port } : {}), ...vars }, `${file}:${lineNo}`);
       const problem = checkConnectionVars(hostVars);
       if (problem) fail(problem);
       for (const host of names) {
@@ -92,7 +92,7 @@ export function parseAnsibleIni(text: string, file: string): InventorySpec {
       const eq = line.indexOf('=');
       if (eq <= 0) fail(`expected key=value, got "${line}"`);
       // The whole rest of the line is the value (a trailing `# note` is part of it unless it parses as Python).
-      builder.vars(group, protectVars({ [line.slice(0, eq).trim()]: parseIniValue(line.slice(eq + 1).trim()) }));
+      builder.vars(group, protectVars({ [line.slice(0, eq).trim()]: parseIniValue(line.slice(eq + 1).trim()) }, `${file}:${lineNo}`));
     }
   }
   for (const [name, { line, message }] of pending) if (!declared.has(name)) fail(message, line);

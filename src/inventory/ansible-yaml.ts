@@ -52,7 +52,7 @@ export function parseAnsibleYaml(text: string, file: string, vault: readonly Vau
         const vars = toJS(value);
         if (typeof vars !== 'object' || Array.isArray(vars)) fail(`vars of "${name}" must be a mapping`, pair);
         if (name === 'ungrouped' && Object.keys(vars).length > 0) fail('vars on "ungrouped" are not supported (ungrouped is implicit)', pair);
-        builder.vars(name, protectVars(vars));
+        builder.vars(name, protectVars(vars, `${file} (vars of group "${name}")`));
       } else fail(`group "${name}": unknown key "${key}"${didYouMean(key, GROUP_KEYS) || ' (expected hosts, children or vars)'}`, pair);
     }
   }
@@ -66,7 +66,7 @@ export function parseAnsibleYaml(text: string, file: string, vault: readonly Vau
       if (typeof names === 'string') fail(names, pair);
       if (port !== undefined && (port < 1 || port > 65535)) fail(`host "${pattern}": port must be an integer between 1 and 65535`, pair);
       // As Ansible: `host:port` sets ansible_port, the host's own ansible_port (if any) wins.
-      const hostVars = protectVars({ ...(port !== undefined ? { ansible_port: port } : {}), ...vars });
+      const hostVars = protectVars({ ...(port !== undefined ? { ansible_port: port } : {}), ...vars }, `${file} (host "${pattern}")`);
       const problem = checkConnectionVars(hostVars);
       if (problem) fail(`host "${pattern}": ${problem}`, pair);
       for (const host of names) {

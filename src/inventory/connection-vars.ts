@@ -1,6 +1,6 @@
 // Ansible connection variables (ansible_host, ansible_user, ...). They stay variables (as in Ansible, at any level);
 // resolve.ts reads them from a host's effective variables for the connection fields the host does not set itself.
-import { isSecret, secret } from '../secret.js';
+import { isSecret, registerSecretValue, secret } from '../secret.js';
 import type { Secret } from '../secret.js';
 import { shlexSplit } from './ini-values.js';
 
@@ -117,12 +117,19 @@ export function jumpFromSshArgs(value: unknown): { jump?: string[] } | { problem
   return { jump: jump.split(',').map((j) => j.trim()).filter(Boolean) };
 }
 
-/** Wraps plain-text password variables in secret() and drops ignored ones (for group and global vars). */
-export function protectVars(vars: Record<string, unknown>): Record<string, unknown> {
+/**
+ * Wraps plain-text password variables in secret() and drops ignored ones (for group and global vars).
+ * @param where - names the place ("hosts.ini:3") in the error for a password too short to be masked.
+ * @throws HaplayError E_VARS for a password shorter than MIN_SECRET_LENGTH.
+ */
+export function protectVars(vars: Record<string, unknown>, where = ''): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(vars)) {
     if (IGNORED_VARS.has(key)) continue;
-    out[key] = PASSWORD_VARS.has(key) && typeof value === 'string' ? secret(value) : value;
+    if (PASSWORD_VARS.has(key) && typeof value === 'string') {
+      registerSecretValue(value, `${where ? `${where}: ` : ''}${key}`);
+      out[key] = secret(value);
+    } else out[key] = value;
   }
   return out;
 }

@@ -45,5 +45,5 @@ async function one(option: string, vault: readonly VaultSecret[]): Promise<Recor
 export async function loadExtraVars(options: readonly string[], vault: readonly VaultSecret[] = []): Promise<Record<string, unknown>> {
   const merged: Record<string, unknown> = {};
   for (const option of options) Object.assign(merged, await one(option, vault));
-  return protectVars(merged);
+  return protectVars(merged, '--extra-vars');
 }

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isHaplayError } from '../errors.js';
+import { HaplayError, isHaplayError } from '../errors.js';
 import { jitiLib } from '../lazy.js';
 import { parseAnsibleIni } from './ansible-ini.js';
 import { loadExtraVars } from './extra-vars.js';
@@ -25,6 +25,12 @@ export function haplayEntry(): string {
   return existsSync(built) ? built : resolvePath(root, 'src/index.ts');
 }
 
+/** A HaplayError from the inventory's own code (e.g. secret() refusing a short value) gets the file named, if it has none. */
+function rethrowNamed(file: string, error: HaplayError): never {
+  if (error.file !== undefined) throw error;
+  throw new HaplayError(error.code, `${file}: ${error.message}`, { file, cause: error, details: error.details });
+}
+
 async function loadModule(file: string, path: string): Promise<unknown> {
   // moduleCache off: a long-lived process (tests, watch) must see edits to the inventory.
   // jiti (and yaml below) are loaded only for the formats that need them.
@@ -34,7 +40,7 @@ async function loadModule(file: string, path: string): Promise<unknown> {
   try {
     module = await jiti.import<Record<string, unknown>>(path);
   } catch (error) {
-    if (isHaplayError(error)) throw error; // e.g. a secret file the inventory reads: already says what is wrong
+    if (isHaplayError(error)) return rethrowNamed(file, error); // e.g. a secret file the inventory reads
     return fail(file, `cannot load: ${reason(error, path)}`, error);
   }
   if (!('default' in module) || module.default === undefined) {
@@ -44,7 +50,7 @@ async function loadModule(file: string, path: string): Promise<unknown> {
   try {
     return typeof exported === 'function' ? await (exported as () => unknown)() : exported;
   } catch (error) {
-    if (isHaplayError(error)) throw error;
+    if (isHaplayError(error)) return rethrowNamed(file, error);
     return fail(file, `inventory function failed: ${reason(error)}`, error);
   }
 }

@@ -45,8 +45,9 @@ async function filesUnder(dir: string): Promise<string[]> {
 async function readVars(files: string[], vault: readonly VaultSecret[]): Promise<Record<string, unknown> | undefined> {
   if (files.length === 0) return undefined;
   const merged: Record<string, unknown> = {};
-  for (const file of files) Object.assign(merged, parseVarsFile(await readFile(file, 'utf8'), file, vault));
-  return protectVars(merged); // ansible_password & co. are secrets wherever they are set
+  // ansible_password & co. are secrets wherever they are set.
+  for (const file of files) Object.assign(merged, protectVars(parseVarsFile(await readFile(file, 'utf8'), file, vault), file));
+  return merged;
 }
 
 // The files for one name in group_vars/ or host_vars/ (`present`: that directory's entries).

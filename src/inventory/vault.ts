@@ -102,7 +102,7 @@ async function readPasswordFile(file: string, option: string): Promise<Buffer> {
     throw new HaplayError('E_USAGE', `${option} ${file}: cannot read the vault password: ${reason}`, { cause: error });
   }
   if (text === '') throw new HaplayError('E_USAGE', `${option} ${file}: the vault password file is empty`);
-  registerSecretValue(text);
+  registerSecretValue(text, `${option} ${file}`);
   return Buffer.from(text, 'utf8');
 }
 
@@ -116,7 +116,7 @@ export async function vaultSecrets(options: VaultOptions, prompt: (question: str
   const fromPrompt = async (id: string): Promise<Buffer> => {
     const text = await prompt(id === 'default' ? 'Vault password: ' : `Vault password (${id}): `);
     if (text === '') throw new HaplayError('E_USAGE', 'empty vault password');
-    registerSecretValue(text);
+    registerSecretValue(text, 'the vault password');
     return Buffer.from(text, 'utf8');
   };
   if (options.ask) secrets.push({ id: 'default', password: await fromPrompt('default') });

@@ -3,7 +3,7 @@
 import { isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import type { Document, Node, Pair, Tags } from 'yaml';
 import { HaplayError } from '../errors.js';
-import { secret } from '../secret.js';
+import { MIN_SECRET_LENGTH, registerSecretValue, secret } from '../secret.js';
 import { decryptVault, isVaultText, type VaultSecret } from './vault.js';
 
 // A decrypted value inside the YAML tree until toJS is done (yaml would serialise a Secret through its toJSON).
@@ -44,9 +44,12 @@ export interface AnsibleYaml {
   toJS: (node: unknown) => unknown;
 }
 
-/** Every string in the value as a secret (the content of a vault-encrypted file). */
+/**
+ * Every string in the value as a secret (the content of a vault-encrypted file), except strings too short to be masked
+ * (a vault file encrypts whatever it holds, often also values that are not secrets: those stay plain text).
+ */
 function sealStrings(value: unknown): unknown {
-  if (typeof value === 'string') return secret(value);
+  if (typeof value === 'string') return value.length >= MIN_SECRET_LENGTH ? secret(value) : value;
   if (Array.isArray(value)) return value.map(sealStrings);
   if (value && typeof value === 'object' && !(value instanceof Sealed)) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, sealStrings(v)]));
@@ -83,7 +86,9 @@ export function parseAnsibleYamlText(text: string, file: string, vault: readonly
     Scalar(_key, node) {
       if (node.tag !== '!vault') return;
       const where = `${file}:${lines.linePos(node.range?.[0] ?? 0).line}`;
-      node.value = new Sealed(decryptVault(String(node.value), vault, where));
+      const plain = decryptVault(String(node.value), vault, where);
+      registerSecretValue(plain, `${where}: !vault value`); // refuses one too short to be masked
+      node.value = new Sealed(plain);
     },
   });
   const toJS = (node: unknown): unknown => {

@@ -1,7 +1,7 @@
 // Prints ad-hoc results: grouped per host, live with host prefixes (--stream), or one JSON object per host (--json).
 import { StringDecoder } from 'node:string_decoder';
 import type { AdhocResult } from '../engine/adhoc.js';
-import { redact } from '../secret.js';
+import { redactValue } from '../secret.js';
 import { escapeControl } from '../text/escape.js';
 
 export type Write = (text: string) => void;
@@ -44,8 +44,9 @@ export function createStreamPrinter(write: Write): (host: string, stream: 'stdou
 
 /** One JSON object per host (JSON Lines); secrets masked. */
 export function jsonLine(r: AdhocResult): string {
-  return `${redact(
-    JSON.stringify({
+  // Masked before JSON escaping (a JSON-escaped secret no longer matches its raw form).
+  return `${JSON.stringify(
+    redactValue({
       host: r.host,
       status: r.status,
       exitCode: r.exitCode,

@@ -1,7 +1,9 @@
 // The rolling engine: nodes one batch at a time (passive first), each through gate-before → move-away → drain →
 // stop → upgrade → start → gate-after → enable → move-back. The first failure beyond the budget stops the run:
 // nodes not yet started stay untouched, the failed node stays drained. Every step is journaled for --resume.
-import { serverRows, socketScript, type Exec, type HaproxyAdminApi } from './haproxy.js';
+import type { Exec } from '../engine/exec-via.js';
+import { redact } from '../secret.js';
+import { serverRows, socketScript, type HaproxyAdminApi } from './haproxy.js';
 import { upgradeCommand, type NodePlan } from '../contract/plan.js';
 import { STEPS, type NodeRecord, type ProbeOutput, type RollingEvent, type RollingGate, type RollingHaproxy, type RollingJournal, type RollingStep } from '../contract/rolling.js';
 
@@ -25,9 +27,10 @@ export interface RollingRun {
   sleep?: (ms: number) => Promise<void>;
 }
 
+/** A failed step; its message is masked here, before any cut or sink (journal, events, text). */
 class StepFailure extends Error {
   constructor(message: string, readonly gate?: string) {
-    super(message);
+    super(redact(message));
   }
 }
 
@@ -37,7 +40,8 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export function allZero(outputs: ProbeOutput[]): string | undefined {
   const bad = outputs.find((o) => o.exitCode !== 0);
   if (!bad) return undefined;
-  const text = (bad.stderr.trim() || bad.stdout.trim()).split('\n').slice(-2).join(' | ');
+  // Masked before the cut below: a cut must not leave half a secret.
+  const text = redact(bad.stderr.trim() || bad.stdout.trim()).split('\n').slice(-2).join(' | ');
   return `${bad.host}: rc=${bad.exitCode ?? 'none'}${text ? ` (${text.slice(0, 300)})` : ''}`;
 }
 
@@ -108,7 +112,7 @@ export async function runRolling(run: RollingRun, resumed = false): Promise<Extr
     if (reason) throw new StepFailure(`haproxy admin socket: ${reason}`);
     // The socket answers a refused command with text (rc 0): anything but empty lines is an error.
     const said = outs.find((o) => o.stdout.trim() !== '');
-    if (said) throw new StepFailure(`haproxy admin socket on ${said.host}: ${said.stdout.trim().slice(0, 200)}`);
+    if (said) throw new StepFailure(`haproxy admin socket on ${said.host}: ${redact(said.stdout.trim()).slice(0, 200)}`);
   };
 
   const waitServer = async (node: string, lbs: string[], h: RollingHaproxy, gate: string, ok: (r: { scur: number; status: string }) => boolean, timeoutS: number): Promise<void> => {
@@ -183,7 +187,7 @@ export async function runRolling(run: RollingRun, resumed = false): Promise<Extr
         await body();
         record(node, rec, { step, status: 'ok', ms: Date.now() - t0 });
       } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
+        const message = redact(error instanceof Error ? error.message : String(error));
         const gate = error instanceof StepFailure ? error.gate : undefined;
         record(node, rec, { step, status: 'failed', ms: Date.now() - t0, message, ...(gate ? { gate } : {}) });
         rec.status = 'failed';

@@ -5,7 +5,7 @@ import { writeOwed } from '../engine/handlers.js';
 import type { PhaseRoller, PhaseRollingOptions } from '../engine/phase-roller.js';
 import { runTask } from '../engine/task-runner.js';
 import { detectActive, runRolling } from './engine.js';
-import { execVia } from './exec.js';
+import { execVia } from '../engine/exec-via.js';
 import { loadHaproxyAdmin } from './haproxy.js';
 import { newRunId } from './journal.js';
 import { rollingOrder, type NodePlan } from '../contract/plan.js';

@@ -5,6 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { HaplayError } from '../errors.js';
+import { CappedCapture } from './capture.js';
 import { buildRemoteCommand } from './command.js';
 import {
   CHANNEL_OPEN_ATTEMPTS,
@@ -12,11 +13,11 @@ import {
   CHANNELS_PER_CONNECTION,
   CLOSE_GRACE_MS,
   DEFAULT_COMMAND_TIMEOUT_S,
+  maxOutputBytes,
   WATCHDOG_GRACE_MS,
 } from './limits.js';
 import type { ConnectTarget, ExecIO, ExecOptions, ExecResult } from './types.js';
 
-const EMPTY = Buffer.alloc(0);
 
 export class Connection {
   readonly target: ConnectTarget;
@@ -95,8 +96,10 @@ export class Connection {
     const remote = buildRemoteCommand({ command, timeoutS, become, promptMarker, becameMarker });
 
     return new Promise<ExecResult>((resolve) => {
-      const stdout: Buffer[] = [];
-      const stderr: Buffer[] = [];
+      // Bounded: a host printing without end cannot exhaust the controller (the rest is counted, reported).
+      const cap = options.maxOutputBytes ?? maxOutputBytes();
+      const stdout = new CappedCapture(cap);
+      const stderr = new CappedCapture(cap);
       let exitCode: number | null = null;
       let signal: string | undefined;
       let gotExit = false;
@@ -111,7 +114,7 @@ export class Connection {
         settled = true;
         if (watchdog) clearTimeout(watchdog);
         this.#onLost.delete(onLost);
-        let err: Buffer = Buffer.concat(stderr);
+        let err: Buffer = stderr.value();
         if (withPassword) err = stripMarkers(err, [promptMarker!, becameMarker!]);
         if (timeoutS > 0 && gotExit && exitCode === 124) timedOut = true;
         if (become !== false && !withPassword && exitCode === 1 && /^sudo: .*password is required/m.test(err.toString('utf8'))) {
@@ -120,11 +123,12 @@ export class Connection {
         resolve({
           exitCode,
           ...(signal === undefined ? {} : { signal }),
-          stdout: stdout.length ? Buffer.concat(stdout) : EMPTY,
+          stdout: stdout.value(),
           stderr: err,
           lost: lost && !timedOut,
           timedOut,
           ...(becomeFailed === undefined ? {} : { becomeFailed }),
+          ...(stdout.dropped + stderr.dropped > 0 ? { truncated: { stdout: stdout.dropped, stderr: stderr.dropped } } : {}),
           durationMs: Math.round(performance.now() - started),
         });
       };
@@ -242,7 +246,7 @@ export class Connection {
         });
         ch.on('close', () => {
           if (withPassword && !became && becomeFailed === undefined && gotExit) {
-            becomeFailed = sudoFailureReason(Buffer.concat(stderr).toString('utf8'));
+            becomeFailed = sudoFailureReason(stderr.value().toString('utf8'));
           }
           finish(!gotExit);
         });

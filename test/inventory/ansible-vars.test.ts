@@ -147,6 +147,14 @@ describe('Ansible Vault', () => {
     expect(got.map((s) => [s.id, s.password.toString()])).toEqual([['default', 'typed-1'], ['ops', 'typed-2'], ['run', 'pw-script-1']]);
   });
 
+  it('refuses an inline !vault value too short to be masked; an encrypted file keeps its short strings plain', async () => {
+    const inline = encrypt('ab', 'pw-v').trimEnd().split('\n').map((l) => `      ${l}`).join('\n');
+    const root = tree({ 'short.yml': `all:\n  vars:\n    pin: !vault |\n${inline}\n`, 'hosts': 'h1\n', 'group_vars/all.yml': encrypt('flag: on\nname: ab\nlong: long-enough\n', 'pw-v') });
+    await expect(loadInventory(join(root, 'short.yml'), { vault: secrets(['default', 'pw-v']) })).rejects.toThrow(/short\.yml:3: !vault value: a secret must be at least 3 characters/);
+    const vars = (await loadInventory(join(root, 'hosts'), { vault: secrets(['default', 'pw-v']) })).hosts.get('h1')?.vars ?? {};
+    expect([vars['flag'], vars['name'], isSecret(vars['long'])]).toEqual([true, 'ab', true]);
+  });
+
   it('makes every string of an encrypted vars file and each !vault value a secret', async () => {
     const inline = encrypt('inline-secret-1', 'pw-v').trimEnd().split('\n').map((l) => `        ${l}`).join('\n');
     const root = tree({
@@ -187,6 +195,7 @@ describe('malformed Ansible inputs: exit 2 with file:line, no host contacted', (
     ['bad YAML', () => ({ 'hosts.yml': `all:\n  hosts:\n    h1: {ansible_host: 127.0.0.1, ansible_port: ${port}}\n   bad: [\n` }), [], /hosts\.yml:4: /],
     ['an integer host name in YAML', () => ({ 'hosts.yml': `all:\n  hosts:\n    42:\n    h1: {ansible_host: 127.0.0.1, ansible_port: ${port}}\n` }), [], /hosts\.yml:3: host pattern 42 must be a string/],
     ['a bad group_vars file', () => ({ hosts: `${host()}\n`, 'group_vars/all.yml': 'a: [\n' }), [], /group_vars\/all\.yml:\d+: /],
+    ['a password too short to be masked', () => ({ hosts: `${host()} ansible_become_password=ab\n` }), [], /hosts:1: ansible_become_password: a secret must be at least 3 characters/],
     ['a bad connection variable from group_vars', () => ({ hosts: `${host()}\n`, 'group_vars/all.yml': 'ansible_become: maybe\n' }), [], /host "h1": variable ansible_become: must be a boolean/],
     [
       'a wrong vault password',
