@@ -136,7 +136,8 @@ export function resolveInventory(spec: InventorySpec, file: string, layers: Extr
   ]);
   for (const [name, def] of Object.entries(groupSpecs)) {
     const members = new Set(Object.keys(def.hosts ?? {}));
-    const group: Group = { name, hosts: names.filter((h) => members.has(h)), children: [...(def.children ?? [])], vars: groupVars(name, def.vars) };
+    // In the order the group received them, as Ansible lists a group's hosts (patterns still select in inventory order).
+    const group: Group = { name, hosts: [...members].filter((h) => hosts.has(h)), children: [...(def.children ?? [])], vars: groupVars(name, def.vars) };
     groups.set(name, group);
   }
   const inventory: Inventory = { file, hosts, groups, vars: groups.get('all')?.vars ?? {} };
