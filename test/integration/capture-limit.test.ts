@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { describeLoopback, useLoopbackHosts } from '../support/loopback.js';
-import { strictTransport, targetFor } from './helpers.js';
+import { hostResults, strictTransport, targetFor } from './helpers.js';
 import { writeInventory } from '../fixtures/deploy/support.js';
 
 const MiB = 1024 * 1024;
@@ -52,7 +52,7 @@ describeLoopback('capture limit on remote output', () => {
       if (previous === undefined) delete process.env['HAPLAY_MAX_OUTPUT_BYTES'];
       else process.env['HAPLAY_MAX_OUTPUT_BYTES'] = previous;
     }
-    const line = JSON.parse(out.trim().split('\n')[0]!) as { status: string; stdout: string; message: string };
+    const line = hostResults(out)[0]!;
     expect(line.status).toBe('ok');
     expect(line.stdout.length).toBeLessThan(MiB + 200);
     expect(line.message).toContain(`output truncated by the capture limit (HAPLAY_MAX_OUTPUT_BYTES): ${24 * MiB + 9 - MiB} bytes of stdout`);

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { registerLabSecrets } from '../../src/lab/inventory.js';
-import { createStreamPrinter, jsonLine } from '../../src/report/adhoc.js';
+import { createAdhocReporter, createLineSplitter, hostRecord } from '../../src/report/adhoc.js';
+import { createJsonlReporter } from '../../src/report/jsonl.js';
 import { formatError } from '../../src/cli/print-error.js';
 import { HaplayError } from '../../src/errors.js';
 import { saveJournal } from '../../src/rolling/journal.js';
@@ -140,12 +141,18 @@ describe('every sink masks', () => {
 
   it('ad-hoc --json lines (masked before JSON escaping) and --stream lines of a multi-line secret', () => {
     const v = nasty();
-    const line = jsonLine({ host: 'h1', status: 'ok', exitCode: 0, signal: null, durationMs: 1, stdout: Buffer.from(`pw ${v}\n`), stderr: Buffer.from('') });
+    let line = '';
+    createJsonlReporter((t) => void (line += t))({
+      type: 'host-result', at: 0, command: 'run',
+      result: hostRecord({ host: 'h1', status: 'ok', exitCode: 0, signal: null, durationMs: 1, stdout: Buffer.from(`pw ${v}\n`), stderr: Buffer.from('') }),
+    });
+    expect(line).toContain('"type":"host-result"');
     for (const f of secretForms(v)) expect(line).not.toContain(f);
     const multi = `first-${uniq()}\nsecond-${uniq()}`;
     secret(multi);
     let out = '';
-    const print = createStreamPrinter((t) => void (out += t));
+    const report = createAdhocReporter((t) => void (out += t), { stream: true });
+    const print = createLineSplitter((host, stream, l) => report({ type: 'output', at: 0, host, stream, line: l }));
     print('h1', 'stdout', Buffer.from(`key:\n${multi.slice(0, 9)}`));
     print('h1', 'stdout', Buffer.from(`${multi.slice(9)}\n`));
     expect(out).not.toContain(multi.split('\n')[0]);

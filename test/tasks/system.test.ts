@@ -175,11 +175,11 @@ describe('user and group: fixtures', () => {
     expect((await syntaxCheck(plan.script)).exitCode).toBe(0);
   });
 
-  it.each(['$6$salt$abc\nroot:$6$x$evil', '$6$salt$abc\r', '$6$a:b', '$6$nul\0x'])('user: refuses a password hash with a newline, CR, ":" or NUL (#16 item 7) %#', (hash) => {
+  it.each(['$6$salt$abc\nroot:$6$x$evil', '$6$salt$abc\r', '$6$a:b', '$6$nul\0x'])('user: refuses a password hash with a newline, CR, ":" or NUL (#16 item 7) %#', async (hash) => {
     for (const password of [hash, secret(hash)]) {
       let error: unknown;
       try {
-        user.plan({ name: 'deploy', password }, ctx());
+        await user.plan({ name: 'deploy', password }, ctx());
       } catch (e) {
         error = e;
       }
