@@ -3,7 +3,8 @@
 // (the JSDoc that moved into the schema) are new.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { modules } from '../../src/tasks/index.js';
+import { secret } from '../../src/secret.js';
+import { modules, validateArgs } from '../../src/tasks/index.js';
 
 const handWritten = JSON.parse(readFileSync(new URL('../fixtures/task-schemas-hand-written.json', import.meta.url), 'utf8')) as Record<string, unknown>;
 
@@ -19,10 +20,30 @@ function rules(schema: unknown): unknown {
   });
 }
 
-const converted = ['service', 'group', 'sysctl'];
+const converted = ['service', 'group', 'sysctl', 'package', 'waitFor', 'user'];
 
 describe('task argument schemas declared with TypeBox', () => {
   it.each(converted)('%s enforces exactly the rules of its hand-written schema', (name) => {
     expect(rules(modules[name]!.schema)).toEqual(rules(handWritten[name]));
+  });
+
+  it('keeps the messages: ajv names the argument and the rule', () => {
+    const message = (mod: string, args: unknown): string => {
+      try {
+        validateArgs(mod, args, 'h1');
+        return 'ok';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    expect(message('sysctl', { name: 'vm.x', value: 1, file: 'relative' })).toBe('invalid arguments for sysctl: /file must match pattern "^/"');
+    expect(message('waitFor', { port: 0 })).toBe('invalid arguments for waitFor: /port must be >= 1');
+    expect(message('package', { name: [] })).toMatch(/^invalid arguments for package: \/name must be string; \/name must NOT have fewer than 1 items/);
+    expect(message('group', { name: 'g', gid: 1.5 })).toBe('invalid arguments for group: /gid must be integer');
+    expect(message('user', { name: 'u', state: 'gone' })).toBe('invalid arguments for user: /state must be equal to one of the allowed values');
+  });
+
+  it('still takes a Secret where a module takes one (user password)', () => {
+    expect(() => validateArgs('user', { name: 'u', password: secret('$6$schemas-test-hash') })).not.toThrow();
   });
 });
