@@ -7,6 +7,7 @@
 // then, the new content is written to the file named by ENVIRON["HP_OUT"], if any, created under umask 077), 4 =
 // refused (reason on stderr), 5 = stdin ended early. Every output line ends with "\n" — a missing final newline is
 // only added when the file changes anyway. An unchanged file costs one process: awk (plus stat for attributes).
+import { Type, type TProperties } from 'typebox';
 import { HaplayError } from '../errors.js';
 import { isSecret, revealSecret, type Secret } from '../secret.js';
 import { shq } from '../ssh/quote.js';
@@ -176,19 +177,17 @@ export function editOutcome(p: ProtocolResult, o: EditOptions, ctx: ModuleContex
   return outcome;
 }
 
-/** The ajv schema of a file-editing module: its own properties plus path, state, create, backup and attributes. */
-export function editSchema(properties: Record<string, object>): object {
-  return {
-    type: 'object',
-    properties: {
-      path: { type: 'string', pattern: '^/' },
+/** The arguments schema of a file-editing module: its own properties plus path, state, create, backup and attributes. */
+export function editSchema<P extends TProperties>(properties: P, createNote = 'Create the file when missing (default false: fail).') {
+  return Type.Object(
+    {
+      path: Type.String({ pattern: '^/', description: 'Absolute path of the file.' }),
       ...properties,
-      state: { enum: ['present', 'absent'] },
-      create: { type: 'boolean' },
-      backup: { type: 'boolean' },
+      state: Type.Optional(Type.Enum(['present', 'absent'])),
+      create: Type.Optional(Type.Boolean({ description: createNote })),
+      backup: Type.Optional(Type.Boolean()),
       ...attrsSchema,
     },
-    required: ['path'],
-    additionalProperties: false,
-  };
+    { additionalProperties: false },
+  );
 }
