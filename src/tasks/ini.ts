@@ -4,7 +4,7 @@ import { Type, type Static } from 'typebox';
 import { HaplayError } from '../errors.js';
 import { isSecret, revealSecret, secret, type Secret } from '../secret.js';
 import { editSchema, planEdit } from './edit.js';
-import { pickAttrs, type FileAttrs } from './fsops.js';
+import { pickAttrs } from './fsops.js';
 import type { ModuleDef } from './types.js';
 
 // The arguments, declared once: the type and the ajv schema.

@@ -5,7 +5,7 @@ import { HaplayError } from '../errors.js';
 import { isSecret, revealSecret, type Secret } from '../secret.js';
 import { toEre } from './ere.js';
 import { editSchema, planEdit } from './edit.js';
-import { pickAttrs, type FileAttrs } from './fsops.js';
+import { pickAttrs } from './fsops.js';
 import type { ModuleDef } from './types.js';
 
 // The arguments, declared once: the type and the ajv schema.
