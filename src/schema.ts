@@ -13,3 +13,7 @@ export const SecretVar = (note: SchemaNote = {}): TUnsafe<Secret> => Type.Unsafe
 
 /** A task argument taking a plain string or a Secret: ajv accepts any value here, the module checks what it got. */
 export const TextOrSecret = (note: SchemaNote = {}): TUnsafe<string | Secret> => Type.Unsafe<string | Secret>({ ...note });
+
+/** An object of string values (`{ NAME: 'value' }`), as the `additionalProperties` form ajv reports per key. */
+export const StringMap = (note: SchemaNote = {}): TUnsafe<Record<string, string>> =>
+  Type.Unsafe<Record<string, string>>({ ...note, type: 'object', additionalProperties: { type: 'string' } });
