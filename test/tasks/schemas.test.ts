@@ -3,6 +3,7 @@
 // (the JSDoc that moved into the schema) are new.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { tasks } from '../../src/engine/task-builders.js';
 import { secret } from '../../src/secret.js';
 import { modules, validateArgs } from '../../src/tasks/index.js';
 
@@ -45,5 +46,21 @@ describe('task argument schemas declared with TypeBox', () => {
 
   it('still takes a Secret where a module takes one (user password)', () => {
     expect(() => validateArgs('user', { name: 'u', password: secret('$6$schemas-test-hash') })).not.toThrow();
+  });
+
+  it('derives types as strict as the interfaces they replaced', () => {
+    const built = [
+      tasks.service('ok', { name: 'x', state: 'started' }),
+      // @ts-expect-error a state outside the enum
+      tasks.service('bad state', { name: 'x', state: 'running' }),
+      // @ts-expect-error a misspelt argument
+      tasks.sysctl('misspelt', { nmae: 'vm.x', value: 1 }),
+      // @ts-expect-error a required argument missing
+      tasks.copy('no dest', { content: 'x' }),
+      tasks.lineinfile('secret line', { path: '/x', line: secret('schemas-test-line') }),
+      // @ts-expect-error mode is an octal string, not a number
+      tasks.file('numeric mode', { path: '/x', mode: 644 }),
+    ];
+    expect(built).toHaveLength(6);
   });
 });
