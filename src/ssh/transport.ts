@@ -202,8 +202,26 @@ export class Transport {
           fail(error);
         }
       };
-      if (via) via.forwardOut(target.address, target.port).then((s) => start(s), fail);
-      else start();
+      if (via) {
+        // --connect-timeout also bounds the channel through the jump host (readyTimeout only starts once it is open):
+        // a jump host that stops answering, or cannot reach the target, must not hold the connect for minutes.
+        const timeoutMs = this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+        const timer = setTimeout(
+          () => fail(Object.assign(new Error(`Timed out opening a channel through jump host ${via.target.name}`), { level: 'client-timeout' })),
+          timeoutMs,
+        );
+        via.forwardOut(target.address, target.port).then(
+          (s) => {
+            clearTimeout(timer);
+            if (settled) (s as { destroy?: () => void }).destroy?.();
+            else start(s);
+          },
+          (error: unknown) => {
+            clearTimeout(timer);
+            fail(error);
+          },
+        );
+      } else start();
     });
   }
 
