@@ -56,6 +56,9 @@ export interface LoopbackOptions {
    */
   extraPorts?: number[];
   hostKeyType?: 'ed25519';
+  /** More host keys each sshd serves besides ed25519 (`<dir>/<host>/ssh_host_<type>_key.pub`); known_hosts keeps
+   * the ed25519 key only. For tests of hosts known by another key type. */
+  extraHostKeyTypes?: ('ecdsa' | 'rsa')[];
   /** Concurrency for ssh-keygen (default 8) and for starting sshd (default 16). */
   keygenConcurrency?: number;
   startConcurrency?: number;
@@ -331,22 +334,30 @@ async function configureSudo(user: string, sudo: LoopbackOptions['sudo'], dir: s
   await rm(tmp, { force: true });
 }
 
-async function generateKey(file: string, comment: string): Promise<string> {
+async function generateKey(file: string, comment: string, type: 'ed25519' | 'ecdsa' | 'rsa' = 'ed25519'): Promise<string> {
   await rm(file, { force: true });
   await rm(`${file}.pub`, { force: true });
-  await runOk(SSH_KEYGEN, ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], `generating key ${file}`);
+  await runOk(SSH_KEYGEN, ['-q', '-t', type, '-N', '', '-C', comment, '-f', file], `generating key ${file}`);
   await chmod(file, 0o600);
   return (await readFile(`${file}.pub`, 'utf8')).trim();
 }
 
 const HARNESS_KEYS = new Set(['listenaddress', 'hostkey', 'pidfile']);
 
-function sshdConfig(host: { address: string; port: number; dir: string }, user: string, authorizedKeys: string, extra: Record<string, string>, extraPorts: number[] = []): string {
+function sshdConfig(
+  host: { address: string; port: number; dir: string },
+  user: string,
+  authorizedKeys: string,
+  extra: Record<string, string>,
+  extraPorts: number[] = [],
+  extraHostKeyTypes: readonly string[] = [],
+): string {
   const defaults: Array<[string, string]> = [
     ['ListenAddress', `${host.address}:${host.port}`],
     ...extraPorts.map((p): [string, string] => ['ListenAddress', `${host.address}:${p}`]),
     ['AddressFamily', 'inet'],
     ['HostKey', path.join(host.dir, 'ssh_host_ed25519_key')],
+    ...extraHostKeyTypes.map((t): [string, string] => ['HostKey', path.join(host.dir, `ssh_host_${t}_key`)]),
     ['PidFile', path.join(host.dir, 'sshd.pid')],
     ['AuthorizedKeysFile', authorizedKeys],
     // The state dir usually lives under /tmp (world-writable), which StrictModes would reject.
@@ -691,7 +702,8 @@ export async function startLoopbackHosts(opts: LoopbackOptions): Promise<Loopbac
       keygen(async () => {
         await mkdir(h.dir, { recursive: true, mode: 0o755 });
         h.hostPublicKey = await generateKey(path.join(h.dir, 'ssh_host_ed25519_key'), h.name);
-        await writeFile(h.configFile, sshdConfig(h, user, authorizedKeysFile, opts.sshdOptions ?? {}, opts.extraPorts));
+        for (const t of opts.extraHostKeyTypes ?? []) await generateKey(path.join(h.dir, `ssh_host_${t}_key`), h.name, t);
+        await writeFile(h.configFile, sshdConfig(h, user, authorizedKeysFile, opts.sshdOptions ?? {}, opts.extraPorts, opts.extraHostKeyTypes));
       }),
     ),
   ]);
