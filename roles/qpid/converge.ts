@@ -67,8 +67,8 @@ export function refusalScript(v: Pick<QpidVars, 'qpidMode' | 'qpidUser'>, conf =
  * Shell test, true when the running broker has not read the current files: one of `files` is newer than the stamp
  * its last start left (or there is no stamp: nothing tells which files it read).
  */
-function staleTest(files: string[]): string {
-  return `{ [ ! -e ${shq(STAMP)} ]${files.map((f) => ` || [ ${shq(f)} -nt ${shq(STAMP)} ]`).join('')}; }`;
+function staleTest(files: string[], stamp: string): string {
+  return `{ [ ! -e ${shq(stamp)} ]${files.map((f) => ` || [ ${shq(f)} -nt ${shq(stamp)} ]`).join('')}; }`;
 }
 
 /**
@@ -76,7 +76,7 @@ function staleTest(files: string[]): string {
  * or gets its users) takes new files at once; one in service restarts through the rolling contract (the handler,
  * see pendingScript). Prints HPL_CHANGED when it restarted.
  */
-export function applyFreshScript(v: QpidVars, files: string[]): string {
+export function applyFreshScript(v: QpidVars, files: string[], stamp = STAMP): string {
   const svc = shq(serviceOf(v));
   const restart = v.qpidPacemakerClone
     ? `if cibadmin --query --xpath ${shq(`//clone[@id='${cloneOf(v)}']`)} >/dev/null 2>&1; then pcs resource restart ${shq(cloneOf(v))} "$(crm_node -n)" --wait=${Math.trunc(v.qpidClusterTimeout)}; else systemctl restart ${svc}; fi`
@@ -84,9 +84,9 @@ export function applyFreshScript(v: QpidVars, files: string[]): string {
   return [
     `systemctl is-active -q ${svc} || exit 0`,
     `${CTL} -s list_users 2>/dev/null | cut -f1 | grep -Fxq -- ${shq(v.qpidUser)} && exit 0`,
-    `${staleTest(files)} || exit 0`,
+    `${staleTest(files, stamp)} || exit 0`,
     `${restart} || exit 1`,
-    STAMP_TOUCH,
+    stamp === STAMP ? STAMP_TOUCH : `touch ${shq(stamp)}`,
     'echo HPL_CHANGED=restarted',
   ].join('\n');
 }
@@ -96,6 +96,6 @@ export function applyFreshScript(v: QpidVars, files: string[]): string {
  * started, in this run or one that failed), which notifies the restart handler — rolled one broker at a time by the
  * messaging phase. A stopped broker prints `none` (it starts with the files).
  */
-export function pendingScript(v: QpidVars, files: string[]): string {
-  return [`if systemctl is-active -q ${shq(serviceOf(v))} && ${staleTest(files)}; then echo pending; else echo none; fi`].join('\n');
+export function pendingScript(v: QpidVars, files: string[], stamp = STAMP): string {
+  return `if systemctl is-active -q ${shq(serviceOf(v))} && ${staleTest(files, stamp)}; then echo pending; else echo none; fi`;
 }
