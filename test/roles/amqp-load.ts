@@ -19,6 +19,7 @@ export interface LoadStats {
   received: number;
   lost: number[];
   reconnects: number;
+  closes: number;
   retried: number;
   /** Longest time from a connection's end to the next confirmed publish (ms). */
   longestGapMs: number;
@@ -44,6 +45,8 @@ export class AmqpLoad {
   readonly failed: number[] = [];
   readonly errors: string[] = [];
   reconnects = 0;
+  /** Connections that ended under the client (each followed by a reconnect). */
+  closes = 0;
   retried = 0;
   longestGapMs = 0;
   private stopping = false;
@@ -89,17 +92,23 @@ export class AmqpLoad {
     let seq = 1;
     let firstTry = Date.now();
     let brokeAt = 0;
+    let opened = 0;
     let ch: ConfirmChannel | undefined;
     while (!this.stopping) {
       if (!ch) {
         try {
           const o = await this.open();
+          if (opened++ > 0) this.reconnects++;
           this.conn = o.conn;
           ch = o.ch;
-          const closed = (): void => {
+          const mine = o.ch;
+          // The connection ended between publishes (closed by the broker or HAProxy): the next loop reconnects.
+          o.conn.on('close', () => {
+            if (ch !== mine) return;
             ch = undefined;
-          };
-          o.conn.on('close', closed);
+            this.closes++;
+            if (!brokeAt) brokeAt = Date.now();
+          });
         } catch (e) {
           this.errors.push(`connect: ${(e as Error).message}`);
           this.next++;
@@ -125,7 +134,6 @@ export class AmqpLoad {
         // The connection ended (or the confirm never came): reconnect and publish the same message again.
         this.errors.push(`publish ${seq}: ${(e as Error).message}`);
         if (!brokeAt) brokeAt = Date.now();
-        this.reconnects++;
         this.retried++;
         void this.conn?.close().catch(() => undefined);
         ch = undefined;
@@ -156,6 +164,7 @@ export class AmqpLoad {
       received: this.received.size,
       lost,
       reconnects: this.reconnects,
+      closes: this.closes,
       retried: this.retried,
       longestGapMs: this.longestGapMs,
       errors: this.errors.slice(0, 10),
