@@ -16,12 +16,13 @@
 // a mirrored queue and one in a quorum queue, published on n2, are consumed on n1 after a power cut of n2. Under a
 // client on a quorum queue listing every broker: a rabbitmq.conf change rolled (drain, await_online_quorum_plus_one,
 // await_online_synchronized_mirror, restart, revive; gates all running, no partition, no alarm) and `haplay rolling
-// --role qpid` — 0 failed publishes, 0 lost confirmed messages; a password rotation on the cluster.
+// --role qpid` — 0 failed publishes, 0 lost confirmed messages; a password rotation on the cluster; a new Erlang
+// cookie refused before any change (independent brokers: a switch to qpidMode clustered refused the same way).
 // Pacemaker (fixture playbooks/qpid-pacemaker.ts), on a fresh lab: the brokers run as the clone qpidd-clone on every
 // node (systemd unit left disabled), ordered before a dependent resource; 0 changed again.
 // Needs root, systemd-nspawn and debootstrap (or the cached image); with CI=true it fails instead of skipping.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -310,6 +311,23 @@ describeLab('role qpid, independent brokers (RabbitMQ backend) behind the HAProx
     await secondDeployChangesNothing('qpid-independent');
   }, 400_000);
 
+  it('refuses to switch these brokers to qpidMode clustered (queues would be lost), naming qpidMode, before any change', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'haplay-cookie-'));
+    process.env['HAPLAY_TEST_COOKIE_FILE'] = join(dir, 'cookie');
+    try {
+      const d = await deploy('qpid-clustered');
+      expect(d.code, d.out.slice(-3000) + d.err).toBe(3);
+      expect(d.out + d.err).toContain("qpid: refused: qpidMode is 'clustered' but this broker was deployed 'independent'");
+      expect(d.results.filter((r) => r.changed)).toEqual([]);
+      expect(d.results.filter((r) => r.status === 'failed').map((r) => `${r.host}/${r.task}`).sort()).toEqual(
+        NODES.map((n) => `${n}/no change that would lose messages (qpidMode, Erlang cookie)`),
+      );
+    } finally {
+      delete process.env['HAPLAY_TEST_COOKIE_FILE'];
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('after a power cut of the active broker the client reconnects through the VIP and continues', async () => {
     let conn = await amqp(AMQP_VIP, 5672);
     expect(await roundTrip(conn, 'hpl-q', 'before')).toBe('before');
@@ -429,6 +447,25 @@ describeLab('role qpid, clustered RabbitMQ (cookie, join_cluster, pause_minority
     }
     await expect(amqp(ADDRESS['n2']!, 5672, AMQP_PASSWORD)).rejects.toThrow(/ACCESS_REFUSED|403/);
   }, 300_000);
+
+  it('refuses a new Erlang cookie for the running cluster, naming qpidErlangCookie, before any change; the cookie never prints', async () => {
+    const saved = readFileSync(cookieFile, 'utf8');
+    const other = 'C0FFEE0123456789C0FFEE0123456789C0FFEE0123456789';
+    writeFileSync(cookieFile, other);
+    try {
+      const d = await deploy('qpid-clustered');
+      expect(d.code, d.out.slice(-3000) + d.err).toBe(3);
+      expect(d.out + d.err).toContain('qpid: refused: qpidErlangCookie');
+      expect(d.out + d.err).not.toContain(other);
+      expect(d.out + d.err).not.toContain(saved.trim());
+      expect(d.results.filter((r) => r.changed)).toEqual([]);
+      const sums = await lab('exec', 'all', '--', 'sha256sum </var/lib/rabbitmq/.erlang.cookie');
+      const sum = createHash('sha256').update(saved.trim()).digest('hex');
+      expect(sums.out.match(new RegExp(`^${sum}`, 'gm'))?.length, sums.out).toBe(3); // untouched
+    } finally {
+      writeFileSync(cookieFile, saved);
+    }
+  }, 120_000);
 
   it('a message in a replicated queue survives the loss of the node it was published on', async () => {
     const onN2 = await amqp(ADDRESS['n2']!, 5672);
