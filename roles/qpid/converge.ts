@@ -72,21 +72,24 @@ function staleTest(files: string[], stamp: string): string {
 }
 
 /**
- * A running broker not yet in service (not serving the role's user: just installed by the package, before it joins
- * or gets its users) takes new files at once; one in service restarts through the rolling contract (the handler,
- * see pendingScript). Prints HPL_CHANGED when it restarted.
+ * A running (or starting) broker not yet in service (not serving the role's user: just installed by the package,
+ * before it joins or gets its users) takes new files at once; one in service restarts through the rolling contract
+ * (the handler, see pendingScript). A stopped one reads them when it starts: stamped now (so a Pacemaker clone
+ * starting it later owes no restart). Prints HPL_CHANGED when it restarted.
  */
 export function applyFreshScript(v: QpidVars, files: string[], stamp = STAMP): string {
   const svc = shq(serviceOf(v));
   const restart = v.qpidPacemakerClone
     ? `if cibadmin --query --xpath ${shq(`//clone[@id='${cloneOf(v)}']`)} >/dev/null 2>&1; then pcs resource restart ${shq(cloneOf(v))} "$(crm_node -n)" --wait=${Math.trunc(v.qpidClusterTimeout)}; else systemctl restart ${svc}; fi`
     : `systemctl restart ${svc}`;
+  const touch = stamp === STAMP ? STAMP_TOUCH : `touch ${shq(stamp)}`;
   return [
-    `systemctl is-active -q ${svc} || exit 0`,
+    // Stopped (not starting): whoever starts it next reads the files now on disk.
+    `case "$(systemctl is-active ${svc})" in inactive|failed) ${touch}; exit 0 ;; esac`,
     `${CTL} -s list_users 2>/dev/null | cut -f1 | grep -Fxq -- ${shq(v.qpidUser)} && exit 0`,
     `${staleTest(files, stamp)} || exit 0`,
     `${restart} || exit 1`,
-    stamp === STAMP ? STAMP_TOUCH : `touch ${shq(stamp)}`,
+    touch,
     'echo HPL_CHANGED=restarted',
   ].join('\n');
 }

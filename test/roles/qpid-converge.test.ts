@@ -160,6 +160,20 @@ describe('role qpid: new files reach the running broker', () => {
     expect(run(pendingScript(RABBIT, [f.conf], join(f.dir, 'absent')), serving).out.trim()).toBe('pending');
   });
 
+  it('a stopped broker reads the files when it starts: stamped, nothing pending; a starting one is treated as running', () => {
+    const f = files();
+    writeFileSync(f.conf, 'x');
+    const stopped = run(applyFreshScript(RABBIT, [f.conf], f.stamp), { systemctl: `[ "$1" = is-active ] && { echo inactive; exit 3; }; exit 0` });
+    expect(stopped.out).toBe('');
+    expect(stopped.calls.some((c) => c.startsWith('systemctl restart'))).toBe(false);
+    expect(existsSync(f.stamp)).toBe(true);
+    expect(run(pendingScript(RABBIT, [f.conf], f.stamp), { systemctl: 'exit 0' }).out.trim()).toBe('none');
+    const g = files();
+    writeFileSync(g.conf, 'x');
+    const starting = run(applyFreshScript(RABBIT, [g.conf], g.stamp), { systemctl: `[ "$1" = is-active ] && { echo activating; exit 3; }; exit 0`, rabbitmqctl: 'exit 69' });
+    expect(starting.out).toContain('HPL_CHANGED=restarted');
+  });
+
   it('with qpidPacemakerClone a fresh broker restarts through Pacemaker once the clone exists', () => {
     const f = files();
     writeFileSync(f.conf, 'x');
