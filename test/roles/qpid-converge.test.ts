@@ -13,7 +13,7 @@ import { loadInventory } from '../../src/inventory/index.js';
 import { preflight } from '../../src/engine/preflight.js';
 import { loadPlaybook, loadRole } from '../../src/engine/load.js';
 import type { TaskContext, TaskDef } from '../../src/engine/types.js';
-import type { ProbeOutput } from '../../src/rolling/types.js';
+import type { ProbeOutput } from '../../src/contract/rolling.js';
 import { applyFreshScript, brokerProblem, pendingScript, probeScript, qpidDefaults, qpidRolling, refusalScript, restartScript, saslUserScript, type QpidVars } from '../../roles/qpid/index.js';
 
 const SITE = fileURLToPath(new URL('../../playbooks/site.ts', import.meta.url));

@@ -29,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { connect, type ChannelModel, type Options } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AMQP_PASSWORD, AMQP_USER, AMQP_VHOST, AMQP_VIP } from '../fixtures/roles/playbooks/qpid-independent.js';
-import type { RollingEvent } from '../../src/rolling/types.js';
+import type { RollingEvent } from '../../src/contract/rolling.js';
 import { changedNonHandler, deployJson, labDescribe, rollingJson, testLab, useScratchCwd, waitFor, type Deploy } from '../support/lab.js';
 import { AmqpLoad, drainQueue, type Endpoint } from './amqp-load.js';
 
