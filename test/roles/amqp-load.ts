@@ -104,7 +104,7 @@ export class AmqpLoad {
           const mine = o.ch;
           // The connection ended between publishes (closed by the broker or HAProxy): the next loop reconnects.
           o.conn.on('close', () => {
-            if (ch !== mine) return;
+            if (ch !== mine || this.stopping) return; // stop() closes it: not a connection that ended under the client
             ch = undefined;
             this.closes++;
             if (!brokeAt) brokeAt = Date.now();
