@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { defineRole, secret, shq, startedThisRun, tasks, type Secret, type TaskContext, type TaskDef } from 'haplay';
+import { defineRole, secret, shq, startedThisRun, tasks, via, type Secret, type TaskContext, type TaskDef } from 'haplay';
 import { CTL, hostsScript, nodeName, rabbit, type RabbitPermissions, type RabbitPolicy } from './rabbitmq.js';
 import { applyFreshScript, NO_COOKIE, pendingScript, refusalScript, saslUserScript } from './converge.js';
 import { brokerPort, qpidRolling, restartScript, serviceOf, STAMP_TOUCH } from './rolling.js';
@@ -334,10 +334,20 @@ function startTasks(v: QpidVars): TaskDef[] {
       ];
 }
 
+// How each written file reaches the broker (the convergence rule; README's table is generated from this).
+const PENDING = 'the last task compares the config files with the stamp the broker was last (re)started on and notifies `restart broker (one at a time, through the rolling contract)`: the messaging phase (`rolling: { role: \'qpid\' }`) restarts one broker at a time through the contract (drained from HAProxy or `rabbitmq-upgrade drain`, the active broker last; under Pacemaker through `pcs resource ban/clear`); a broker not yet in service is restarted at once';
+const QPID_CONVERGE = {
+  'rabbitmq-env.conf': via('rolling', PENDING),
+  'rabbitmq.conf': via('rolling', PENDING),
+  'qpidd.conf': via('rolling', PENDING),
+  'erlang cookie': via('refused', 'a new cookie for a node in service is refused before anything changes (qpidErlangCookie: a node with another cookie cannot rejoin); a fresh broker takes it at its first start'),
+} as const;
+
 export default defineRole<QpidVars>({
   name: 'qpid',
   clustered: true,
   rolling: qpidRolling,
+  converge: QPID_CONVERGE,
   defaults: qpidDefaults,
   schema: qpidSchema,
   tasks: (v) => [
