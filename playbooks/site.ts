@@ -32,7 +32,8 @@ export default definePlaybook({
     ...optional(mysqlReplicationPhases({ hosts: 'mysql', vars: {} })),
     { name: 'messaging', hosts: 'amqp', optional: true, roles: [{ role: 'qpid', vars: { qpidNodes: 'amqp' } }], become: true },
     { name: 'swift rings', hosts: 'swift_storage', optional: true, roles: [{ role: 'swift', vars: { swiftStep: 'rings' } }], become: true },
-    { name: 'swift', hosts: 'swift_proxy:swift_storage', optional: true, roles: [{ role: 'swift', vars: { swiftStep: 'nodes' } }], become: true },
+    // Config changes reach the servers node by node (seamless reloads, proxies out of HAProxy, recon-gated).
+    { name: 'swift', hosts: 'swift_proxy:swift_storage', optional: true, roles: [{ role: 'swift', vars: { swiftStep: 'nodes' } }], become: true, rolling: { role: 'swift' } },
     { name: 'nova-network', hosts: 'nova_network', optional: true, roles: ['nova-network-multihost'], become: true },
   ],
 });
