@@ -34,6 +34,7 @@ export default definePlaybook({
     { name: 'swift rings', hosts: 'swift_storage', optional: true, roles: [{ role: 'swift', vars: { swiftStep: 'rings' } }], become: true },
     // Config changes reach the servers node by node (seamless reloads, proxies out of HAProxy, recon-gated).
     { name: 'swift', hosts: 'swift_proxy:swift_storage', optional: true, roles: [{ role: 'swift', vars: { swiftStep: 'nodes' } }], become: true, rolling: { role: 'swift' } },
-    { name: 'nova-network', hosts: 'nova_network', optional: true, roles: ['nova-network-multihost'], become: true },
+    // nova-api / nova-network / dnsmasq restarts one node at a time, each gated (the role's rolling contract).
+    { name: 'nova-network', hosts: 'nova_network', optional: true, roles: ['nova-network-multihost'], become: true, rolling: { role: 'nova-network-multihost' } },
   ],
 });

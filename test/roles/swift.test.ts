@@ -3,7 +3,7 @@
 // refused naming the variable; an unchanged builder left alone) and its script against a stand-in
 // swift-ring-builder, the ring export round trip with its md5 check, the hash guard, the rendered configs, and the
 // rolling pieces: the seamless reload against stand-in systemctl/ss/kill, the recon gate's judgements.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -232,5 +232,72 @@ describe('role swift', () => {
     expect(acc).not.toContain('updater');
     const swiftConf = render('swift.conf.ejs', { swiftHashPathSuffix: v.swiftHashPathSuffix, swiftHashPathPrefix: v.swiftHashPathPrefix });
     expect(swiftConf).toContain('swift_hash_path_suffix = suffix-s3cret');
+  });
+
+  it('reloads a server seamlessly: SIGUSR1 to the main process, done once a new listen socket replaced the old one', () => {
+    const bin = mkdtempSync(join(tmpdir(), 'haplay-swift-bin-'));
+    // Stand-ins: the unit's main process is a real one that "re-execs" (leaves a marker) on SIGUSR1; `ss` shows the
+    // old socket until then, then both for one call (the new server bound, the old one not closed yet), then the new.
+    const server = spawn('sh', ['-c', `trap ': > ${bin}/reexec' USR1; while :; do sleep 0.05; done`], { stdio: 'ignore' });
+    const stub = (name: string, body: string): void => writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+    stub('systemctl', `echo ${server.pid!}`);
+    stub('ss', `echo "$*" >> ${bin}/ss-args
+if [ ! -e ${bin}/reexec ]; then echo 'LISTEN 0 128 198.18.0.11:8080 0.0.0.0:* ino:111'
+elif [ ! -e ${bin}/both ]; then : > ${bin}/both; echo 'LISTEN ino:111'; echo 'LISTEN ino:222'
+else echo 'LISTEN 0 128 198.18.0.11:8080 0.0.0.0:* ino:222'; fi`);
+    const run = (): string => execFileSync('sh', ['-c', seamlessReloadScript('swift-proxy', '198.18.0.11', 8080)], { env: { PATH: `${bin}:/usr/bin:/bin` }, encoding: 'utf8' });
+    expect(run()).toBe('reloaded swift-proxy\n');
+    server.kill();
+    // Only the server's own address is looked at (HAProxy binds the same port on the VIP).
+    expect(readFileSync(join(bin, 'ss-args'), 'utf8').split('\n')[0]).toBe('-Hltne src 198.18.0.11:8080');
+    stub('systemctl', `case "$1" in show) echo 0 ;; start) echo "start $2" >> ${bin}/started ;; esac`);
+    expect(run()).toBe('started swift-proxy\n');
+    rmSync(bin, { recursive: true, force: true });
+  });
+
+  it('judges the recon gate: servers, unmounted or missing devices, replication since the replicators started, copies, async', () => {
+    const ok = [
+      'role_object=yes', 'role_account=yes', 'role_container=yes', 'role_proxy=yes',
+      'proxy_healthcheck=ok', 'account_healthcheck=ok', 'container_healthcheck=ok', 'object_healthcheck=ok',
+      'unmounted=d1', 'async_pending=0', 'replication_last_account=1700000100.5', 'replication_last_container=1700000100.5', 'replication_last_object=1700000100.5',
+      'replicator_account=active 1700000000', 'replicator_container=active 1700000000', 'replicator_object=active 1700000000', 'missing_devices=-',
+      'copies AUTH_admin/hpl/greeting.txt=3/3',
+    ].join('\n');
+    const out = (stdout: string, host = 'n1') => ({ host, exitCode: 0, stdout, stderr: '' });
+    // Directory devices (mount_check false): recon calls them unmounted; the declared directories are what counts.
+    expect(swiftNodeProblem(out(ok), false)).toBeUndefined();
+    expect(swiftNodeProblem(out(ok), true)).toBe('n1: unmounted device(s): d1');
+    expect(swiftNodeProblem(out(ok.replace('missing_devices=-', 'missing_devices=d1')), false)).toMatch(/device directories missing.*d1/);
+    expect(swiftNodeProblem(out(ok.replace('object_healthcheck=ok', 'object_healthcheck=fail refused')), false)).toBe('n1: object server /healthcheck: fail refused');
+    expect(swiftNodeProblem(out(ok.replace('replicator_object=active 1700000000', 'replicator_object=active 1700000200')), false)).toMatch(/object replication pass since the replicator started not complete/);
+    expect(swiftNodeProblem(out(ok.replace('replicator_container=active', 'replicator_container=inactive')), false)).toBe('n1: swift-container-replicator inactive');
+    expect(swiftNodeProblem(out(ok.replace('replication_last_account=1700000100.5', 'replication_last_account=None')), false)).toMatch(/no account replication pass/);
+    expect(swiftNodeProblem({ host: 'n2', exitCode: null, stdout: '', stderr: 'timeout' }, false)).toMatch(/^n2: unreachable/);
+    // A proxy-only node: its /healthcheck only.
+    expect(swiftNodeProblem(out('role_proxy=yes\nproxy_healthcheck=ok'), true)).toBeUndefined();
+    expect(swiftCopiesProblem([out(ok), out(ok.replace('=3/3', '=2/3'), 'n2')])).toBe('n2: test object AUTH_admin/hpl/greeting.txt: 2/3 copies found on the object servers');
+    const check = asyncNotGrowing();
+    expect(check([out('async_pending=4')])).toMatch(/measuring/);
+    expect(check([out('async_pending=2')])).toBeUndefined();
+    expect(check([out('async_pending=5')])).toBe('n1: async pendings growing (2 -> 5)');
+  });
+
+  it('rolls a node without stopping it: proxies drained from HAProxy, servers re-executed, daemons restarted; the probe compiles', () => {
+    const hosts: HostInfo[] = [...storage, { name: 'p1', address: '198.18.0.21', vars: {} }];
+    const ctx = (host: string) => ({ host, address: hosts.find((h) => h.name === host)!.address, hostsOf: (p: string) => (p === 'controllers' ? [storage[0]!, hosts[3]!] : storage) });
+    const both = swiftRolling(v, ctx('n1'));
+    expect(both.stop).toEqual([]);
+    expect(both.start!.map((c) => /USR1/.test(c) ? `reload ${/systemctl show -p MainPID --value ([\w-]+)/.exec(c)?.[1]}` : c)).toEqual([
+      'reload swift-proxy', 'reload swift-account', 'reload swift-container', 'reload swift-object', `systemctl restart ${v.swiftStorageDaemons.join(' ')}`,
+    ]);
+    expect(both.haproxy).toEqual({ backends: ['swift_proxy'], hosts: 'haproxy' });
+    expect(swiftRolling(v, ctx('n2')).haproxy).toBeUndefined(); // storage only
+    expect(swiftRolling({ ...v, swiftHaproxy: false }, ctx('p1'))).toMatchObject({ services: ['swift-proxy'], clusterGates: [{ on: 'cluster' }] });
+    expect(() => swiftRolling(v, { host: 'x9', address: '198.18.0.99', hostsOf: () => storage })).toThrow(/neither swiftProxies/);
+    // The probe is one python3 program, the same on every node: it parses (compile only, nothing runs).
+    const probe = swiftProbe({ ...v, swiftTestObjects: ['AUTH_admin/hpl/greeting.txt'] });
+    const program = /^python3 -c ('(?:[^']|'\\'')*')/.exec(probe)?.[1];
+    expect(program).toBeDefined();
+    execFileSync('sh', ['-c', `python3 -c "import sys; compile(sys.argv[1], 'probe', 'exec')" ${program!}`]);
   });
 });
