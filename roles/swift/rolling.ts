@@ -17,7 +17,7 @@ interface Output {
 
 /**
  * Re-executes `unit`'s server in place (swift's reload-seamless: SIGUSR1 to the main process) and waits until the
- * old listen socket on `address`:`port` is gone and a new one listens: only then does the new server (new config) take every
+ * old listen sockets on `address`:`port` (one per worker) are gone and new ones listen: only then does the new server (new config) take every
  * new connection. A unit that is not running is started (it reads the current config). Prints what it did.
  */
 export function seamlessReloadScript(unit: string, address: string, port: number): string {
@@ -32,8 +32,10 @@ export function seamlessReloadScript(unit: string, address: string, port: number
     'i=0',
     'while [ $i -lt 600 ]; do',
     `  now=$(${socks})`,
-    // Exactly one listen socket, and not the old one: the old server closed its socket after the new one bound.
-    `  if [ -n "$now" ] && [ "$now" != "$old" ] && [ "$(echo $now | wc -w)" = 1 ]; then echo ${shq(`reloaded ${unit}`)}; exit 0; fi`,
+    // Listening again, and none of the old sockets left (one per worker): the old server closed them after the new
+    // one bound its own.
+    '  stale=0; for s in $old; do case " $now " in *" $s "*) stale=1 ;; esac; done',
+    `  if [ -n "$now" ] && [ $stale = 0 ]; then echo ${shq(`reloaded ${unit}`)}; exit 0; fi`,
     '  sleep 0.1; i=$((i+1))',
     'done',
     `echo ${shq(`${unit}: no new listen socket on ${address}:${port} 60 s after SIGUSR1`)} "(old: $old, now: $now)" >&2`,

@@ -237,14 +237,15 @@ describe('role swift', () => {
   it('reloads a server seamlessly: SIGUSR1 to the main process, done once a new listen socket replaced the old one', () => {
     const bin = mkdtempSync(join(tmpdir(), 'haplay-swift-bin-'));
     // Stand-ins: the unit's main process is a real one that "re-execs" (leaves a marker) on SIGUSR1; `ss` shows the
-    // old socket until then, then both for one call (the new server bound, the old one not closed yet), then the new.
+    // old sockets (one per worker) until then, then old and new for one call (the new server bound, the old one not
+    // closed yet), then only the new ones.
     const server = spawn('sh', ['-c', `trap ': > ${bin}/reexec' USR1; while :; do sleep 0.05; done`], { stdio: 'ignore' });
     const stub = (name: string, body: string): void => writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
     stub('systemctl', `echo ${server.pid!}`);
     stub('ss', `echo "$*" >> ${bin}/ss-args
-if [ ! -e ${bin}/reexec ]; then echo 'LISTEN 0 128 198.18.0.11:8080 0.0.0.0:* ino:111'
-elif [ ! -e ${bin}/both ]; then : > ${bin}/both; echo 'LISTEN ino:111'; echo 'LISTEN ino:222'
-else echo 'LISTEN 0 128 198.18.0.11:8080 0.0.0.0:* ino:222'; fi`);
+if [ ! -e ${bin}/reexec ]; then echo 'LISTEN 0 128 198.18.0.11:8080 0.0.0.0:* ino:111'; echo 'LISTEN ino:112'
+elif [ ! -e ${bin}/both ]; then : > ${bin}/both; echo 'LISTEN ino:111'; echo 'LISTEN ino:221'; echo 'LISTEN ino:222'
+else echo 'LISTEN 0 128 198.18.0.11:8080 0.0.0.0:* ino:221'; echo 'LISTEN ino:222'; fi`);
     const run = (): string => execFileSync('sh', ['-c', seamlessReloadScript('swift-proxy', '198.18.0.11', 8080)], { env: { PATH: `${bin}:/usr/bin:/bin` }, encoding: 'utf8' });
     expect(run()).toBe('reloaded swift-proxy\n');
     server.kill();
