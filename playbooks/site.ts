@@ -6,8 +6,8 @@
 //
 //   baseline      all hosts: packages, sysctls, time (role baseline)
 //   loadbalancer  group haproxy: config validated and in place before anything tracks or clones it (with
-//                 Pacemaker, haproxyManageService: false leaves the unit to the cluster)
-//   vip           group keepalived: VRRP VIPs, tracking haproxy (Fuel: keepalived requires haproxy)
+//                 Pacemaker, haproxyManageService: false leaves the unit to the cluster); reloads rolled
+//   vip           group keepalived: VRRP VIPs, tracking haproxy (Fuel: keepalived requires haproxy); reloads rolled
 //   cluster       group pacemaker: corosync/pacemaker, fencing, IPaddr2 VIPs ordered before the haproxy clone
 //   galera        group galera: prepare + report, bootstrap or recover, join one node at a time (Synced gate)
 //   mysql-…       group mysql: master/slave under Pacemaker (needs the cluster phase)
@@ -25,8 +25,9 @@ export default definePlaybook({
   name: 'site',
   phases: [
     { name: 'baseline', hosts: 'all', roles: ['baseline'], become: true, gatherFacts: true },
-    { name: 'loadbalancer', hosts: 'haproxy', optional: true, roles: ['haproxy'], become: true },
-    { name: 'vip', hosts: 'keepalived', optional: true, roles: ['keepalived'], become: true },
+    // Config reloads rolled node by node (docs/rolling.md "In a playbook"): gated, the VIP holder last.
+    { name: 'loadbalancer', hosts: 'haproxy', optional: true, roles: ['haproxy'], become: true, rolling: { role: 'haproxy' } },
+    { name: 'vip', hosts: 'keepalived', optional: true, roles: ['keepalived'], become: true, rolling: { role: 'keepalived' } },
     { name: 'cluster', hosts: 'pacemaker', optional: true, roles: ['pacemaker'], become: true },
     ...optional(galeraPhases({ hosts: 'galera' })),
     ...optional(mysqlReplicationPhases({ hosts: 'mysql', vars: {} })),

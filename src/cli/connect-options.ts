@@ -15,62 +15,31 @@ import { resolveTarget } from '../ssh/targets.js';
 import { Transport } from '../ssh/transport.js';
 import type { ConnectTarget } from '../ssh/types.js';
 import { intOption } from './args.js';
+import { defineOptions, HELP_OPTION, optionsHelp, type ValuesOf } from './options.js';
 
-export const CONNECT_OPTIONS = {
-  limit: { type: 'string', short: 'l' },
-  forks: { type: 'string', short: 'f' },
-  timeout: { type: 'string', short: 'T' },
-  'connect-timeout': { type: 'string' },
-  user: { type: 'string', short: 'u' },
-  identity: { type: 'string', short: 'i', multiple: true },
-  'known-hosts': { type: 'string', multiple: true },
-  'host-key-policy': { type: 'string' },
-  'ssh-config': { type: 'string', short: 'F' },
-  'passphrase-env': { type: 'string' },
-  become: { type: 'boolean', short: 'b' },
-  'become-user': { type: 'string' },
-  'become-password-env': { type: 'string' },
-  'ask-become-pass': { type: 'boolean', short: 'K' },
-  verbose: { type: 'boolean', short: 'v', multiple: true },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+/** Options of every command that talks to hosts (run, ping, deploy, rolling): parse rules, help and types in one. */
+export const CONNECT_OPTIONS = defineOptions({
+  limit: { type: 'string', short: 'l', arg: 'PATTERN', help: 'further limit the hosts (same pattern grammar)' },
+  forks: { type: 'string', short: 'f', arg: 'N', help: `hosts worked on at once (default ${DEFAULT_FORKS})` },
+  timeout: { type: 'string', short: 'T', arg: 'S', help: `per-command time limit in seconds, enforced on the host and locally (default ${DEFAULT_COMMAND_TIMEOUT_S})` },
+  'connect-timeout': { type: 'string', arg: 'S', help: 'time for TCP connect, key exchange and authentication (default 20)' },
+  user: { type: 'string', short: 'u', arg: 'USER', help: 'remote user where the inventory names none' },
+  identity: { type: 'string', short: 'i', multiple: true, arg: 'FILE', help: 'private key (repeatable) where the inventory names none; ssh-agent is tried first' },
+  'passphrase-env': { type: 'string', arg: 'NAME', help: "read the identity files' passphrase from this environment variable (else prompt on a TTY)" },
+  'known-hosts': { type: 'string', multiple: true, arg: 'FILE', help: 'known_hosts file(s) to use instead of ~/.ssh/known_hosts (repeatable; the first records new keys)' },
+  'host-key-policy': { type: 'string', arg: 'P', help: 'strict (default: unknown keys refused) or accept-new (unknown keys recorded); changed keys are always refused' },
+  'ssh-config': { type: 'string', short: 'F', arg: 'FILE', help: 'ssh_config to honour (default ~/.ssh/config; "none" to ignore)' },
+  become: { type: 'boolean', short: 'b', help: 'run commands through sudo (non-interactive unless a password is given)' },
+  'become-user': { type: 'string', arg: 'USER', help: 'sudo to this user (default root)' },
+  'become-password-env': { type: 'string', arg: 'NAME', help: "sudo password from this environment variable (sent on the channel's stdin only)" },
+  'ask-become-pass': { type: 'boolean', short: 'K', help: 'prompt for the sudo password' },
+  verbose: { type: 'boolean', short: 'v', multiple: true, help: 'more output (-vvv: connection attempts and error causes)' },
+  ...HELP_OPTION,
+});
 
-export const CONNECT_HELP = `Connection options:
-  -l, --limit PATTERN          further limit the hosts (same pattern grammar)
-  -f, --forks N                hosts worked on at once (default ${DEFAULT_FORKS})
-  -T, --timeout S              per-command time limit in seconds, enforced on the host and locally (default ${DEFAULT_COMMAND_TIMEOUT_S})
-      --connect-timeout S      time for TCP connect, key exchange and authentication (default 20)
-  -u, --user USER              remote user where the inventory names none
-  -i, --identity FILE          private key (repeatable) where the inventory names none; ssh-agent is tried first
-      --passphrase-env NAME    read the identity files' passphrase from this environment variable (else prompt on a TTY)
-      --known-hosts FILE       known_hosts file(s) to use instead of ~/.ssh/known_hosts (repeatable; the first records new keys)
-      --host-key-policy P      strict (default: unknown keys refused) or accept-new (unknown keys recorded); changed keys are always refused
-  -F, --ssh-config FILE        ssh_config to honour (default ~/.ssh/config; "none" to ignore)
-  -b, --become                 run commands through sudo (non-interactive unless a password is given)
-      --become-user USER       sudo to this user (default root)
-      --become-password-env NAME  sudo password from this environment variable (sent on the channel's stdin only)
-  -K, --ask-become-pass        prompt for the sudo password
-  -v, --verbose                more output (-vvv: connection attempts and error causes)
-`;
+export const CONNECT_HELP = `Connection options:\n${optionsHelp(CONNECT_OPTIONS)}`;
 
-export interface ConnectValues {
-  limit?: string;
-  forks?: string;
-  timeout?: string;
-  'connect-timeout'?: string;
-  user?: string;
-  identity?: string[];
-  'known-hosts'?: string[];
-  'host-key-policy'?: string;
-  'ssh-config'?: string;
-  'passphrase-env'?: string;
-  become?: boolean;
-  'become-user'?: string;
-  'become-password-env'?: string;
-  'ask-become-pass'?: boolean;
-  verbose?: boolean[];
-  help?: boolean;
-}
+export type ConnectValues = ValuesOf<typeof CONNECT_OPTIONS>;
 
 export interface SelectedHost {
   host: Host;

@@ -2,31 +2,26 @@
 import { loadInventory } from '../inventory/load.js';
 import { selectHosts } from '../inventory/patterns.js';
 import { inventoryGraph, inventoryList } from '../inventory/show.js';
-import { usage, parseCommand } from './args.js';
+import { usage } from './args.js';
+import { defineOptions, HELP_OPTION, optionsHelp, parseOptions } from './options.js';
 import { EXIT } from './exit-codes.js';
 import type { CommandIo } from './main.js';
+
+const INVENTORY_OPTIONS = defineOptions({
+  list: { type: 'boolean', help: 'JSON like ansible-inventory --list (groups, hosts, merged host vars; secrets masked)' },
+  graph: { type: 'boolean', help: 'the group tree, like ansible-inventory --graph' },
+  hosts: { type: 'string', arg: 'PATTERN', help: 'the host names a pattern selects, one per line' },
+  limit: { type: 'string', short: 'l', arg: 'P', help: 'with --hosts: further limit' },
+  ...HELP_OPTION,
+});
 
 export const INVENTORY_HELP = `Usage: haplay inventory <file> (--list | --graph | --hosts PATTERN)
 
 Loads and validates an inventory (TypeScript, Ansible INI or YAML) without contacting any host.
-  --list            JSON like ansible-inventory --list (groups, hosts, merged host vars; secrets masked)
-  --graph           the group tree, like ansible-inventory --graph
-  --hosts PATTERN   the host names a pattern selects, one per line
-  -l, --limit P     with --hosts: further limit
-`;
+${optionsHelp(INVENTORY_OPTIONS)}`;
 
 export async function inventoryMain(argv: string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parseCommand<{ list?: boolean; graph?: boolean; hosts?: string; limit?: string; help?: boolean }>(
-    'inventory',
-    argv,
-    {
-      list: { type: 'boolean' },
-      graph: { type: 'boolean' },
-      hosts: { type: 'string' },
-      limit: { type: 'string', short: 'l' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  );
+  const { values, positionals } = parseOptions('inventory', argv, INVENTORY_OPTIONS);
   if (values.help) {
     io.out(INVENTORY_HELP);
     return EXIT.OK;

@@ -22,6 +22,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMai
     summary: 'restart or upgrade a role node by node, gated on cluster health (--resume <id>)',
     load: async () => (await import('./rolling.js')).rollingMain,
   },
+  runs: { summary: 'list the recorded deploy and rolling runs (.haplay/runs)', load: async () => (await import('./runs.js')).runsMain },
+  report: { summary: 'write a self-contained HTML report of a recorded run', load: async () => (await import('./runs.js')).reportMain },
   inventory: { summary: 'show an inventory (--list | --graph)', load: async () => (await import('./inventory.js')).inventoryMain },
   demo: {
     summary: 'the main job: start loopback hosts and run haplay against them',
@@ -43,7 +45,8 @@ ${Object.entries(COMMANDS)
   .join('\n')}
 
 Run "haplay <command> --help" for a command's options. Exit codes: 0 ok, 1 internal error, 2 bad input (nothing
-touched), 3 some host failed, 4 some host unreachable (none failed), 5 lab error, 130 interrupted.
+touched), 3 some host failed, 4 some host unreachable (none failed), 5 lab error, 130 interrupted; with
+deploy --detailed-exitcode: 2 drift (some task changed or would change), 6 bad input.
 `;
 
 /** Runs the CLI and returns the exit code. */
@@ -73,7 +76,9 @@ async function dispatch(argv: string[], io: CommandIo): Promise<number> {
     return await run(rest, io);
   } catch (error) {
     io.err(formatError(error, verbose));
-    return exitCodeForError(errorCodeOf(error));
+    const code = exitCodeForError(errorCodeOf(error));
+    // With --detailed-exitcode a deploy's 2 means drift: bad input moves to its own code.
+    return code === EXIT.BAD_INPUT && name === 'deploy' && rest.includes('--detailed-exitcode') ? EXIT.BAD_INPUT_DETAILED : code;
   }
 }
 

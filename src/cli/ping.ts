@@ -1,10 +1,13 @@
 // `haplay ping <inventory> [pattern]`: checks connection, the remote shell and (with become) sudo on every host.
 import { runAdhoc } from '../engine/adhoc.js';
 import { jsonLine, recapLine, summaryLine } from '../report/adhoc.js';
-import { parseCommand, usage } from './args.js';
-import { CONNECT_HELP, CONNECT_OPTIONS, openSession, type ConnectValues } from './connect-options.js';
+import { usage } from './args.js';
+import { defineOptions, optionsHelp, parseOptions } from './options.js';
+import { CONNECT_HELP, CONNECT_OPTIONS, openSession } from './connect-options.js';
 import { exitCodeForHosts, EXIT } from './exit-codes.js';
 import type { CommandIo } from './main.js';
+
+const PING_OPTIONS = defineOptions({ json: { type: 'boolean', help: 'one JSON object per host' } });
 
 export const PING_HELP = `Usage: haplay ping <inventory> [pattern] [options]
 
@@ -13,17 +16,14 @@ Connects to every host (default pattern: all) and checks that the remote POSIX s
 Prints "pong" details per host; exit code 0 only when every host answered.
 
 Options:
-      --json                   one JSON object per host
+${optionsHelp(PING_OPTIONS)}
 ${CONNECT_HELP}`;
 
 // One exec checks the shell (quoting, $(), printf) and reports who we are; under become it runs through sudo.
 const PROBE = `printf 'pong user=%s uid=%s shell=%s\\n' "$(id -un)" "$(id -u)" "$(readlink /proc/$$/exe 2>/dev/null || echo sh)"`;
 
 export async function pingMain(argv: string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parseCommand<ConnectValues & { json?: boolean }>('ping', argv, {
-    ...CONNECT_OPTIONS,
-    json: { type: 'boolean' },
-  });
+  const { values, positionals } = parseOptions('ping', argv, { ...CONNECT_OPTIONS, ...PING_OPTIONS });
   if (values.help) {
     io.out(PING_HELP);
     return EXIT.OK;

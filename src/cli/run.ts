@@ -1,10 +1,16 @@
 // `haplay run <inventory> <pattern> -- <command...>`: one command on every matching host in parallel.
 import { runAdhoc, type AdhocResult } from '../engine/adhoc.js';
 import { createStreamPrinter, jsonLine, printGrouped, recapLine } from '../report/adhoc.js';
-import { usage, parseCommand } from './args.js';
-import { CONNECT_HELP, CONNECT_OPTIONS, openSession, type ConnectValues } from './connect-options.js';
+import { usage } from './args.js';
+import { defineOptions, optionsHelp, parseOptions } from './options.js';
+import { CONNECT_HELP, CONNECT_OPTIONS, openSession } from './connect-options.js';
 import { exitCodeForHosts, EXIT } from './exit-codes.js';
 import type { CommandIo } from './main.js';
+
+const RUN_OPTIONS = defineOptions({
+  stream: { type: 'boolean', help: 'print output live, each line prefixed with its host' },
+  json: { type: 'boolean', help: 'one JSON object per host (JSON Lines) instead of text' },
+});
 
 export const RUN_HELP = `Usage: haplay run <inventory> <pattern> [options] -- <command...>
 
@@ -13,21 +19,11 @@ Output is grouped per host as each finishes, then one summary line per host and 
 The exit code is 0 only when every host succeeded (3: some failed, 4: some unreachable).
 
 Options:
-      --stream                 print output live, each line prefixed with its host
-      --json                   one JSON object per host (JSON Lines) instead of text
+${optionsHelp(RUN_OPTIONS)}
 ${CONNECT_HELP}`;
 
-interface RunValues extends ConnectValues {
-  stream?: boolean;
-  json?: boolean;
-}
-
 export async function runMain(argv: string[], io: CommandIo): Promise<number> {
-  const { values, positionals, rest } = parseCommand<RunValues>('run', argv, {
-    ...CONNECT_OPTIONS,
-    stream: { type: 'boolean' },
-    json: { type: 'boolean' },
-  });
+  const { values, positionals, rest } = parseOptions('run', argv, { ...CONNECT_OPTIONS, ...RUN_OPTIONS });
   if (values.help) {
     io.out(RUN_HELP);
     return EXIT.OK;

@@ -1,5 +1,5 @@
 // Everything a run produces is a stream of typed events; reporters, the journal and tests consume them.
-import type { RollingEvent } from '../rolling/types.js';
+import type { RollingEvent } from '../contract/rolling.js';
 import type { TaskResult } from './types.js';
 
 export interface HostRecap {
@@ -23,9 +23,11 @@ export type RunEvent =
   | { type: 'host-end'; at: number; phase: string; host: string; status: 'ok' | 'failed' | 'unreachable' }
   | { type: 'phase-end'; at: number; phase: string; failedHosts: string[] }
   | { type: 'notice'; at: number; message: string; host?: string; phase?: string }
-  /** A step of a phase's rolling handlers (phase option `rolling`). */
-  | { type: 'rolling'; at: number; phase: string; event: RollingEvent }
-  | { type: 'run-end'; at: number; recap: HostRecap[]; aborted?: string; durationMs: number };
+  /** A rolling step: of a phase's rolling handlers (phase option `rolling`, `phase` set) or of `haplay rolling`. */
+  | { type: 'rolling'; at: number; phase?: string; event: RollingEvent }
+  | { type: 'run-end'; at: number; recap: HostRecap[]; aborted?: string; durationMs: number }
+  /** `deploy --detailed-exitcode`: every task that changed (or would, with --check), after run-end. */
+  | { type: 'drift'; at: number; check: boolean; changes: Array<{ host: string; role?: string; task: string; handler?: boolean }> };
 
 export type RunEventType = RunEvent['type'];
 export type Listener = (event: RunEvent) => void;

@@ -11,8 +11,8 @@ import { FLUSH_HANDLERS } from './host-run.js';
 import { loadRole } from './load.js';
 import type { CountOrPercent, PhaseDef, PlaybookDef, RoleDef, RoleRef, TaskDef } from './types.js';
 import { mergeVars, validateRoleVars } from './vars.js';
-import { checkHaproxyHosts, planNode, type NodePlan } from '../rolling/plan.js';
-import type { RollingPhase } from '../rolling/types.js';
+import { checkHaproxyHosts, planNode, type NodePlan } from '../contract/plan.js';
+import type { RollingPhase } from '../contract/rolling.js';
 
 export interface PlannedPhase {
   def: PhaseDef;
@@ -112,6 +112,7 @@ async function planPhase(
         vars: merged,
         tasks: tasks.map(withTags),
         handlers,
+        ...(role.guards ? { guards: role.guards(merged, { host: name, address: host.address, hostsOf }) } : {}),
       });
     }
     if (def.tasks?.length) {

@@ -3,7 +3,7 @@
 // nothing here throws for a host's failure.
 import { isHaplayError } from '../errors.js';
 import { redact } from '../secret.js';
-import { tail } from '../report/escape.js';
+import { tail } from '../text/escape.js';
 import type { BecomeOptions } from '../ssh/command.js';
 import type { Transport } from '../ssh/transport.js';
 import { modules } from '../tasks/index.js';

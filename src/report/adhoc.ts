@@ -2,7 +2,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { AdhocResult } from '../engine/adhoc.js';
 import { redact } from '../secret.js';
-import { escapeControl } from './escape.js';
+import { escapeControl } from '../text/escape.js';
 
 export type Write = (text: string) => void;
 

@@ -97,6 +97,16 @@ export function createTtyReporter(options: TtyReporterOptions = {}): {
         v?.resolve?.();
         break;
       }
+      case 'rolling': {
+        // A phase's rolled handlers: the node being rolled shows its current step in the phase row.
+        const v = e.phase === undefined ? undefined : views.get(e.phase);
+        const r = e.event;
+        if (!v) break;
+        if (r.type === 'node-start') v.running.set(r.node, 'rolling: gate-before');
+        else if (r.type === 'step-end' && r.status !== 'skipped') v.running.set(r.node, `rolling: ${r.step} ${r.status === 'ok' ? 'ok' : 'FAILED'}`);
+        else if (r.type === 'node-end') v.running.delete(r.node);
+        break;
+      }
       case 'run-end':
         ended = true;
         for (const v of views.values()) v.resolve?.();

@@ -1,9 +1,10 @@
 // The rolling engine: nodes one batch at a time (passive first), each through gate-before → move-away → drain →
 // stop → upgrade → start → gate-after → enable → move-back. The first failure beyond the budget stops the run:
 // nodes not yet started stay untouched, the failed node stays drained. Every step is journaled for --resume.
-import { serverRows, socketScript, type Exec, type HaproxyAdminApi } from './haproxy.js';
-import { upgradeCommand, type NodePlan } from './plan.js';
-import { STEPS, type NodeRecord, type ProbeOutput, type RollingEvent, type RollingGate, type RollingHaproxy, type RollingJournal, type RollingStep } from './types.js';
+import type { Exec } from '../engine/exec-via.js';
+import { serverRows, socketScript, type HaproxyAdminApi } from './haproxy.js';
+import { upgradeCommand, type NodePlan } from '../contract/plan.js';
+import { STEPS, type NodeRecord, type ProbeOutput, type RollingEvent, type RollingGate, type RollingHaproxy, type RollingJournal, type RollingStep } from '../contract/rolling.js';
 
 export interface RollingRun {
   journal: RollingJournal;

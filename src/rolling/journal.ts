@@ -4,10 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HaplayError } from '../errors.js';
-import type { RollingJournal } from './types.js';
+import type { RollingJournal } from '../contract/rolling.js';
 
-/** The journal directory, relative to the working directory. */
-export const RUNS_DIR = join('.haplay', 'runs');
+import { RUNS_DIR } from '../report/runs.js';
 
 const ID_RE = /^[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$/;
 

@@ -7,8 +7,8 @@ import type { HostInfo, PlaybookDef, RoleDef, RoleRef } from '../engine/types.js
 import { mergeVars, validateRoleVars } from '../engine/vars.js';
 import { selectHosts } from '../inventory/patterns.js';
 import type { Inventory } from '../inventory/types.js';
-import { checkHaproxyHosts, planNode, type NodePlan } from './plan.js';
-import type { RollingSpec } from './types.js';
+import { checkHaproxyHosts, planNode, type NodePlan } from '../contract/plan.js';
+import type { RollingSpec } from '../contract/rolling.js';
 
 export interface SetupOptions {
   inventory: Inventory;

@@ -12,6 +12,12 @@ export const HANDSHAKES_IN_FLIGHT = 24;
  * never starts dropping unauthenticated connections because of us. */
 export const HANDSHAKES_PER_JUMP_HOST = 8;
 
+/** Handshakes in flight to one address (through the same jump path) at the start of a run: below sshd's `MaxStartups`
+ * start value of 10. Several inventory hosts can be one sshd (hosts behind a port-forwarding balancer, aliases); each
+ * reset handshake from that address halves its limit (down to 1), so an sshd that drops concurrent handshakes
+ * (`MaxStartups 1:…`) is then dialled one handshake at a time instead of being retried until attempts run out. */
+export const HANDSHAKES_PER_ADDRESS = 8;
+
 /** Session channels (exec, sftp) open at once on one connection: below sshd's `MaxSessions` default of 10, leaving
  * room for one sftp and one control channel. Forwarded (direct-tcpip) channels to jump targets do not count. */
 export const CHANNELS_PER_CONNECTION = 8;

@@ -9,6 +9,7 @@ import { Connection } from './connection.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   HANDSHAKES_IN_FLIGHT,
+  HANDSHAKES_PER_ADDRESS,
   HANDSHAKES_PER_JUMP_HOST,
   HANDSHAKE_ATTEMPTS,
   HANDSHAKE_BACKOFF_MAX_MS,
@@ -45,6 +46,8 @@ export class Transport {
   readonly #options: TransportOptions;
   readonly #handshakes: LimitFunction = pLimit(HANDSHAKES_IN_FLIGHT);
   readonly #perJump = new Map<string, LimitFunction>();
+  /** Adaptive handshake limits per address (and jump path): halved on each reset from that sshd. */
+  readonly #perAddress = new Map<string, LimitFunction>();
   readonly #connections = new Map<string, Promise<Connection>>();
   readonly #keys = new Map<string, Promise<Buffer | ParsedKey>>();
   #closed = false;
@@ -103,9 +106,10 @@ export class Transport {
     const perJump = viaKey ? this.#jumpLimit(viaKey) : undefined;
     const auth = await this.#authMethods(target);
 
+    const perAddress = this.#addressLimit(`${viaKey ?? ''}>${target.address}`);
     for (let attempt = 1; ; attempt++) {
       const run = (): Promise<Connection> =>
-        this.#handshakes(() => this.#handshake(target, auth, via));
+        perAddress(() => this.#handshakes(() => this.#handshake(target, auth, via)));
       try {
         const conn = await (perJump ? perJump(run) : run());
         this.#options.onAttempt?.(target, attempt);
@@ -114,6 +118,8 @@ export class Transport {
         const reason = error instanceof Error ? error.message : String(error);
         this.#options.onAttempt?.(target, attempt, reason);
         if (!isRetryable(error) || attempt >= HANDSHAKE_ATTEMPTS) throw classify(target, error, attempt);
+        // This sshd drops concurrent handshakes: fewer at once from now on (multiplicative decrease, never below 1).
+        perAddress.concurrency = Math.max(1, Math.floor(perAddress.concurrency / 2));
         // Full jitter: spreads retries of hosts dropped together by MaxStartups.
         const cap = Math.min(HANDSHAKE_BACKOFF_MAX_MS, HANDSHAKE_BACKOFF_MS * 2 ** (attempt - 1));
         await sleep(Math.random() * cap);
@@ -121,13 +127,12 @@ export class Transport {
     }
   }
 
+  #addressLimit(key: string): LimitFunction {
+    return limitIn(this.#perAddress, key, HANDSHAKES_PER_ADDRESS);
+  }
+
   #jumpLimit(key: string): LimitFunction {
-    let limit = this.#perJump.get(key);
-    if (!limit) {
-      limit = pLimit(HANDSHAKES_PER_JUMP_HOST);
-      this.#perJump.set(key, limit);
-    }
-    return limit;
+    return limitIn(this.#perJump, key, HANDSHAKES_PER_JUMP_HOST);
   }
 
   async #jumpConnection(target: ConnectTarget): Promise<Connection> {
@@ -266,6 +271,13 @@ class AuthPlan {
       next(index < methods.length ? methods[index++] : false);
     }) as never;
   }
+}
+
+/** The limiter of `key` in `map`, created with `concurrency` on first use. */
+function limitIn(map: Map<string, LimitFunction>, key: string, concurrency: number): LimitFunction {
+  let limit = map.get(key);
+  if (!limit) map.set(key, (limit = pLimit(concurrency)));
+  return limit;
 }
 
 export const targetKey = (t: ConnectTarget): string =>
