@@ -4,7 +4,7 @@
 // the distribution has them and otherwise stops before changing anything, unless `novaNetworkInstallPackages` is
 // false — then it applies and verifies everything else (nova.conf, bridge, dnsmasq, forwarding, NAT, metadata DNAT).
 // Variables are prefixed `novaNetwork…`: inventory variables are one flat namespace shared by every role.
-import { defineRole, shq, startedThisRun, tasks, type RoleDef, type TaskContext, type TaskDef } from 'haplay';
+import { defineRole, shq, startedThisRun, tasks, via, type RoleDef, type TaskContext, type TaskDef } from 'haplay';
 import { dhcpSlice, inCidr, parseCidr, type Cidr } from './net.js';
 
 export { dhcpSlice, parseCidr } from './net.js';
@@ -401,6 +401,15 @@ export default defineRole<NovaNetworkVars>({
     ];
   },
   rolling: novaNetworkRolling,
+  converge: {
+    'nova.conf (*': via('rolling', '`restart nova services`: try-restart of the installed nova units of that side (nova-api on controllers; nova-network, its metadata API and nova-compute on computes), one node at a time through the role\'s rolling contract (phase option `rolling` in playbooks/site.ts), a controller out of HAProxy first (`novaNetworkHaproxy`); without the nova packages (Debian 12) no unit reads it'),
+    'network script': via('runtime', 'the next task runs its `apply` whenever its `check` finds a difference: bridge, gateway address (the old one removed), forwarding, haplay\'s iptables chains rebuilt atomically (iptables-restore --noflush)'),
+    'network unit': via('runtime', 'a oneshot unit re-applying the script at boot (the deploy applies it itself)'),
+    'sysctl net.ipv4.ip_forward': via('runtime', 'the sysctl module sets the live value (`sysctl -w`) as it writes the file'),
+    'dnsmasq.conf': via('reload', '`restart dnsmasq`, one compute at a time with the phase\'s `rolling` (each compute serves only its own instances\' DHCP)'),
+    'dnsmasq unit': via('reload', '`restart dnsmasq` (as dnsmasq.conf)'),
+    '/etc/nova': via('inert', 'a directory'),
+  },
   handlers: (v) => [
     tasks.service('restart dnsmasq', { name: 'nova-network-dnsmasq', state: 'restarted' }, {
       // Not right after this run started it: it read the new config when it started.

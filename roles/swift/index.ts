@@ -9,7 +9,7 @@
 // the phase has `rolling: { role: 'swift' }` (playbooks/site.ts).
 // Variables are prefixed `swift…`: inventory variables are one flat namespace shared by every role.
 import { createHash } from 'node:crypto';
-import { defineRole, shq, startedThisRun, tasks, type HostInfo, type Secret, type TaskContext, type TaskDef } from 'haplay';
+import { defineRole, shq, startedThisRun, tasks, via, type HostInfo, type RoleGuard, type Secret, type TaskContext, type TaskDef } from 'haplay';
 import {
   parseRingExport, parseRingState, ringApplyScript, ringDevices, ringExportScript, ringPlan, RINGS, ringStateScript,
   type RingName, type RingParams, type SwiftDevice,
@@ -286,10 +286,10 @@ function planFor(v: SwiftVars, r: RingName, ctx: TaskContext): ReturnType<typeof
 }
 
 /**
- * A part power change cannot be applied (it needs a data migration): refused naming swiftPartPower. Read-only, the
- * shape of a role guard (run before any host is changed); the rings step runs the same check before touching a builder.
+ * Role guard: a part power change cannot be applied (it needs a data migration), so it is refused naming
+ * swiftPartPower before any host is changed (exit 2); the rings step runs the same check before touching a builder.
  */
-export function swiftGuards(v: SwiftVars, ctx: { host: string; hostsOf(p: string): HostInfo[] }): Array<{ name: string; command: string; check: (o: { exitCode: number | null; stdout: string; stderr: string }) => string | undefined }> {
+export function swiftGuards(v: SwiftVars, ctx: { host: string; hostsOf(p: string): HostInfo[] }): RoleGuard[] {
   if (v.swiftStep !== 'rings' || ringHost(v, (p) => ctx.hostsOf(p)) !== ctx.host) return [];
   return [
     {
@@ -453,6 +453,7 @@ export default defineRole<SwiftVars>({
   defaults: swiftDefaults,
   schema: swiftSchema,
   rolling: swiftRolling,
+  guards: swiftGuards,
   tasks: (v) => (v.swiftStep === 'rings' ? ringsStep(v) : nodesStep(v)),
   handlers: (v) => {
     const runsHere = (pattern: string) => member(pattern);
@@ -468,5 +469,14 @@ export default defineRole<SwiftVars>({
       // Background daemons serve no client: a restart (try-restart: only the ones running) is harmless.
       tasks.command(RESTART_DAEMONS, { cmd: ['systemctl', 'try-restart', ...v.swiftStorageDaemons] }, { when: (ctx) => v.swiftStorageDaemons.length > 0 && runsHere(v.swiftStorage)(ctx) }),
     ];
+  },
+  converge: {
+    'swift.conf': via('reload', 'seamless reload of every server of the node (SIGUSR1: swift re-executes itself with the new file, the old workers finish their requests) and a restart of the storage daemons; node by node with the phase option `rolling: { role: \'swift\' }` (playbooks/site.ts). A hash prefix/suffix change is refused (hash guard)'),
+    '*-server.conf': via('reload', '`reload swift-<server> (seamless)` (proxy, account, container, object): SIGUSR1 to the unit\'s main process, done when new listen sockets replaced the old ones; storage daemons (their sections of the same file) restarted; rolled node by node with `rolling`, each proxy drained from HAProxy first, recon-gated'),
+    '*.ring.gz': via('runtime', 'every swift server re-reads a ring file whose mtime changed (the ring\'s reload_time, 15 s); ring changes on the ring host are applied with swift-ring-builder (set_weight, set_zone, set_info, set_replicas, set_min_part_hours, add; rebalance or write_ring); a part power change is refused before any host is changed (role guard)'),
+    'rsyncd.conf': via('reload', '`restart rsync` (replication traffic only, no client request), node by node with `rolling`'),
+    'memcached listens on this node': via('reload', '`restart memcached` (tokens cached there are lost: clients authenticate again), node by node with `rolling`'),
+    '/srv/node': via('inert', 'a directory (root 0755: an unmounted drive must not let rsync fill the root disk)'),
+    'device *: owned by swift': via('inert', 'ownership of a device directory, read by the servers at each request'),
   },
 });

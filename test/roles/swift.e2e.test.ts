@@ -13,7 +13,7 @@ import * as http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { labSecret } from '../../src/lab/inventory.js';
-import type { RollingEvent } from '../../src/rolling/types.js';
+import type { RollingEvent } from '../../src/contract/rolling.js';
 import { revealSecret } from '../../src/secret.js';
 import { changedNonHandler, deployJson, labDescribe, rollingJson, testLab, useScratchCwd, waitFor, type Deploy } from '../support/lab.js';
 

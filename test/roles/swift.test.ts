@@ -139,8 +139,8 @@ describe('role swift', () => {
     expect(swiftGuards(rings, { host: 'n2', hostsOf })).toEqual([]);
     expect(swiftGuards(v, { host: 'n1', hostsOf })).toEqual([]);
     const [guard] = swiftGuards({ ...rings, swiftPartPower: 12 }, { host: 'n1', hostsOf });
-    const out = (partPower: number | null): { exitCode: number; stdout: string; stderr: string } => ({
-      exitCode: 0, stderr: '',
+    const out = (partPower: number | null): { host: string; exitCode: number; stdout: string; stderr: string } => ({
+      host: 'n1', exitCode: 0, stderr: '',
       stdout: JSON.stringify({ account: null, container: null, object: partPower === null ? null : { partPower, replicas: 3, minPartHours: 1, minPartSecondsLeft: 0, balance: 0, ringFile: true, devs: [] } }),
     });
     expect(guard!.check(out(null))).toBeUndefined();
