@@ -2,7 +2,8 @@
 // keepalived + HAProxy (fixture test/fixtures/roles/playbooks/swift.ts).
 // - PUT and GET an object through VIP:8080 (tempauth; the password travels in a header from this machine only);
 // - `swift-recon --md5`: every node's rings and swift.conf match; the rings hold 3 devices in 3 zones;
-// - a second deploy reports 0 changed and does not rebalance (builder files untouched);
+// - a second deploy reports 0 changed and does not rebalance (builder files untouched); a part power change is
+//   refused by the role guard (exit 2) before any host is changed;
 // - under GETs and PUTs through the VIP, a deploy changing a proxy option (strict_cors_mode, visible in /info) and
 //   the device weight: the handlers (seamless reloads) rolled node by node, each proxy out of HAProxy; every proxy's
 //   /info shows the new value, every node's ring the new weight, 0 failed requests; the next deploy 0 changed;
@@ -133,7 +134,7 @@ describeLab('role swift on the lab (behind keepalived + HAProxy)', () => {
   beforeAll(() => L.fresh(3), 1_800_000);
 
   afterAll(async () => {
-    for (const k of ['CORS', 'WEIGHT', 'TEST_OBJECTS']) delete process.env[`HAPLAY_TEST_SWIFT_${k}`];
+    for (const k of ['CORS', 'WEIGHT', 'TEST_OBJECTS', 'PART_POWER']) delete process.env[`HAPLAY_TEST_SWIFT_${k}`];
     await L.down();
   }, 120_000);
 
@@ -202,6 +203,17 @@ describeLab('role swift on the lab (behind keepalived + HAProxy)', () => {
     for (const [host, r] of d.recap) expect(r.changed, `${host}: ${JSON.stringify(changedNonHandler(d))}`).toBe(0);
     const after = await exec('n1', stamp);
     expect(after.out).toBe(before.out);
+    // A part power change needs a data migration: refused by the role guard, exit 2, before any host is changed.
+    process.env['HAPLAY_TEST_SWIFT_PART_POWER'] = '11';
+    try {
+      const refused = await deploy();
+      expect(refused.code, refused.out.slice(-2000) + refused.err).toBe(2);
+      expect(refused.err + refused.out).toMatch(/swiftPartPower is 11 but (account|container|object)\.builder has part power 10/);
+      expect(refused.results.filter((r) => r.changed)).toEqual([]);
+    } finally {
+      delete process.env['HAPLAY_TEST_SWIFT_PART_POWER'];
+    }
+    expect((await exec('n1', stamp)).out).toBe(before.out);
   }, 300_000);
 
   it('a proxy option and the device weight change under GETs and PUTs: rolled node by node, applied, 0 failed', async () => {
