@@ -75,6 +75,8 @@ export interface SwiftVars extends Record<string, unknown> {
   swiftRsyncMaxConnections: number;
   /** Background services started on storage nodes besides the three servers. */
   swiftStorageDaemons: string[];
+  /** Seconds between the replicators' passes (`interval`; a rolled node is done after one pass). @default 30 (swift's) */
+  swiftReplicationInterval: number;
   swiftPackages: { storage: string[]; proxy: string[]; keystone: string[] };
   /** More `[app:proxy-server]` options (e.g. `strict_cors_mode`); reach the proxies by a seamless reload. @default {} */
   swiftProxyOptions: Record<string, string>;
@@ -118,6 +120,7 @@ export const swiftDefaults: Known<SwiftVars, 'swiftHashPathSuffix' | 'swiftHashP
     keystone: ['python3-keystonemiddleware'],
   },
   swiftProxyOptions: {},
+  swiftReplicationInterval: 30,
   // playbooks/site.ts runs role haproxy on group `haproxy`; inventory/lab.ts names the listener `swift_proxy`.
   swiftHaproxy: { hosts: 'haproxy', backends: ['swift_proxy'] },
   swiftTestObjects: [],
@@ -206,6 +209,7 @@ export const swiftSchema = {
       required: ['storage', 'proxy', 'keystone'],
       additionalProperties: false,
     },
+    swiftReplicationInterval: { type: 'integer', minimum: 1 },
     swiftProxyOptions: { type: 'object', propertyNames: { pattern: '^[a-z0-9_]+$' }, additionalProperties: { type: 'string', pattern: '^[^\\n%]*$' } },
     swiftHaproxy: {
       oneOf: [
@@ -223,7 +227,7 @@ export const swiftSchema = {
   required: [
     'swiftStep', 'swiftProxies', 'swiftStorage', 'swiftPartPower', 'swiftReplicas', 'swiftMinPartHours', 'swiftDevices', 'swiftMountCheck',
     'swiftPorts', 'swiftHashPathSuffix', 'swiftHashPathPrefix', 'swiftAuth', 'swiftWorkers', 'swiftMemcachedPort', 'swiftRsyncMaxConnections',
-    'swiftStorageDaemons', 'swiftPackages', 'swiftProxyOptions', 'swiftHaproxy', 'swiftTestObjects',
+    'swiftStorageDaemons', 'swiftPackages', 'swiftProxyOptions', 'swiftHaproxy', 'swiftTestObjects', 'swiftReplicationInterval',
   ],
 };
 
@@ -405,7 +409,7 @@ function nodesStep(v: SwiftVars): TaskDef[] {
           owner: 'root',
           group: 'swift',
           mode: '0640',
-          vars: { kind, address: own(ctx), port: v.swiftPorts[kind], mountCheck: v.swiftMountCheck, workers: v.swiftWorkers },
+          vars: { kind, address: own(ctx), port: v.swiftPorts[kind], mountCheck: v.swiftMountCheck, workers: v.swiftWorkers, replicationInterval: v.swiftReplicationInterval },
         }),
         // The daemons read their sections of the same file (replicator, auditor, updater, reaper).
         { when: isStorage, notify: [reloadHandler(kind), RESTART_DAEMONS] },

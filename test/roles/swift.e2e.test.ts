@@ -238,7 +238,7 @@ describeLab('role swift on the lab (behind keepalived + HAProxy)', () => {
     const steps = rolling.flatMap((e) => (e.type === 'step-end' && e.status === 'ok' ? [`${e.node}:${e.step}`] : []));
     for (const n of NODES) for (const step of ['gate-before', 'drain', 'stop', 'gate-after', 'enable']) expect(steps).toContain(`${n}:${step}`);
     const reloads = d.results.filter((r) => r.task === 'reload swift-proxy (seamless)');
-    expect(reloads.map((r) => `${r.host}:${r.status}:${String(r.data?.['stdout'] ?? '').trim()}`).sort()).toEqual(NODES.map((n) => `${n}:changed:reloaded swift-proxy`));
+    expect(reloads.map((r) => `${r.host}:${r.status}`).sort()).toEqual(NODES.map((n) => `${n}:changed`));
     // Every running proxy serves the new value; every node's ring holds the new weight.
     for (const n of NODES) expect((await info(ADDRESS[n]!))['swift']?.['strict_cors_mode'], n).toBe(false);
     expect((await info(VIP))['swift']?.['strict_cors_mode']).toBe(false);

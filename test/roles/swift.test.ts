@@ -223,11 +223,12 @@ describe('role swift', () => {
     expect(ks).toContain('password = ks-pw');
     expect(ks).toContain('operator_roles = admin,member');
     expect(ks).not.toContain('tempauth');
-    const obj = render('server.conf.ejs', { kind: 'object', address: '198.18.0.11', port: 6200, mountCheck: false, workers: 2 });
+    const obj = render('server.conf.ejs', { kind: 'object', address: '198.18.0.11', port: 6200, mountCheck: false, workers: 2, replicationInterval: 30 });
     expect(obj).toContain('mount_check = false');
     expect(obj).toContain('pipeline = healthcheck recon object-server');
     expect(obj).toContain('[object-updater]');
-    const acc = render('server.conf.ejs', { kind: 'account', address: '198.18.0.11', port: 6202, mountCheck: true, workers: 2 });
+    expect(obj).toContain('[object-replicator]\n# Seconds between replication passes (the rolling gates wait for a pass after a restart).\ninterval = 30\n');
+    const acc = render('server.conf.ejs', { kind: 'account', address: '198.18.0.11', port: 6202, mountCheck: true, workers: 2, replicationInterval: 30 });
     expect(acc).toContain('[account-reaper]');
     expect(acc).not.toContain('updater');
     const swiftConf = render('swift.conf.ejs', { swiftHashPathSuffix: v.swiftHashPathSuffix, swiftHashPathPrefix: v.swiftHashPathPrefix });
