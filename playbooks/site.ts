@@ -1,8 +1,9 @@
 // The whole stack in start order (reference ha-roles.md §2): every host finishes a phase before the next starts.
 // Phases select hosts by role group, as an Ansible site.yml does; the inventory decides the topology by which groups
 // it defines (inventory/fuel-ha.ts: keepalived + haproxy + galera + clustered RabbitMQ + swift + nova-network;
-// inventory/redhat-ha.ts: pacemaker + haproxy + MySQL master/slave + independent brokers; inventory/lab.ts: the
-// main job). A phase whose group the inventory does not define is skipped and says so (`optional`).
+// inventory/redhat-ha.ts: pacemaker + haproxy + MySQL master/slave + independent brokers; inventory/lab.ts and
+// inventory/lab-redhat.ts: the two main jobs on the lab). A phase whose group the inventory does not define is
+// skipped and says so (`optional`).
 //
 //   baseline      all hosts: packages, sysctls, time (role baseline)
 //   loadbalancer  group haproxy: config validated and in place before anything tracks or clones it (with

@@ -1,6 +1,6 @@
 // The example role: a host baseline (a sysctl, a templated config file listing the cluster, packages, a service).
 // Used by the tests and the main job; `root` lets loopback test hosts, which share one machine, keep separate files.
-import { defineRole, tasks, via } from 'haplay';
+import { defineRole, shq, tasks, via } from 'haplay';
 
 export interface BaselineVars extends Record<string, unknown> {
   /** Filesystem prefix for the files this role manages ('' on real hosts). */
@@ -72,7 +72,7 @@ export default defineRole<BaselineVars>({
   },
   handlers: (v) => [
     tasks.shell('reload cluster config', {
-      cmd: `mkdir -p ${v.root}/var/lib/haplay && date +%s.%N >> ${v.root}/var/lib/haplay/cluster-reloads`,
+      cmd: `mkdir -p -- ${shq(`${v.root}/var/lib/haplay`)} && date +%s.%N >> ${shq(`${v.root}/var/lib/haplay/cluster-reloads`)}`,
     }),
   ],
 });

@@ -299,7 +299,7 @@ function bootstrapScript(v: GaleraVars, peers: string[]): string {
   const grastate = shq(`${v.galeraDatadir}/grastate.dat`);
   return [
     ...peers.map(
-      (p) => `if timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/4567"' haplay ${shq(p)} 2>/dev/null; then echo "peer ${p} has galera running (port 4567): refusing a second bootstrap" >&2; exit 1; fi`,
+      (p) => `if timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/4567"' haplay ${shq(p)} 2>/dev/null; then echo ${shq(`peer ${p} has galera running (port 4567): refusing a second bootstrap`)} >&2; exit 1; fi`,
     ),
     `if [ -f ${grastate} ]; then sed -i 's/^safe_to_bootstrap: *0/safe_to_bootstrap: 1/' ${grastate}; fi`,
     `galera_new_cluster ${shq(`${v.galeraServiceName}.service`)}`,

@@ -44,8 +44,8 @@ export interface MysqlReplVars extends Record<string, unknown> {
   /** Primitive id; the promotable clone is `<id>-clone`. */
   mysqlReplResource: string;
   mysqlReplPort: number;
-  /** Address the server listens on: 0.0.0.0 (default) so clients reach it through the writer VIP; a node address
-   * when haproxy shares the port on these hosts. '' = the node's inventory address. */
+  /** Address the server listens on: 0.0.0.0 (default) so clients reach it through the writer VIP (no other listener
+   * on this port then). '' = the node's inventory address only: the writer VIP then reaches no server. */
   mysqlReplBindAddress: string;
   /** server_id of the first node; the others count up in inventory order. */
   mysqlReplServerIdBase: number;

@@ -215,8 +215,8 @@ function attribute(v: PacemakerVars, type: 'crm_config' | 'rsc_defaults', name: 
   return tasks.shell(
     label ?? `${type === 'crm_config' ? 'property' : 'resource default'} ${name}=${value}`,
     {
-      cmd: `crm_attribute --type ${type} --name ${name} --update ${value}`,
-      unless: `[ "$(crm_attribute --type ${type} --name ${name} --query --quiet 2>/dev/null)" = ${value} ]`,
+      cmd: `crm_attribute --type ${type} --name ${shq(name)} --update ${shq(value)}`,
+      unless: `[ "$(crm_attribute --type ${type} --name ${shq(name)} --query --quiet 2>/dev/null)" = ${shq(value)} ]`,
     },
     { when: isFirst(v) },
   );
@@ -224,7 +224,7 @@ function attribute(v: PacemakerVars, type: 'crm_config' | 'rsc_defaults', name: 
 
 /** Creates a CIB object with `cmd` unless the xpath already matches. */
 function ensure(v: PacemakerVars, name: string, xpath: string, cmd: string): TaskDef {
-  return tasks.shell(name, { cmd, unless: `cibadmin --query --xpath "${xpath}" >/dev/null 2>&1` }, { when: isFirst(v) });
+  return tasks.shell(name, { cmd, unless: `cibadmin --query --xpath ${shq(xpath)} >/dev/null 2>&1` }, { when: isFirst(v) });
 }
 
 /** Where a fence device's password lives on every node (0400 root), read by the agent via `password_script`. */

@@ -1,6 +1,6 @@
 // `haplay deploy <inventory> [playbook]`: runs a playbook's phases in start order.
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { EventBus, type RunEvent } from '../engine/events.js';
 import type { HostState } from '../engine/host-state.js';
 import { loadPlaybook, PACKAGE_ROOT } from '../engine/load.js';
@@ -63,7 +63,7 @@ export async function deployMain(argv: string[], io: CommandIo): Promise<number>
   const playbookFile = playbookArg ?? defaultPlaybook();
 
   // Everything that can fail on bad input happens before the first connection.
-  const session = await openSession(inventoryFile, 'all', values, io.err);
+  const session = await openSession(inventoryFile, 'all', values, io.err, dirname(resolve(playbookFile)));
   try {
     const playbook = await loadPlaybook(playbookFile);
     const phases = await preflight(playbook, session.inventory, {

@@ -4,13 +4,13 @@ import { spawn } from 'node:child_process';
 import pLimit from 'p-limit';
 import { HaplayError } from '../errors.js';
 import { ensureImage, listImages } from '../lab/image.js';
-import { parseGroups } from '../lab/inventory.js';
+import { parseGroups, registerLabSecrets } from '../lab/inventory.js';
 import { checkPreconditions, DEFAULT_BOOT_TIMEOUT_S, labDown, labStatus, labUp, type LabStatus } from '../lab/lab.js';
 import { healNode, isPartitioned, MAX_NODES, partitionNode } from '../lab/network.js';
 import { findInit, findNspawn, killNode, nodeRunning, sshArgs, startNode, stopNode } from '../lab/nodes.js';
 import { DEFAULT_LAB, DEFAULT_NODES, checkLabName, findNode, listLabs, requireLabState, writeLabState, type LabState, type NodeState } from '../lab/state.js';
 import { run } from '../lab/sys.js';
-import { redact } from '../secret.js';
+import { createLineMasker, redactValue } from '../secret.js';
 import { intOption, parseCommand, usage } from './args.js';
 import { EXIT } from './exit-codes.js';
 import type { CommandIo } from './main.js';
@@ -190,6 +190,7 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<num
     if (rest.length === 0) usage('lab exec: give the command after --');
     await rootOnly();
     const state = requireLabState(name);
+    registerLabSecrets(state.dir); // remote output may quote a lab password: masked like any other output
     const nodes = selectNodes(state, target);
     const command = rest.join(' ');
     const timeoutMs = intOption('timeout', str(values['timeout']), 600) * 1000;
@@ -206,7 +207,8 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<num
         limit(async () => {
           const r = await exec(node, false);
           if (values['json']) {
-            io.out(`${redact(JSON.stringify({ node: r.node, exitCode: r.code, signal: r.signal, unreachable: r.unreachable, stdout: r.stdout, stderr: r.stderr, durationMs: r.ms }))}\n`);
+            // Masked before JSON escaping (an escaped secret no longer matches its raw form).
+            io.out(`${JSON.stringify(redactValue({ node: r.node, exitCode: r.code, signal: r.signal, unreachable: r.unreachable, stdout: r.stdout, stderr: r.stderr, durationMs: r.ms }))}\n`);
             return r;
           }
           const status = r.unreachable ? 'unreachable' : r.code === 0 ? 'ok' : 'failed';
@@ -370,10 +372,13 @@ async function runStreaming(cmd: string, args: string[], timeoutMs: number, stre
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => stream.out(d));
+    // Whole lines only: a secret split across two chunks is still masked.
+    const out = createLineMasker(stream.out);
+    const err = createLineMasker(stream.err);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => out.write(d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
-      stream.err(d);
+      err.write(d);
     });
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -381,6 +386,8 @@ async function runStreaming(cmd: string, args: string[], timeoutMs: number, stre
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      out.end();
+      err.end();
       resolve({ code, signal, stdout: '', stderr });
     });
   });

@@ -2,6 +2,7 @@
 import { errorCodeOf, HaplayError } from '../errors.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
 import { formatError } from './print-error.js';
+import { redact } from '../secret.js';
 
 export interface CommandIo {
   out: (text: string) => void;
@@ -51,8 +52,11 @@ deploy --detailed-exitcode: 2 drift (some task changed or would change), 6 bad i
 
 /** Runs the CLI and returns the exit code. */
 export async function main(argv: string[], io: CommandIo = defaultIo()): Promise<number> {
+  // The one masking function (redact) sits between every command and the terminal: whatever a command prints —
+  // reports, JSON, errors, remote output — has every registered secret and its escaped forms masked.
+  const masked: CommandIo = { out: (t) => io.out(redact(t)), err: (t) => io.err(redact(t)) };
   try {
-    return await dispatch(argv, io);
+    return await dispatch(argv, masked);
   } finally {
     pendingFlush?.();
   }

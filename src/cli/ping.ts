@@ -1,13 +1,15 @@
 // `haplay ping <inventory> [pattern]`: checks connection, the remote shell and (with become) sudo on every host.
 import { runAdhoc } from '../engine/adhoc.js';
-import { jsonLine, recapLine, summaryLine } from '../report/adhoc.js';
+import { EventBus } from '../engine/events.js';
+import { adhocEnd, createAdhocReporter, hostRecord } from '../report/adhoc.js';
+import { createJsonlReporter } from '../report/jsonl.js';
 import { usage } from './args.js';
 import { defineOptions, optionsHelp, parseOptions } from './options.js';
 import { CONNECT_HELP, CONNECT_OPTIONS, openSession } from './connect-options.js';
 import { exitCodeForHosts, EXIT } from './exit-codes.js';
 import type { CommandIo } from './main.js';
 
-const PING_OPTIONS = defineOptions({ json: { type: 'boolean', help: 'one JSON object per host' } });
+const PING_OPTIONS = defineOptions({ json: { type: 'boolean', help: 'JSON Lines events: a host-result event per host, then adhoc-end' } });
 
 export const PING_HELP = `Usage: haplay ping <inventory> [pattern] [options]
 
@@ -31,6 +33,9 @@ export async function pingMain(argv: string[], io: CommandIo): Promise<number> {
   const [inventoryFile, pattern = 'all'] = positionals;
   if (!inventoryFile) usage('ping: expected <inventory> [pattern] (see haplay ping --help)');
   const session = await openSession(inventoryFile, pattern, values, io.err);
+  const started = Date.now();
+  const bus = new EventBus();
+  bus.on(values.json ? createJsonlReporter(io.out) : createAdhocReporter(io.out));
   try {
     const results = await runAdhoc(
       session.transport,
@@ -39,16 +44,10 @@ export async function pingMain(argv: string[], io: CommandIo): Promise<number> {
       {
         forks: session.forks,
         timeoutS: Math.min(session.timeoutS || 30, 30),
-        onResult: (r) => {
-          if (values.json) io.out(jsonLine(r));
-          else {
-            const ok = r.status === 'ok' && r.stdout.toString('utf8').startsWith('pong');
-            io.out(`${summaryLine(r)}${ok ? ` | ${r.stdout.toString('utf8').trim()}` : ''}\n`);
-          }
-        },
+        onResult: (r) => bus.emit({ type: 'host-result', at: Date.now(), command: 'ping', result: hostRecord(r) }),
       },
     );
-    if (!values.json) io.out(recapLine(results));
+    bus.emit(adhocEnd('ping', results, started));
     return exitCodeForHosts(results.map((r) => r.status));
   } finally {
     await session.transport.close();

@@ -88,7 +88,7 @@ async function planPhase(
     const host = inventory.hosts.get(name)!;
     const hostUnits: Unit[] = [];
     for (const { role, vars, tags } of roles) {
-      const merged = mergeVars(role.defaults, inventory.vars, host.vars, def.vars, vars);
+      const merged = mergeVars(role.defaults, inventory.vars, host.vars, def.vars, vars, inventory.extraVars);
       validateRoleVars(role, name, merged);
       if (role === rollingRole) {
         const plan = planNode([role.rolling!(merged, { host: name, address: host.address, hostsOf })]);
@@ -116,7 +116,7 @@ async function planPhase(
       });
     }
     if (def.tasks?.length) {
-      hostUnits.push({ vars: mergeVars(inventory.vars, host.vars, def.vars), tasks: def.tasks.map((t) => ({ ...t, tags: [...(t.tags ?? []), ...(def.tags ?? [])] })), handlers: [] });
+      hostUnits.push({ vars: mergeVars(inventory.vars, host.vars, def.vars, inventory.extraVars), tasks: def.tasks.map((t) => ({ ...t, tags: [...(t.tags ?? []), ...(def.tags ?? [])] })), handlers: [] });
     }
     for (const unit of hostUnits) {
       checkTasks(unit, where, file);

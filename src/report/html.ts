@@ -203,28 +203,35 @@ function taskTable(m: Model): string {
 
 function rollingSection(m: Model): string {
   if (!m.rolling.length) return '';
-  const nodes = new Map<string, Array<Extract<RollingEvent, { type: 'step-end' }>>>();
-  const out: string[] = [];
-  for (const { event: r } of m.rolling) {
-    if (r.type === 'step-end') nodes.set(r.node, [...(nodes.get(r.node) ?? []), r]);
+  // One block per rollout (a `haplay rolling` run, or a deploy phase's rolled handlers), steps that did something.
+  interface Block { title: string; steps: Map<string, Array<Extract<RollingEvent, { type: 'step-end' }>>>; end: string }
+  const blocks: Block[] = [];
+  for (const { phase, event: r } of m.rolling) {
+    if (r.type === 'rolling-start' || blocks.length === 0) {
+      blocks.push({ title: `Rolling ${r.type === 'rolling-start' ? r.id : ''}${phase ? ` (phase ${phase})` : ''}`, steps: new Map(), end: '' });
+    }
+    const b = blocks[blocks.length - 1]!;
+    if (r.type === 'step-end' && r.status !== 'skipped') b.steps.set(r.node, [...(b.steps.get(r.node) ?? []), r]);
     if (r.type === 'rolling-end') {
-      out.push(
-        `<p class="${r.status === 'done' ? 'okline' : 'badline'}">Rolling ${esc(r.id)}: ${r.status === 'done' ? 'done' : 'STOPPED'} in ${secs(r.durationMs)}; done: ${esc(r.done.join(', ') || '-')}; untouched: ${esc(r.untouched.join(', ') || '-')}</p>` +
-          r.failed.map((f) => `<p class="badline">Failed at node <strong>${esc(f.node)}</strong>, step <strong>${esc(f.step)}</strong>${f.gate ? `, gate <strong>${esc(f.gate)}</strong>` : ''}: ${esc(f.message)}</p>`).join(''),
-      );
+      b.end =
+        `<p class="${r.status === 'done' ? 'okline' : 'badline'}">${r.status === 'done' ? 'done' : 'STOPPED'} in ${secs(r.durationMs)}; done: ${esc(r.done.join(', ') || '-')}; untouched: ${esc(r.untouched.join(', ') || '-')}</p>` +
+        r.failed.map((f) => `<p class="badline">Failed at node <strong>${esc(f.node)}</strong>, step <strong>${esc(f.step)}</strong>${f.gate ? `, gate <strong>${esc(f.gate)}</strong>` : ''}: ${esc(f.message)}</p>`).join('');
     }
   }
-  const rows = [...nodes.entries()].flatMap(([node, steps]) =>
-    steps.map((s, i) => `<tr class="${s.status}">${i === 0 ? `<th scope="rowgroup" rowspan="${steps.length}">${esc(node)}</th>` : ''}<td>${esc(s.step)}</td><td>${s.status}</td><td>${secs(s.ms)}</td><td>${esc(s.gate ?? '')}</td><td>${esc(s.message ?? '')}</td></tr>`),
-  );
-  return (
-    `<section><h2>Rolling steps</h2>${out.join('')}<table><caption>Steps per node (gates, drain, stop, start, enable)</caption><thead><tr><th scope="col">node</th><th scope="col">step</th><th scope="col">status</th><th scope="col">time</th><th scope="col">gate</th><th scope="col">message</th></tr></thead><tbody>` +
-    rows.join('') +
-    `</tbody></table></section>`
-  );
+  const table = (b: Block): string => {
+    const rows = [...b.steps.entries()].flatMap(([node, steps]) =>
+      steps.map((s, i) => `<tr class="${s.status}">${i === 0 ? `<th scope="rowgroup" rowspan="${steps.length}">${esc(node)}</th>` : ''}<td>${esc(s.step)}</td><td>${s.status}</td><td>${secs(s.ms)}</td><td>${esc(s.gate ?? '')}</td><td>${esc(s.message ?? '')}</td></tr>`),
+    );
+    return (
+      `<table><caption>Steps per node (gates, drain, stop, start, enable; steps with nothing to do left out)</caption><thead><tr><th scope="col">node</th><th scope="col">step</th><th scope="col">status</th><th scope="col">time</th><th scope="col">gate</th><th scope="col">message</th></tr></thead><tbody>` +
+      rows.join('') +
+      `</tbody></table>`
+    );
+  };
+  return `<section><h2>Rolling steps</h2>${blocks.map((b) => `<h3>${esc(b.title)}</h3>${b.end}${table(b)}`).join('')}</section>`;
 }
 
-const CSS = `body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}
+const CSS = `body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222}h1{font-size:1.4em}h2{font-size:1.15em;margin-top:1.6em}h3{font-size:1em;margin:1em 0 .3em}
 table{border-collapse:collapse;margin:.5em 0}caption{text-align:left;font-weight:600;padding:.3em 0}th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left;vertical-align:top}
 thead th{background:#f2f2f2}tr.bad th,tr.failed th,tr.unreachable th{color:#a01d1a}pre{margin:.2em 0;white-space:pre-wrap;max-width:70em;font-size:12px}
 .diff{background:#f8f8f8}.stderr{color:#a01d1a}svg text{font:11px monospace;fill:#333}svg .phase{font:bold 11px sans-serif}svg .tick{fill:#666}.barrier{stroke:#555;stroke-dasharray:3 3}

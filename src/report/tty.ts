@@ -3,6 +3,7 @@
 // printed by the lines reporter after the live view ends.
 import { Listr, type ListrTaskWrapper } from 'listr2';
 import type { RunEvent } from '../engine/events.js';
+import { redact } from '../secret.js';
 
 interface PhaseView {
   name: string;
@@ -40,7 +41,8 @@ export function createTtyReporter(options: TtyReporterOptions = {}): {
       const running = [...v.running.entries()].slice(0, SHOWN_RUNNING).map(([h, t]) => `${h}: ${t}`);
       const more = v.running.size > SHOWN_RUNNING ? ` +${v.running.size - SHOWN_RUNNING}` : '';
       const failed = v.failed.length ? ` — failed: ${v.failed.slice(0, 5).join(', ')}${v.failed.length > 5 ? '…' : ''}` : '';
-      v.task.title = `${v.name} ${v.done}/${v.hosts} hosts${failed}${running.length ? ` — ${running.join(', ')}${more}` : ''}`;
+      // listr2 writes to the terminal itself, past the CLI's masking writer.
+      v.task.title = redact(`${v.name} ${v.done}/${v.hosts} hosts${failed}${running.length ? ` — ${running.join(', ')}${more}` : ''}`);
     }
   };
   const listener = (e: RunEvent): void => {

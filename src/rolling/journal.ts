@@ -5,6 +5,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HaplayError } from '../errors.js';
 import type { RollingJournal } from '../contract/rolling.js';
+import { redactValue } from '../secret.js';
 
 import { RUNS_DIR } from '../report/runs.js';
 
@@ -27,7 +28,8 @@ export async function saveJournal(journal: RollingJournal, cwd = process.cwd()):
   await mkdir(join(cwd, RUNS_DIR), { recursive: true });
   journal.updatedAt = new Date().toISOString();
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
+  // Masked like every other sink: step messages quote remote output, which may hold a secret.
+  await writeFile(tmp, `${JSON.stringify(redactValue(journal), null, 2)}\n`, { mode: 0o600 });
   await rename(tmp, path);
   return path;
 }

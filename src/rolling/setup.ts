@@ -35,7 +35,7 @@ export async function planRollout(o: SetupOptions): Promise<Map<string, NodePlan
   for (const name of o.nodes) {
     const host = o.inventory.hosts.get(name)!;
     const specs = roles.map((role) => {
-      const vars = mergeVars(role.defaults, o.inventory.vars, host.vars, ...(playbook ? phaseVars(playbook, role.name, name, o.inventory) : []));
+      const vars = mergeVars(role.defaults, o.inventory.vars, host.vars, ...(playbook ? phaseVars(playbook, role.name, name, o.inventory) : []), o.inventory.extraVars);
       validateRoleVars(role, name, vars);
       let spec: RollingSpec;
       try {

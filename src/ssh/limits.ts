@@ -57,3 +57,15 @@ export const CLOSE_GRACE_MS = 2_000;
 
 /** Seconds `timeout --kill-after` waits between TERM and KILL on the host. */
 export const REMOTE_KILL_AFTER_S = 5;
+
+/** Bytes of one remote command's stdout (and, separately, stderr) the controller keeps; the rest is counted and
+ * reported as dropped. 16 MiB holds any module result (a --diff ships at most 1 MiB of old content, base64) while a
+ * host printing without end cannot exhaust the controller's memory (forks × 2 streams × this at most). Override per
+ * run with HAPLAY_MAX_OUTPUT_BYTES. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+
+/** The capture limit of this run: HAPLAY_MAX_OUTPUT_BYTES when set to a positive integer, else the default. */
+export function maxOutputBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env['HAPLAY_MAX_OUTPUT_BYTES']);
+  return Number.isInteger(v) && v >= 1024 ? v : DEFAULT_MAX_OUTPUT_BYTES;
+}

@@ -15,12 +15,12 @@ const ROLES = fileURLToPath(new URL('../../roles/', import.meta.url));
 
 /** Variables a role requires besides its defaults (as its unit tests give them). */
 const REQUIRED: Record<string, Record<string, unknown>> = {
-  'mysql-replication': { mysqlReplPassword: secret('x'), mysqlReplVip: { name: 'vip-db', ip: '198.18.0.101', cidrNetmask: 24, nic: 'host0' } },
+  'mysql-replication': { mysqlReplPassword: secret('xxx'), mysqlReplVip: { name: 'vip-db', ip: '198.18.0.101', cidrNetmask: 24, nic: 'host0' } },
   'nova-network-multihost': { novaNetworkFixedRange: '198.18.8.0/24' },
   swift: {
-    swiftHashPathSuffix: secret('x'),
-    swiftHashPathPrefix: secret('y'),
-    swiftAuth: { type: 'tempauth', users: [{ account: 'admin', user: 'admin', password: secret('x'), roles: ['.admin'] }] },
+    swiftHashPathSuffix: secret('xxx'),
+    swiftHashPathPrefix: secret('yyy'),
+    swiftAuth: { type: 'tempauth', users: [{ account: 'admin', user: 'admin', password: secret('xxx'), roles: ['.admin'] }] },
   },
 };
 
@@ -30,7 +30,7 @@ const VARIANTS: Record<string, Record<string, unknown>[]> = {
   'mysql-replication': ['prepare', 'seed-master', 'seed-replicas', 'cluster'].map((s) => ({ mysqlReplStep: s })),
   swift: [{ swiftStep: 'rings' }, { swiftStep: 'nodes' }],
   qpid: ['qpid', 'rabbitmq'].flatMap((b) => ['independent', 'clustered'].map((m) => ({ qpidBroker: b, qpidMode: m }))),
-  pacemaker: [{ pacemakerFencing: [{ name: 'fence-n1', node: 'n1', agent: 'fence_dummy', password: secret('x') }] }],
+  pacemaker: [{ pacemakerFencing: [{ name: 'fence-n1', node: 'n1', agent: 'fence_dummy', password: secret('xxx') }] }],
 };
 
 /**
