@@ -4,7 +4,7 @@
 // the distribution has them and otherwise stops before changing anything, unless `novaNetworkInstallPackages` is
 // false — then it applies and verifies everything else (nova.conf, bridge, dnsmasq, forwarding, NAT, metadata DNAT).
 // Variables are prefixed `novaNetwork…`: inventory variables are one flat namespace shared by every role.
-import { defineRole, shq, startedThisRun, tasks, via, type RoleDef, type TaskContext, type TaskDef } from 'haplay';
+import { defineRole, shjoin, shq, startedThisRun, tasks, via, type RoleDef, type TaskContext, type TaskDef } from 'haplay';
 import { dhcpSlice, inCidr, parseCidr, type Cidr } from './net.js';
 
 export { dhcpSlice, parseCidr } from './net.js';
@@ -277,12 +277,12 @@ export function novaUnits(v: NovaNetworkVars, compute: boolean): string[] {
 
 /** try-restart of each unit that exists (systemctl fails on an unknown unit; try-restart leaves stopped ones alone). */
 export function tryRestartScript(units: string[]): string {
-  return `for u in ${units.map(shq).join(' ')}; do if systemctl cat -- "$u" >/dev/null 2>&1; then systemctl try-restart -- "$u" || exit 1; fi; done`;
+  return `for u in ${shjoin(units)}; do if systemctl cat -- "$u" >/dev/null 2>&1; then systemctl try-restart -- "$u" || exit 1; fi; done`;
 }
 
 /** Read-only: every installed and enabled unit of `units` is active (names the first that is not). */
 export function unitsActiveCommand(units: string[]): string {
-  return `for u in ${units.map(shq).join(' ')}; do if systemctl is-enabled -q -- "$u" 2>/dev/null && ! systemctl is-active -q -- "$u"; then echo "$u: $(systemctl is-active -- "$u")"; exit 1; fi; done`;
+  return `for u in ${shjoin(units)}; do if systemctl is-enabled -q -- "$u" 2>/dev/null && ! systemctl is-active -q -- "$u"; then echo "$u: $(systemctl is-active -- "$u")"; exit 1; fi; done`;
 }
 
 /**

@@ -299,7 +299,7 @@ export function swiftGuards(v: SwiftVars, ctx: { host: string; hostsOf(p: string
     {
       name: 'swift part power unchanged',
       // No swift installed yet, or no builder: nothing to compare.
-      command: `if python3 -c 'import swift' 2>/dev/null; then ${ringStateScript()}; else echo '{"account": null, "container": null, "object": null}'; fi`,
+      command: [`python3 -c 'import swift' 2>/dev/null || { echo '{"account": null, "container": null, "object": null}'; exit 0; }`, ringStateScript()].join('\n'),
       check: (o) => {
         if (o.exitCode !== 0) return `${ctx.host}: reading the ring builders failed (rc=${o.exitCode ?? 'none'}): ${o.stderr.trim().slice(0, 200)}`;
         const state = parseRingState(o.stdout);

@@ -4,7 +4,7 @@
 // HAProxy one at a time, storage nodes one at a time, gated on recon (every server answering, no unmounted device,
 // a replication pass completed since the replicators started, async pendings not growing) and on test objects
 // still having every copy on the object servers.
-import { HaplayError, shq, type RoleDef } from 'haplay';
+import { HaplayError, shjoin, shq, type RoleDef } from 'haplay';
 import type { SwiftVars } from './index.js';
 
 /** What a gate probe printed, judged on the controller (the shape of ProbeOutput, not imported: roles see `haplay`). */
@@ -209,7 +209,7 @@ export const swiftRolling: NonNullable<RoleDef<SwiftVars>['rolling']> = (v, ctx)
   const start = [
     ...(proxy ? [seamlessReloadScript('swift-proxy', ctx.address, v.swiftPorts.proxy)] : []),
     ...(storage ? SERVERS.map((k) => seamlessReloadScript(`swift-${k}`, ctx.address, v.swiftPorts[k])) : []),
-    ...(storage && v.swiftStorageDaemons.length ? [`systemctl restart ${v.swiftStorageDaemons.map(shq).join(' ')}`] : []),
+    ...(storage && v.swiftStorageDaemons.length ? [`systemctl restart ${shjoin(v.swiftStorageDaemons)}`] : []),
   ];
   const cluster = {
     name: 'swift recon: every node healthy, test objects complete',
