@@ -42,6 +42,11 @@ const ALLOWED: Record<string, Record<string, string>> = {
     "adminSocketCommand('show info', v.haproxyStatsSocket)": 'validated builder (see above)',
   },
   'roles/pacemaker/index.ts': { create: "ensurePrimitive()'s create command, built by the callers with shjoin (fenceCreateCommand, the VIP and clone commands)" },
+  'roles/qpid/converge.ts': {
+    touch: 'the stamp touch: a constant, or `touch` with the path through shq',
+    'staleTest(files, stamp)': 'staleTest() quotes every path with shq',
+  },
+  'roles/qpid/rolling.ts': { 'accepting(port)': 'accepting() builds the port probe with shq' },
   'roles/qpid/index.ts': { 'serviceOf(v)': "returns 'qpidd' or 'rabbitmq-server'" },
   'roles/qpid/rabbitmq.ts': {
     list: 'rowMatches(list, ...): list is a rabbitmqctl command built by this file',
