@@ -127,7 +127,8 @@ function collectFailures(diff: boolean): { listener: (e: RunEvent) => void; text
   };
 }
 
-function defaultPlaybook(): string {
+/** ./playbooks/site.ts when it exists, else haplay's own. */
+export function defaultPlaybook(): string {
   const local = resolve('playbooks/site.ts');
   return existsSync(local) ? local : resolve(PACKAGE_ROOT, 'playbooks/site.ts');
 }

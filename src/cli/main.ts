@@ -22,6 +22,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMai
     summary: 'restart or upgrade a role node by node, gated on cluster health (--resume <id>)',
     load: async () => (await import('./rolling.js')).rollingMain,
   },
+  health: { summary: 'check every role read-only: one table per role, one line per problem (exit 3 when unhealthy)', load: async () => (await import('./health.js')).healthMain },
   inventory: { summary: 'show an inventory (--list | --graph)', load: async () => (await import('./inventory.js')).inventoryMain },
   demo: {
     summary: 'the main job: start loopback hosts and run haplay against them',

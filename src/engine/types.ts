@@ -1,6 +1,7 @@
 // The shapes of roles, playbooks, tasks and their results: what users write and what a run produces.
 import type { Facts, ModuleOutcome, TaskStatus } from '../tasks/types.js';
 import type { RollingContract, RollingPhase } from '../rolling/types.js';
+import type { HealthContract } from '../health/types.js';
 
 /** What a task's argument function and `when` see on one host. */
 export interface TaskContext {
@@ -74,6 +75,8 @@ export interface RoleDef<V extends Record<string, unknown> = Record<string, unkn
   clustered?: boolean;
   /** How `haplay rolling` restarts/upgrades its nodes one at a time: units, health gates, HAProxy backends, active node (docs/rolling.md). */
   rolling?: RollingContract<V>;
+  /** What `haplay health` reads besides the rolling gates: one read-only command per host, judged into tables and problems (docs/health.md). */
+  health?: HealthContract<V>;
   /** Directory of the role (templates/, files/); set from where the role was defined. */
   dir?: string;
   tags?: string[];
