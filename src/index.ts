@@ -15,3 +15,4 @@ export type { RunEvent, HostRecap } from './engine/events.js';
 export { labInventory, labSecret } from './lab/inventory.js';
 export { holdsAddressCommand } from './rolling/plan.js';
 export type { RollingSpec, RollingGate, RollingHaproxy, RollingContract, ProbeOutput } from './rolling/types.js';
+export type { HealthCheck, HealthContract, HealthContext, HealthTable, HealthVerdict } from './health/types.js';
