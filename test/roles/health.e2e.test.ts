@@ -109,9 +109,10 @@ describeLab('haplay health on the lab', () => {
       'the cluster noticed',
       () => health(),
       (x) => has(x, /^galera: cluster size on n1 \(2\), n3 \(2\), want 3 \(missing: n2\)/) && has(x, /^haproxy galera\/n2: DOWN on n1, n3 — /) && has(x, /^rabbitmq rabbit@n2: not a running cluster member \(seen from n1, n3\)/),
-      120_000,
+      180_000,
       2000,
     );
+    console.log(`[haplay] every consequence of the power cut reported after ${all.ms} ms`);
     console.log(all.value.text);
     expect(all.value.code).toBe(3);
     // Bad input: nothing contacted, exit 2, one clear line.
