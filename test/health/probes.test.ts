@@ -227,7 +227,7 @@ describe('rabbitmq (role qpid)', () => {
 
 describe('swift', () => {
   const check = swiftHealth(
-    { swiftProxies: 'swift_proxy', swiftStorage: 'swift_storage', swiftPorts: { account: 6202, container: 6201, object: 6200, proxy: 8080 }, swiftStorageDaemons: ['swift-object-replicator'] },
+    { swiftProxies: 'swift_proxy', swiftStorage: 'swift_storage', swiftPorts: { account: 6202, container: 6201, object: 6200, proxy: 8080 }, swiftStorageDaemons: ['swift-object-replicator'], swiftMountCheck: true },
     ctx(),
   );
   const UNITS = ['swift-proxy', 'swift-account', 'swift-container', 'swift-object', 'swift-object-replicator'];
@@ -263,6 +263,13 @@ describe('swift', () => {
       'swift n3: recon does not answer on :6200 — the object server is down',
       'swift: rings differ between nodes (n1 vs n2) — run deploy to distribute the rings',
     ]);
+  });
+
+  it('directory devices (swiftMountCheck false): recon lists them as unmounted, not a problem', () => {
+    const dirs = swiftHealth({ swiftProxies: 'swift_proxy', swiftStorage: 'swift_storage', swiftPorts: { account: 6202, container: 6201, object: 6200, proxy: 8080 }, swiftStorageDaemons: ['swift-object-replicator'], swiftMountCheck: false }, ctx());
+    const v = dirs.report(HOSTS.map((h) => node(h.name, { unmounted: '[{"device": "d1", "mounted": false}]' })));
+    expect(v.problems).toEqual([]);
+    expect(v.tables[0]!.rows[0]![3]).toBe('1 (mount_check off)');
   });
 });
 
