@@ -70,7 +70,7 @@ export async function healthMain(argv: string[], io: CommandIo): Promise<number>
       const stderr = r!.stderr.toString('utf8');
       // No output at all from the host: it could not be reached (or refused us) — reported once, at the top.
       if (r!.exitCode === null && r!.errorCode !== 'E_TIMEOUT' && r!.errorCode !== 'E_TASK') {
-        return { host, exitCode: null, stdout, stderr, unreachable: (r!.message ?? 'no answer').replace(new RegExp(`^${host}: `), '') };
+        return { host, exitCode: null, stdout, stderr, unreachable: unreachableReason(host, r!.message) };
       }
       return { host, exitCode: r!.exitCode ?? 124, stdout, stderr: r!.errorCode === 'E_TIMEOUT' ? `${stderr}\ntimed out after ${session.timeoutS} s` : stderr };
     };
@@ -82,4 +82,10 @@ export async function healthMain(argv: string[], io: CommandIo): Promise<number>
   } finally {
     await session.transport.close();
   }
+}
+
+/** The transport's message without the host and the word unreachable (`n2: unreachable (x)` → `x`): the report says both. */
+export function unreachableReason(host: string, message: string | undefined): string {
+  const text = (message ?? 'no answer').replace(new RegExp(`^${host.replace(/[^A-Za-z0-9_-]/g, '.')}: `), '');
+  return /^unreachable \((.*)\)$/s.exec(text)?.[1] ?? text;
 }

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { unreachableReason } from '../../src/cli/health.js';
 import { main } from '../../src/cli/main.js';
 
 async function health(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -45,4 +46,10 @@ describe('haplay health: bad input, exit 2, nothing contacted', () => {
     expect(r.err).toMatch(/h1/);
     expect(r.err).toMatch(/haproxyServices/);
   });
+});
+
+it('unreachable reasons lose the host name and the word unreachable (the report line says both)', () => {
+  expect(unreachableReason('n2', 'n2: unreachable (root@198.18.0.12:22: timed out)')).toBe('root@198.18.0.12:22: timed out');
+  expect(unreachableReason('n2', 'n2: authentication failed for root@198.18.0.12 (not retried)')).toBe('authentication failed for root@198.18.0.12 (not retried)');
+  expect(unreachableReason('n2', undefined)).toBe('no answer');
 });

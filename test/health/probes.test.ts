@@ -62,7 +62,7 @@ describe('haproxy', () => {
     ok(host, `unit.haproxy=${unit}\nenabled.haproxy=enabled\n--- show stat\n${showStat(rows)}`);
   const all = (status: (server: string) => string): Array<[string, string, string, string?]> => [
     ['galera', 'FRONTEND', 'OPEN'],
-    ...HOSTS.map((h): [string, string, string, string?] => ['galera', h.name, status(h.name), status(h.name) === 'UP' ? 'L7OK' : 'L4CON']),
+    ...HOSTS.map((h): [string, string, string, string?] => ['galera', h.name, status(h.name), status(h.name) === 'UP' ? 'L7OK' : '* L4CON']),
     ['galera', 'BACKEND', 'UP'],
   ];
 
@@ -216,6 +216,13 @@ describe('rabbitmq (role qpid)', () => {
       expect.stringMatching(/^rabbitmq n2: rabbitmqctl cluster_status fails \(Error: unable to perform/),
       'rabbitmq n3: alarm rabbit@n3 disk — publishers are blocked until memory/disk is freed',
       'rabbitmq rabbit@n2: not a running cluster member (seen from n1, n3) — start it or run deploy to rejoin',
+    ]);
+  });
+
+  it('rabbitmqctl killed by its timeout (a member not answering): said so, not "the broker is not up"', () => {
+    const v = check.report([broker('n1', 'Session terminated, killing shell... ...killed.\nrc=124'), broker('n3', `${status(ALL)}\nrc=0`)]);
+    expect(v.problems).toEqual([
+      'rabbitmq n1: rabbitmqctl cluster_status timed out after 20 s — the broker waits on a member that does not answer (a partition or a power cut?); check the other members',
     ]);
   });
 

@@ -67,7 +67,7 @@ export const haproxyHealth: HealthContract<HaproxyHealthVars> = (v) => ({
         }
         const key = `${px}/${sv}`;
         if (!cells.has(key)) cells.set(key, new Map());
-        cells.get(key)!.set(o.host, { status: r['status'] ?? '?', check: [r['check_status'], r['last_chk']].filter(Boolean).join(' ') });
+        cells.get(key)!.set(o.host, { status: r['status'] ?? '?', check: [r['check_status']?.replace(/^\* /, ''), r['last_chk']].filter(Boolean).join(' ') });
       }
     }
     const rows: string[][] = [];

@@ -19,14 +19,17 @@ export interface RabbitClusterStatus {
 }
 
 const MARK = '--- cluster_status';
+/** Seconds rabbitmqctl may take: it hangs while a member it still counts on does not answer (a partition, a power cut). */
+export const CTL_TIMEOUT_S = 20;
 
 /** The parts of `rabbitmqctl cluster_status --formatter json` health needs (undefined: not JSON). */
 export function parseClusterStatus(text: string): RabbitClusterStatus | undefined {
   const start = text.indexOf('{');
-  if (start === -1) return undefined;
+  const end = text.lastIndexOf('}');
+  if (start === -1 || end < start) return undefined;
   let doc: Record<string, unknown>;
   try {
-    doc = JSON.parse(text.slice(start)) as Record<string, unknown>;
+    doc = JSON.parse(text.slice(start, end + 1)) as Record<string, unknown>;
   } catch {
     return undefined;
   }
@@ -47,7 +50,7 @@ export const qpidHealth: HealthContract<QpidHealthVars> = (v, ctx) => {
   const members = ctx.hostsOf(v.qpidNodes).map((h) => `rabbit@${h.name}`);
   const rabbit = v.qpidBroker === 'rabbitmq';
   return {
-    command: () => [unitsCommand([unit]), ...(rabbit ? [`echo ${shq(MARK)}`, 'timeout 20 rabbitmqctl -q cluster_status --formatter json 2>&1'] : [])].join('\n'),
+    command: () => [unitsCommand([unit]), ...(rabbit ? [`echo ${shq(MARK)}`, `timeout ${CTL_TIMEOUT_S} rabbitmqctl -q cluster_status --formatter json 2>&1`, 'echo "rc=$?"'] : [])].join('\n'),
     report(outputs) {
       const rows: string[][] = [];
       const problems: string[] = [];
@@ -68,6 +71,10 @@ export const qpidHealth: HealthContract<QpidHealthVars> = (v, ctx) => {
         rows.push([o.host, state, st?.running.join(', ') || '-', st?.partitions.join('; ') || '-', st?.alarms.join('; ') || '-']);
         if (state !== 'active') {
           problems.push(`rabbitmq ${o.host}: not running (${state}) — ${fix}`);
+          continue;
+        }
+        if (!st && /^rc=124$/m.test(raw)) {
+          problems.push(`rabbitmq ${o.host}: rabbitmqctl cluster_status timed out after ${CTL_TIMEOUT_S} s — the broker waits on a member that does not answer (a partition or a power cut?); check the other members`);
           continue;
         }
         if (!st) {

@@ -55,7 +55,7 @@ export const swiftHealth: HealthContract<SwiftHealthVars> = (v, ctx) => {
         const repl = parse(f.get('recon.replication/object')) as { object_replication_last?: number } | undefined;
         const health = proxies.has(o.host) ? (f.get('proxy.healthcheck') || 'no answer') : '-';
         const last = typeof repl?.object_replication_last === 'number' ? `${Math.round(Date.now() / 1000 - repl.object_replication_last)} s ago` : '-';
-        rows.push([o.host, health, down.length ? `${down.length} down` : 'ok', isStorage ? (Array.isArray(unmounted) ? `${unmounted.length}${v.swiftMountCheck ? '' : ' (mount_check off)'}` : 'no recon') : '-', asyncs?.async_pending !== undefined ? String(asyncs.async_pending) : '-', last, ring ? Object.keys(ring).length + ' rings' : '-']);
+        rows.push([o.host, health, down.length ? `${down.length} down` : 'ok', isStorage ? (Array.isArray(unmounted) ? `${unmounted.length}${v.swiftMountCheck ? '' : ' (mount_check off)'}` : 'no recon') : '-', typeof asyncs?.async_pending === 'number' ? String(asyncs.async_pending) : '-', last, ring ? Object.keys(ring).length + ' rings' : '-']);
         if (proxies.has(o.host) && health !== '200') problems.push(`swift ${o.host}: proxy /healthcheck answers ${health} — the proxy is down or misconfigured; see journalctl -u swift-proxy`);
         if (isStorage && !Array.isArray(unmounted)) problems.push(`swift ${o.host}: recon does not answer on :${v.swiftPorts.object} — the object server is down`);
         // recon lists directory devices as unmounted: only a problem where the servers check mounts (swiftMountCheck).
