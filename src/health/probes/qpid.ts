@@ -50,7 +50,8 @@ export const qpidHealth: HealthContract<QpidHealthVars> = (v, ctx) => {
   const members = ctx.hostsOf(v.qpidNodes).map((h) => `rabbit@${h.name}`);
   const rabbit = v.qpidBroker === 'rabbitmq';
   return {
-    command: () => [unitsCommand([unit]), ...(rabbit ? [`echo ${shq(MARK)}`, `timeout ${CTL_TIMEOUT_S} rabbitmqctl -q cluster_status --formatter json 2>&1`, 'echo "rc=$?"'] : [])].join('\n'),
+    // rabbitmqctl killed mid-line by `timeout` leaves no newline: its rc goes on a line of its own.
+    command: () => [unitsCommand([unit]), ...(rabbit ? [`echo ${shq(MARK)}`, `timeout ${CTL_TIMEOUT_S} rabbitmqctl -q cluster_status --formatter json 2>&1; rc=$?; echo; echo "rc=$rc"`] : [])].join('\n'),
     report(outputs) {
       const rows: string[][] = [];
       const problems: string[] = [];
@@ -73,12 +74,12 @@ export const qpidHealth: HealthContract<QpidHealthVars> = (v, ctx) => {
           problems.push(`rabbitmq ${o.host}: not running (${state}) — ${fix}`);
           continue;
         }
-        if (!st && /^rc=124$/m.test(raw)) {
+        if (!st && /^rc=124$/m.test(raw)) { // killed by `timeout`
           problems.push(`rabbitmq ${o.host}: rabbitmqctl cluster_status timed out after ${CTL_TIMEOUT_S} s — the broker waits on a member that does not answer (a partition or a power cut?); check the other members`);
           continue;
         }
         if (!st) {
-          problems.push(`rabbitmq ${o.host}: rabbitmqctl cluster_status fails (${raw.trim().split('\n')[0]?.slice(0, 160) || 'no output'}) — the broker is not up; see journalctl -u ${unit}`);
+          problems.push(`rabbitmq ${o.host}: rabbitmqctl cluster_status fails (${raw.replace(/^rc=\d+$/m, '').trim().split('\n')[0]?.slice(0, 160) || 'no output'}) — the broker is not up; see journalctl -u ${unit}`);
           continue;
         }
         const want = v.qpidMode === 'clustered' ? members : [`rabbit@${o.host}`];
