@@ -20,6 +20,9 @@ interface Output {
  * old listen sockets on `address`:`port` (one per worker) are gone and new ones listen: only then does the new server (new config) take every
  * new connection. A unit that is not running is started (it reads the current config). Prints what it did.
  */
+/** The probe is a python3 program, which health's static read-only check cannot read: reviewed by hand. */
+const PROBE_READ_ONLY = 'reviewed: the python3 probe only reads config files, GETs /healthcheck and /recon, runs `systemctl show` and `date`, and HEADs the test objects on their object servers';
+
 export function seamlessReloadScript(unit: string, address: string, port: number): string {
   const u = shq(unit);
   // Only the server's own address: HAProxy may bind the same port on a VIP of this node.
@@ -215,6 +218,7 @@ export const swiftRolling: NonNullable<RoleDef<SwiftVars>['rolling']> = (v, ctx)
     name: 'swift recon: every node healthy, test objects complete',
     on: 'cluster' as const,
     command: probe,
+    readOnly: PROBE_READ_ONLY,
     check: (outs: Output[]) => outs.map((o) => swiftNodeProblem(o, v.swiftMountCheck)).find((x) => x !== undefined) ?? swiftCopiesProblem(outs) ?? asyncCheck(outs),
   };
   return {
@@ -223,7 +227,7 @@ export const swiftRolling: NonNullable<RoleDef<SwiftVars>['rolling']> = (v, ctx)
     start,
     packages: [...(proxy ? v.swiftPackages.proxy.filter((p) => p.startsWith('swift')) : []), ...(storage ? v.swiftPackages.storage.filter((p) => p.startsWith('swift')) : [])],
     clusterGates: [cluster],
-    nodeGates: [{ name: 'swift node: servers answer, replication pass since restart', command: probe, check: (outs) => swiftNodeProblem(outs[0]!, v.swiftMountCheck) }],
+    nodeGates: [{ name: 'swift node: servers answer, replication pass since restart', command: probe, readOnly: PROBE_READ_ONLY, check: (outs) => swiftNodeProblem(outs[0]!, v.swiftMountCheck) }],
     ...(proxy && v.swiftHaproxy ? { haproxy: { backends: v.swiftHaproxy.backends, hosts: v.swiftHaproxy.hosts } } : {}),
   };
 };
