@@ -40,6 +40,8 @@ export default defineInventory({
         qpidBroker: 'qpid',
         qpidPassword: secret(process.env['HAPLAY_AMQP_PASS'] ?? 'changeme'),
         qpidPacemakerClone: true,
+        // Rolling restarts drain a broker from HAProxy's listener, named `qpid` here (the role's default is `amqp`).
+        qpidHaproxy: { hosts: 'haproxy', backends: ['qpid'] },
         pacemakerFencing: CONTROLLERS.map((node, i) => ({
           name: `fence-${node}`,
           node,

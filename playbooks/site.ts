@@ -32,9 +32,12 @@ export default definePlaybook({
     { name: 'cluster', hosts: 'pacemaker', optional: true, roles: ['pacemaker'], become: true },
     ...optional(galeraPhases({ hosts: 'galera' })),
     ...optional(mysqlReplicationPhases({ hosts: 'mysql', vars: {} })),
-    { name: 'messaging', hosts: 'amqp', optional: true, roles: [{ role: 'qpid', vars: { qpidNodes: 'amqp' } }], become: true },
+    // Config changes restart the brokers one at a time through role qpid's rolling contract (gated, out of HAProxy).
+    { name: 'messaging', hosts: 'amqp', optional: true, roles: [{ role: 'qpid', vars: { qpidNodes: 'amqp' } }], become: true, rolling: { role: 'qpid' } },
     { name: 'swift rings', hosts: 'swift_storage', optional: true, roles: [{ role: 'swift', vars: { swiftStep: 'rings' } }], become: true },
-    { name: 'swift', hosts: 'swift_proxy:swift_storage', optional: true, roles: [{ role: 'swift', vars: { swiftStep: 'nodes' } }], become: true },
-    { name: 'nova-network', hosts: 'nova_network', optional: true, roles: ['nova-network-multihost'], become: true },
+    // Config changes reach the servers node by node (seamless reloads, proxies out of HAProxy, recon-gated).
+    { name: 'swift', hosts: 'swift_proxy:swift_storage', optional: true, roles: [{ role: 'swift', vars: { swiftStep: 'nodes' } }], become: true, rolling: { role: 'swift' } },
+    // nova-api / nova-network / dnsmasq restarts one node at a time, each gated (the role's rolling contract).
+    { name: 'nova-network', hosts: 'nova_network', optional: true, roles: ['nova-network-multihost'], become: true, rolling: { role: 'nova-network-multihost' } },
   ],
 });

@@ -19,3 +19,4 @@ export type { RunEvent, HostRecap } from './engine/events.js';
 export { labInventory, labSecret } from './lab/inventory.js';
 export { holdsAddressCommand } from './contract/plan.js';
 export type { RollingSpec, RollingGate, RollingHaproxy, RollingContract, ProbeOutput } from './contract/rolling.js';
+export type { HealthCheck, HealthContract, HealthContext, HealthTable, HealthVerdict } from './contract/health.js';

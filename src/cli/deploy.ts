@@ -147,7 +147,8 @@ function collectFailures(diff: boolean, recap: 'full' | 'grouped'): { listener: 
   };
 }
 
-function defaultPlaybook(): string {
+/** ./playbooks/site.ts when it exists, else haplay's own. */
+export function defaultPlaybook(): string {
   const local = resolve('playbooks/site.ts');
   return existsSync(local) ? local : resolve(PACKAGE_ROOT, 'playbooks/site.ts');
 }

@@ -25,6 +25,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMai
   },
   runs: { summary: 'list the recorded deploy and rolling runs (.haplay/runs)', load: async () => (await import('./runs.js')).runsMain },
   report: { summary: 'write a self-contained HTML report of a recorded run', load: async () => (await import('./runs.js')).reportMain },
+  health: { summary: 'check every role read-only: one table per role, one line per problem (exit 3 when unhealthy)', load: async () => (await import('./health.js')).healthMain },
   inventory: { summary: 'show an inventory (--list | --graph)', load: async () => (await import('./inventory.js')).inventoryMain },
   demo: {
     summary: 'the main job: start loopback hosts and run haplay against them',

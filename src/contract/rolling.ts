@@ -39,6 +39,11 @@ export interface RollingGate {
   fatal?: (outputs: ProbeOutput[], node: string) => string | undefined;
   /** Seconds to wait for healthy. @default the run's --gate-timeout (120) */
   timeoutS?: number;
+  /**
+   * Why this gate is read-only when `haplay health`'s static check cannot show it (a `python3 -c` probe): reviewed by
+   * hand, named here. Without it `haplay health` runs only gates its read-only check accepts (docs/health.md).
+   */
+  readOnly?: string;
 }
 
 /** The HAProxy backends a node serves: drained before it stops, put back (and waited UP) after its gates pass. */

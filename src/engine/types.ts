@@ -1,6 +1,7 @@
 // The shapes of roles, playbooks, tasks and their results: what users write and what a run produces.
 import type { Facts, ModuleOutcome, TaskStatus } from '../tasks/types.js';
 import type { HostInfo, ProbeOutput, RollingContract, RollingHostContext, RollingPhase } from '../contract/rolling.js';
+import type { HealthContract } from '../contract/health.js';
 
 export type { HostInfo };
 
@@ -100,6 +101,8 @@ export interface RoleDef<V extends Record<string, unknown> = Record<string, unkn
   converge?: Record<string, ConvergePath>;
   /** Read-only probes refusing (exit 2, before any host is touched) a change the running cluster cannot take. */
   guards?: (vars: V, ctx: RollingHostContext) => RoleGuard[];
+  /** What `haplay health` reads besides the rolling gates: one read-only command per host, judged into tables and problems (docs/health.md). */
+  health?: HealthContract<V>;
   /** Directory of the role (templates/, files/); set from where the role was defined. */
   dir?: string;
   tags?: string[];

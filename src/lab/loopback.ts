@@ -9,7 +9,7 @@
 // 2-3 processes (sshd [priv], sshd user@notty, the command), which is what counts against `ulimit -u`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, statSync } from 'node:fs';
-import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import pLimit from 'p-limit';
@@ -56,6 +56,9 @@ export interface LoopbackOptions {
    */
   extraPorts?: number[];
   hostKeyType?: 'ed25519';
+  /** More host keys each sshd serves besides ed25519 (`<dir>/<host>/ssh_host_<type>_key.pub`); known_hosts keeps
+   * the ed25519 key only. For tests of hosts known by another key type. */
+  extraHostKeyTypes?: ('ecdsa' | 'rsa')[];
   /** Concurrency for ssh-keygen (default 8) and for starting sshd (default 16). */
   keygenConcurrency?: number;
   startConcurrency?: number;
@@ -331,22 +334,30 @@ async function configureSudo(user: string, sudo: LoopbackOptions['sudo'], dir: s
   await rm(tmp, { force: true });
 }
 
-async function generateKey(file: string, comment: string): Promise<string> {
+async function generateKey(file: string, comment: string, type: 'ed25519' | 'ecdsa' | 'rsa' = 'ed25519'): Promise<string> {
   await rm(file, { force: true });
   await rm(`${file}.pub`, { force: true });
-  await runOk(SSH_KEYGEN, ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], `generating key ${file}`);
+  await runOk(SSH_KEYGEN, ['-q', '-t', type, '-N', '', '-C', comment, '-f', file], `generating key ${file}`);
   await chmod(file, 0o600);
   return (await readFile(`${file}.pub`, 'utf8')).trim();
 }
 
 const HARNESS_KEYS = new Set(['listenaddress', 'hostkey', 'pidfile']);
 
-function sshdConfig(host: { address: string; port: number; dir: string }, user: string, authorizedKeys: string, extra: Record<string, string>, extraPorts: number[] = []): string {
+function sshdConfig(
+  host: { address: string; port: number; dir: string },
+  user: string,
+  authorizedKeys: string,
+  extra: Record<string, string>,
+  extraPorts: number[] = [],
+  extraHostKeyTypes: readonly string[] = [],
+): string {
   const defaults: Array<[string, string]> = [
     ['ListenAddress', `${host.address}:${host.port}`],
     ...extraPorts.map((p): [string, string] => ['ListenAddress', `${host.address}:${p}`]),
     ['AddressFamily', 'inet'],
     ['HostKey', path.join(host.dir, 'ssh_host_ed25519_key')],
+    ...extraHostKeyTypes.map((t): [string, string] => ['HostKey', path.join(host.dir, `ssh_host_${t}_key`)]),
     ['PidFile', path.join(host.dir, 'sshd.pid')],
     ['AuthorizedKeysFile', authorizedKeys],
     // The state dir usually lives under /tmp (world-writable), which StrictModes would reject.
@@ -646,11 +657,13 @@ export async function startLoopbackHosts(opts: LoopbackOptions): Promise<Loopbac
   }
 
   const dir = path.resolve(opts.dir);
+  await checkStateDir(dir);
   const addresses = loopbackAddresses(opts.firstAddress ?? 0x000101, count);
   await checkBindable(addresses[0] as string);
 
   await mkdir(dir, { recursive: true });
   await chmod(dir, 0o755);
+  await writeFile(path.join(dir, STATE_DIR_MARKER), 'created by the haplay loopback harness\n', { mode: 0o644 });
   await mkdir(PRIVSEP_DIR, { recursive: true, mode: 0o755 });
   await chmod(PRIVSEP_DIR, 0o755);
   const skel = path.join(dir, '.empty-skel');
@@ -691,7 +704,8 @@ export async function startLoopbackHosts(opts: LoopbackOptions): Promise<Loopbac
       keygen(async () => {
         await mkdir(h.dir, { recursive: true, mode: 0o755 });
         h.hostPublicKey = await generateKey(path.join(h.dir, 'ssh_host_ed25519_key'), h.name);
-        await writeFile(h.configFile, sshdConfig(h, user, authorizedKeysFile, opts.sshdOptions ?? {}, opts.extraPorts));
+        for (const t of opts.extraHostKeyTypes ?? []) await generateKey(path.join(h.dir, `ssh_host_${t}_key`), h.name, t);
+        await writeFile(h.configFile, sshdConfig(h, user, authorizedKeysFile, opts.sshdOptions ?? {}, opts.extraPorts, opts.extraHostKeyTypes));
       }),
     ),
   ]);
@@ -775,4 +789,34 @@ export async function stopLoopbackHostsFromState(dir: string): Promise<number> {
 }
 
 // For tests and tools that need to look at sshd processes.
+/** Written into every state directory the harness creates; a non-empty directory without it is not reused. */
+export const STATE_DIR_MARKER = '.haplay-loopback';
+
+/**
+ * The harness runs as root and writes sshd configs, keys and sudoers-relevant files into the state directory: it
+ * refuses one that another user could have prepared or can change (not root's, writable by group or others, a
+ * symlink) and one with content it did not create (no marker). New, empty, or earlier harness directories are fine.
+ */
+async function checkStateDir(dir: string): Promise<void> {
+  const refuse = (why: string): never => {
+    throw new HaplayError('E_LAB', `loopback state directory ${dir}: ${why}; use a new or empty directory owned by root`);
+  };
+  let st;
+  try {
+    st = await lstat(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (st.isSymbolicLink()) refuse('is a symbolic link');
+  if (!st.isDirectory()) refuse('is not a directory');
+  if (st.uid !== 0) refuse(`is owned by uid ${st.uid}, not root`);
+  if ((st.mode & 0o022) !== 0) refuse(`is writable by group or others (mode ${(st.mode & 0o7777).toString(8)})`);
+  const entries = await readdir(dir);
+  // state.json: a directory of a harness from before the marker (bench and demo directories are reused).
+  if (entries.length > 0 && !entries.includes(STATE_DIR_MARKER) && !entries.includes('state.json')) {
+    refuse(`holds files the harness did not create (no ${STATE_DIR_MARKER})`);
+  }
+}
+
 export const _internal = { procTable, descendants, isAlive, cmdlineOf, sshdConfig };

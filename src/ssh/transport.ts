@@ -22,7 +22,13 @@ import type { ConnectTarget } from './types.js';
 /** Decides whether a host key is acceptable; returns the refusal as an error, or undefined to accept. */
 export interface HostKeyVerifier {
   verify(target: ConnectTarget, key: Buffer): Promise<HaplayError | undefined>;
+  /** Host key algorithms to ask the server for first: those of the keys already known for the host (as ssh(1)
+   * does), so a host known only by its RSA or ECDSA key presents that key instead of an unknown ed25519 one. */
+  preferredAlgorithms?(target: ConnectTarget): string[];
 }
+
+// ssh2's default server host key order (lib/protocol/constants.js), which the preferred algorithms are moved before.
+const DEFAULT_HOST_KEY_ALGORITHMS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
 
 export interface TransportOptions {
   hostKeys: HostKeyVerifier;
@@ -195,6 +201,10 @@ export class Transport {
         },
         authHandler: auth.handler(target.user),
       };
+      const preferred = (this.#options.hostKeys.preferredAlgorithms?.(target) ?? []).filter((a) => DEFAULT_HOST_KEY_ALGORITHMS.includes(a));
+      if (preferred.length > 0) {
+        config.algorithms = { serverHostKey: [...new Set([...preferred, ...DEFAULT_HOST_KEY_ALGORITHMS])] as never };
+      }
       const start = (sock?: NodeJS.ReadableStream): void => {
         try {
           client.connect(sock ? { ...config, sock: sock as never } : { ...config, host: target.address, port: target.port });
@@ -202,8 +212,26 @@ export class Transport {
           fail(error);
         }
       };
-      if (via) via.forwardOut(target.address, target.port).then((s) => start(s), fail);
-      else start();
+      if (via) {
+        // --connect-timeout also bounds the channel through the jump host (readyTimeout only starts once it is open):
+        // a jump host that stops answering, or cannot reach the target, must not hold the connect for minutes.
+        const timeoutMs = this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+        const timer = setTimeout(
+          () => fail(Object.assign(new Error(`Timed out opening a channel through jump host ${via.target.name}`), { level: 'client-timeout' })),
+          timeoutMs,
+        );
+        via.forwardOut(target.address, target.port).then(
+          (s) => {
+            clearTimeout(timer);
+            if (settled) (s as { destroy?: () => void }).destroy?.();
+            else start(s);
+          },
+          (error: unknown) => {
+            clearTimeout(timer);
+            fail(error);
+          },
+        );
+      } else start();
     });
   }
 

@@ -7,7 +7,7 @@
 // Bounded: a handful of runs, each three deploys.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
@@ -117,9 +117,10 @@ describeLoopback('secrets: property over random values, every module and output 
         expect(r3.out).toContain('exited with code 4');
         expectNoLeak('failing task', r3.out + r3.err, a, b);
 
-        // 4. A rolling run whose gate fails after printing every file: events, step messages and the journal.
+        // 4. A rolling run whose gate fails after printing every file: events, step messages, the journal, and every
+        // recorded run (.haplay/runs/<id>/events.jsonl, meta.json) with its HTML report.
         const runs = path.join(work, '.haplay', 'runs');
-        await rm(runs, { recursive: true, force: true });
+        const before = new Set(await readdir(runs).catch(() => [] as string[]));
         let text = '';
         const code = await main(['rolling', third.file, 'all', '--role', 'secret-matrix', '--playbook', fixturePlaybook('secret-matrix'), '--gate-timeout', '1', ...flags.slice(0, 4), '--json'], {
           out: (t) => void (text += t),
@@ -128,19 +129,19 @@ describeLoopback('secrets: property over random values, every module and output 
         expect(code, text).toBe(3);
         expect(text).toContain('prints the secrets and fails');
         expectNoLeak('rolling', text, a, b);
-        const entries = await readdir(runs);
-        const journals = entries.filter((e) => e.endsWith('.json'));
+        const added = (await readdir(runs)).filter((n) => !before.has(n));
+        const journals = added.filter((n) => n.endsWith('.json'));
         expect(journals).toHaveLength(1);
         const journal = await readFile(path.join(runs, journals[0]!), 'utf8');
         expect(journal).toContain(SECRET_MASK); // the step message quoted the gate's output, masked
-        expectNoLeak('journal', journal, a, b);
-        // The run record beside it (events as --json prints them) and the HTML report rendered from it.
-        const id = journals[0]!.replace(/\.json$/, '');
-        expect(entries).toContain(id);
-        expectNoLeak('recorded events', await readFile(path.join(runs, id, 'events.jsonl'), 'utf8'), a, b);
-        const report = path.join(work, 'report.html');
-        expect(await main(['report', path.join(runs, id, 'events.jsonl'), '-o', report], { out: () => undefined, err: () => undefined })).toBe(0);
-        expectNoLeak('HTML report', await readFile(report, 'utf8'), a, b);
+        const recorded = (await readdir(runs, { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+        expect(recorded.length).toBeGreaterThan(2);
+        for (const e of recorded) expectNoLeak(e.name, await readFile(path.join(e.parentPath, e.name), 'utf8'), a, b);
+        for (const id of (await readdir(runs)).filter((n) => !n.endsWith('.json'))) {
+          const html = path.join(work, `${id}.html`);
+          expect(await main(['report', id, '-o', html], { out: () => undefined, err: () => undefined })).toBe(0);
+          expectNoLeak(`report ${id}`, await readFile(html, 'utf8'), a, b);
+        }
       }),
       {
         numRuns: 4,

@@ -8,7 +8,10 @@
 //   requests, every acknowledged row on every node, the VIP never moves and is never held twice, haproxy and
 //   keepalived reloads rolled node by node with the VIP holder last;
 // - the next deploy reports 0 changed;
-// - another corosync authkey and another galeraClusterName are refused with exit 2 before any task runs.
+// - another corosync authkey and another galeraClusterName are refused with exit 2 before any task runs;
+// - haproxy handed to Pacemaker (a systemd:haproxy clone, haproxyManageService: false): a changed haproxy.cfg
+//   reaches the running clone instances (reload rolled node by node, same master PID, `show info` Maxconn), Pacemaker
+//   records no failure, 0 failed HTTP requests, then 0 changed.
 // Needs root, systemd-nspawn and debootstrap (or the cached image); with CI=true it fails instead of skipping.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -184,4 +187,41 @@ describeLab('convergence: config changes reach haproxy, keepalived, pacemaker an
     expect(d.results).toEqual([]); // nothing ran on any host
     expect(`${await pids('corosync')} ${await pids('mariadb')}`).toBe(before);
   }, 300_000);
+
+  it('haproxy as a Pacemaker clone: a changed haproxy.cfg reaches the running instances (reload), Pacemaker sees no failure', async () => {
+    process.env['HAPLAY_TEST_CONVERGE'] = 'clone';
+    const handover = await deploy();
+    expect(handover.code, handover.out.slice(-3000) + handover.err).toBe(0);
+    const located = await lab('exec', 'n1', '--', 'crm_resource --resource haproxy-clone --locate');
+    expect(located.out.match(/is running on: n\d/g)?.length, located.out).toBe(3);
+
+    const before = await pids('haproxy');
+    await startLoop('conv-http', 'n3', [
+      'while [ ! -e /root/conv-stop ]; do',
+      `  if curl -fsS -m 2 -o /dev/null http://${VIP}:${WEB_PORT}/; then echo "$(date +%s%N)" >> /root/conv-http.ok; else echo "$(date +%s%N) rc=$?" >> /root/conv-http.failed; fi`,
+      '  sleep 0.05',
+      'done',
+    ].join('\n'));
+    process.env['HAPLAY_TEST_CONVERGE'] = 'clone2';
+    const d = await deploy();
+    await lab('exec', 'n3', '--', 'touch /root/conv-stop; sleep 1; systemctl stop conv-http 2>/dev/null; true');
+    expect(d.code, d.out.slice(-3000) + d.err).toBe(0);
+    expect(ran(d, 'reload haproxy')).toEqual(['n2:changed', 'n3:changed', 'n1:changed']);
+    expect(await pids('haproxy')).toBe(before); // reloaded, not restarted
+    const info = await onEach("echo 'show info' | socat stdio unix-connect:/run/haproxy/admin.sock | grep '^Maxconn:'");
+    expect(NODES.map((n) => info.get(n))).toEqual(['Maxconn: 4200', 'Maxconn: 4200', 'Maxconn: 4200']);
+    const mon = await lab('exec', 'n1', '--', 'crm_mon -1 --output-as=xml');
+    expect(mon.out).not.toMatch(/<failure /); // no failed action recorded for the clone (or anything else)
+    expect(mon.out).not.toMatch(/failed="true"/);
+    expect((await lab('exec', 'n1', '--', 'crm_resource --resource haproxy-clone --locate')).out.match(/is running on: n\d/g)?.length).toBe(3);
+    const ok = await lines('n3', '/root/conv-http.ok');
+    const failed = await lines('n3', '/root/conv-http.failed');
+    console.log(`[haplay] through the VIP while the clone reloaded: ${ok.length} HTTP GETs ok, ${failed.length} failed`);
+    expect(ok.length).toBeGreaterThan(20);
+    expect(failed).toEqual([]);
+
+    const again = await deploy();
+    expect(again.code, again.out.slice(-3000) + again.err).toBe(0);
+    for (const [host, r] of again.recap) expect(r.changed, `${host}: ${JSON.stringify(changedNonHandler(again).map((x) => x.task))}`).toBe(0);
+  }, 600_000);
 });

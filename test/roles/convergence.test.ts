@@ -43,10 +43,6 @@ const ALLOWED_GAPS: Record<string, string[]> = {
     'haplay state directory', 'server log directory', 'replication config (server_id, binlog, GTID, semi-sync)', 'replication client file (root only)',
     'users SQL (root only)', 'seeded marker (initial master)', 'promotable clone definition (root only: holds the replication password)',
   ],
-  // owned by nova-network-multihost fix in flight (issue 14 item 1)
-  'nova-network-multihost': ['/etc/nova', 'sysctl net.ipv4.ip_forward', 'network script', 'network unit'],
-  // owned by swift fix in flight (issue 14 item 4)
-  swift: ['account.ring.gz', 'container.ring.gz', 'object.ring.gz', '/srv/node', ...[1, 2, 3, 4, 5, 6, 7, 8].map((i) => `device ${i}: owned by swift`)],
 };
 
 async function builtInRoles(): Promise<RoleDef<any>[]> {
