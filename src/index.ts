@@ -4,7 +4,8 @@ export type { InventorySpec, HostSpec, GroupSpec, BecomeSpec, Inventory, Host, G
 export { secret, isSecret } from './secret.js';
 export type { Secret } from './secret.js';
 // TypeBox, to declare role variables once (the type and the ajv schema from one object).
-export { Type, type Static } from 'typebox';
+export type { Static } from 'typebox';
+export { Type } from './schema-type.js';
 export { SecretVar } from './schema.js';
 export { HaplayError, isHaplayError } from './errors.js';
 export type { ErrorCode } from './errors.js';

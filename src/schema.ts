@@ -1,6 +1,7 @@
 // TypeBox helpers shared by task arguments and role variables: each is declared once, as one object that is both the
 // static type (`Static<typeof X>`) and the JSON Schema ajv validates.
-import { Type, type TUnsafe } from 'typebox';
+import type { TUnsafe } from 'typebox';
+import { Type } from './schema-type.js';
 import type { Secret } from './secret.js';
 
 /** Options every helper passes through (JSDoc of the property, shown in schema dumps). */

@@ -1,5 +1,6 @@
 // blockinfile: keep a multi-line block between BEGIN/END marker lines (edited on the host by awk, see edit.ts).
-import { Type, type Static } from 'typebox';
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { isSecret, revealSecret, secret, type Secret } from '../secret.js';
 import { toEre } from './ere.js';

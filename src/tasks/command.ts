@@ -1,7 +1,8 @@
 // command and shell: run a command once per task, with creates/removes/unless guards. Not run in check mode
 // (status skipped) unless `checkSafe`. `command` never expands anything: argv words are quoted with shq (a string is
 // split like a shell would, without expansion); `shell` runs its script string verbatim with `executable -c`.
-import { Type, type Static } from 'typebox';
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { StringMap, TextOrSecret } from '../schema.js';
 import { redact } from '../secret.js';

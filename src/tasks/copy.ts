@@ -1,5 +1,6 @@
 // copy: put literal content or a controller-side file at `dest` (sha256 compare, atomic install).
-import { Type, type Static } from 'typebox';
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { HaplayError } from '../errors.js';

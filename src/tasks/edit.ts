@@ -7,7 +7,8 @@
 // then, the new content is written to the file named by ENVIRON["HP_OUT"], if any, created under umask 077), 4 =
 // refused (reason on stderr), 5 = stdin ended early. Every output line ends with "\n" — a missing final newline is
 // only added when the file changes anyway. An unchanged file costs one process: awk (plus stat for attributes).
-import { Type, type TProperties } from 'typebox';
+import type { TProperties } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { isSecret, revealSecret, type Secret } from '../secret.js';
 import { shq } from '../ssh/quote.js';

@@ -1,5 +1,6 @@
 // file: make a path a file (existing), directory, symlink, absent, or touched file, with mode/owner/group.
-import { Type, type Static } from 'typebox';
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
 import { textDiff } from './diff.js';

@@ -1,5 +1,6 @@
 // Shared host-side file fragments: stat, attribute checks, and the atomic install (same-dir temp, fsync, rename).
-import { Type, type Static } from 'typebox';
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
 import { shellLibrary, shraw } from './protocol.js';

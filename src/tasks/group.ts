@@ -1,5 +1,6 @@
 // group: a local group (groupadd/groupmod/groupdel from shadow-utils).
-import { Type, type Static } from 'typebox';
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
 import { changeList, parseProtocol, PRELUDE, sh, shraw, toOutcome, FINISH } from './protocol.js';

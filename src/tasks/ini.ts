@@ -1,6 +1,7 @@
 // ini: set or remove one `option = value` in a section of an INI file (edited on the host by awk, see edit.ts).
 // Section and option names are compared literally (trimmed), never as regexes.
-import { Type, type Static } from 'typebox';
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { isSecret, revealSecret, secret, type Secret } from '../secret.js';
 import { editSchema, planEdit } from './edit.js';

@@ -1,6 +1,7 @@
 // lineinfile: make sure one line is present (replacing the last line matching `regexp`) or absent. Edited on the
 // host by awk (see edit.ts); regexps are POSIX ERE (see ere.ts), compared byte-wise.
-import { Type, type Static } from 'typebox';
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { isSecret, revealSecret, type Secret } from '../secret.js';
 import { toEre } from './ere.js';

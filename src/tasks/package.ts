@@ -2,7 +2,8 @@
 // The manager comes from ctx.facts.pkgManager, else it is detected on the host. Version pins: `name=1.2-3` (apt; a
 // glob like `name=1.2*` is matched against the installed version) — for dnf/yum `name=1.2-3` is rewritten to the
 // native `name-1.2-3`, which may also be written directly. The package-manager cache refresh is not a change.
-import { Type, type Static } from 'typebox';
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
 import { parseProtocol, PRELUDE, sh, shraw, toOutcome } from './protocol.js';

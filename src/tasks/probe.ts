@@ -1,5 +1,6 @@
 // probe: a read-only command whose output feeds later tasks. Runs in check mode too; never `changed`.
-import { Type, type Static } from 'typebox';
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { StringMap, TextOrSecret } from '../schema.js';
 import { CmdSchema, commandOutcome, OutputTest } from './command.js';
 import { execFragment, splitArgs, stdinBytes, type ExecSpec } from './exec.js';

@@ -1,7 +1,8 @@
 // service: started/stopped/restarted/reloaded + enabled, through systemctl (or the SysV `service` command when the
 // host does not run systemd; `enabled` then fails). A pending daemon-reload (NeedDaemonReload=yes, or a unit that is
 // not loaded yet) is done automatically and is not counted as a change. restarted/reloaded always report changed.
-import { Type, type Static } from 'typebox';
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
 import { textDiff } from './diff.js';

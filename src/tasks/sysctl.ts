@@ -1,5 +1,6 @@
 // sysctl: persist `name = value` in a sysctl.d file AND apply it live (`sysctl -w`); ok when both already match.
-import { Type, type Static } from 'typebox';
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
 import { textDiff } from './diff.js';

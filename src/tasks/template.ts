@@ -1,5 +1,6 @@
 // template: render an EJS template on the controller (see template-engine.ts for the syntax) and install it like copy.
-import { Type, type Static } from 'typebox';
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { attrsSchema, pickAttrs } from './fsops.js';
 import { rolePath } from './copy.js';

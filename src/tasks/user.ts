@@ -1,6 +1,7 @@
 // user: a local account (useradd/usermod/userdel from shadow-utils). The password is a crypt(3) HASH, compared with
 // /etc/shadow (needs become) and set with `chpasswd -e`; it travels on stdin only, so a Secret is fine.
-import { Type, type Static } from 'typebox';
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { TextOrSecret } from '../schema.js';
 import { isSecret, revealSecret } from '../secret.js';

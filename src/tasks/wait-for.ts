@@ -1,7 +1,8 @@
 // waitFor: poll on the host until a TCP port is open/closed, a path exists/is gone, or a command succeeds.
 // Port probes, in order of preference: bash's /dev/tcp (bounded by `timeout` when available), `nc -z -w`, python3.
 // Skipped in check mode (what it waits for would not have been started).
-import { Type, type Static } from 'typebox';
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
 import { checkPath, parseProtocol, PRELUDE, sh, shraw, toOutcome } from './protocol.js';
