@@ -3,24 +3,12 @@
 // (the JSDoc that moved into the schema) are new.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { rules } from '../support/schema-rules.js';
 import { tasks } from '../../src/engine/task-builders.js';
 import { secret } from '../../src/secret.js';
 import { modules, validateArgs } from '../../src/tasks/index.js';
 
 const handWritten = JSON.parse(readFileSync(new URL('../fixtures/task-schemas-hand-written.json', import.meta.url), 'utf8')) as Record<string, unknown>;
-
-// Plain JSON without descriptions, `required` sorted: what ajv enforces.
-function rules(schema: unknown): unknown {
-  return JSON.parse(JSON.stringify(schema), (key, value: unknown) => {
-    if (key === 'required' && Array.isArray(value)) return [...(value as string[])].sort();
-    if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'description' in value) {
-      const { description: _, ...rest } = value as Record<string, unknown>;
-      return rest;
-    }
-    return value;
-  });
-}
-
 
 describe('task argument schemas declared with TypeBox', () => {
   // Every module, converted or not: the edit family spreads the shared (now TypeBox) file attributes.
