@@ -84,6 +84,7 @@ export const galeraSchema = Type.Object({
     hosts: Type.String({ minLength: 1 }),
     backends: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), { minItems: 1 }),
   }, { additionalProperties: false })], { description: 'For `haplay rolling --role galera`: the HAProxy nodes (host pattern) and listeners whose server for a node is put in maint with its sessions shut down before the node stops (`false`: no HAProxy in front of the cluster).' }),
+  // mariabackup SST authenticates: no password, no SST.
 }, { if: { properties: { galeraSstMethod: { const: 'mariabackup' } } }, then: { properties: { galeraSstPassword: { secret: true } }, required: ['galeraSstPassword'] } });
 export type GaleraVars = Static<typeof galeraSchema>;
 /** The step a galera phase runs (galeraPhases sets it). */

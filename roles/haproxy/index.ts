@@ -45,8 +45,8 @@ export const haproxySchema = Type.Object({
   haproxyBackends: Type.String({ minLength: 1, description: 'Default host pattern of the backends.' }),
   haproxyStatsSocket: Type.String({ pattern: '^/[A-Za-z0-9_./-]+$', description: 'Admin socket (`stats socket … level admin`).' }),
   haproxyStats: Type.Optional(Type.Object({
-    bind: Type.String({ pattern: '^[0-9A-Fa-f.:*]+$', description: 'Addresses the listener binds (a VIP, usually).' }),
-    port: port({ description: 'Frontend port.' }),
+    bind: Type.String({ pattern: '^[0-9A-Fa-f.:*]+$', description: 'Address of the stats page.' }),
+    port: port({ description: 'Port of the stats page.' }),
   }, { additionalProperties: false, description: 'Optional stats page: address and port (`listen stats`).' })),
   haproxyMaxconn: Type.Integer({ minimum: 1 }),
   haproxyNonlocalBind: Type.Boolean({ description: 'Set net.ipv4.ip_nonlocal_bind=1 (needed to bind VIPs held by keepalived elsewhere).' }),

@@ -34,7 +34,7 @@ export const pacemakerSchema = Type.Object({
   pacemakerAuthkeyFile: Type.String({ description: 'Controller-side file of the generated authkey (\'\' = ~/.local/share/haplay/secrets/corosync-<cluster>.key).' }),
   pacemakerStonith: Type.Boolean({ description: 'Fencing. false only in labs: the deploy prints a notice every run. true needs at least one device.' }),
   pacemakerFencing: Type.Array(Type.Object({
-    name: Type.String({ pattern: NAME, description: 'Resource id (`vip-api`).' }),
+    name: Type.String({ pattern: NAME, description: 'Resource id (`fence-n1`).' }),
     node: Type.String({ pattern: NAME, description: 'The inventory host this device powers off (`pcmk_host_list`); a location constraint keeps the device off it.' }),
     agent: Type.Enum(['fence_ipmilan', 'fence_idrac', 'fence_ilo', 'fence_redfish', 'fence_virsh', 'fence_xvm', 'fence_dummy'], {
       description: 'Fence agents the role knows how to configure (fence-agents package); `fence_dummy` only for labs and tests.',
@@ -49,7 +49,7 @@ export const pacemakerSchema = Type.Object({
   pacemakerResourceDefaults: MapOf(Type.String({ pattern: VALUE }), { propertyNames: { pattern: NAME }, description: 'Resource defaults (`resource-stickiness: INFINITY`, "we really don\'t want VIPs moving around").' }),
   pacemakerVips: Type.Array(Type.Object({
     name: Type.String({ pattern: NAME, description: 'Resource id (`vip-api`).' }),
-    ip: Type.String({ pattern: '^[0-9]{1,3}(\\.[0-9]{1,3}){3}$', description: 'BMC / hypervisor address (`ip`).' }),
+    ip: Type.String({ pattern: '^[0-9]{1,3}(\\.[0-9]{1,3}){3}$' }),
     cidrNetmask: Type.Integer({ minimum: 1, maximum: 32 }),
     nic: Type.String({ pattern: NAME }),
   }, { additionalProperties: false })),
@@ -59,6 +59,7 @@ export const pacemakerSchema = Type.Object({
     debian: Type.Array(Type.String()),
     redhat: Type.Array(Type.String()),
   }, { additionalProperties: false }),
+  // Stonith enabled without a device would block every resource: refuse before any host is touched.
 }, { if: { properties: { pacemakerStonith: { const: true } } }, then: { properties: { pacemakerFencing: { type: 'array', minItems: 1 } } } });
 export type PacemakerVars = Static<typeof pacemakerSchema>;
 export type PacemakerVip = PacemakerVars['pacemakerVips'][number];

@@ -93,7 +93,9 @@ export const qpidSchema = Type.Object({
     hosts: Type.String({ minLength: 1 }),
     backends: Type.Array(Type.String({ pattern: NAME }), { minItems: 1 }),
   }, { additionalProperties: false })], { description: 'Independent brokers, for `haplay rolling` and config-change restarts: the HAProxy nodes (host pattern) and listeners whose server for a broker is put in maintenance (its clients moved) while it restarts; false: none.' }),
+  // Keys as rabbitmq.conf spells them; the listener and partition handling are the role's own settings.
   qpidRabbitConfig: MapOf(Type.Union([Type.String({ pattern: '^[^\\x00-\\x1f\\x7f]*$' }), Type.Number(), Type.Boolean()]), { propertyNames: { pattern: '^[a-z][a-z0-9_]*(\\.[a-z0-9_]+)*$', not: { pattern: '^(listeners\\.|cluster_partition_handling$)' } }, description: 'RabbitMQ: further `rabbitmq.conf` settings (`key = value` lines, e.g. `{ channel_max: 1024 }`).' }),
+  // Qpid has no clustering of its own here (Red Hat ran it as independent brokers): clustered means RabbitMQ.
 }, { if: { properties: { qpidMode: { const: 'clustered' } }, required: ['qpidMode'] }, then: { properties: { qpidBroker: { const: 'rabbitmq' } } } });
 export type QpidVars = Static<typeof qpidSchema>;
 

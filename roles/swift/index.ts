@@ -81,6 +81,7 @@ export const swiftSchema = Type.Object({
   swiftAuth: OneOf([Type.Object({
       type: Const('tempauth'),
       users: Type.Array(Type.Object({
+        // tempauth splits `user_<account>_<user>` on underscores: names are letters and digits only.
         account: Type.String({ pattern: WORD }),
         user: Type.String({ pattern: WORD }),
         password: SecretVar(),
