@@ -8,7 +8,7 @@
 // argument, then every host refuses the connection on 127.0.0.1:9). The deploy's wall time includes haplay's
 // connection retries to the closed port, so its CPU column is the start-up figure; nothing leaves loopback.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -66,4 +66,6 @@ for (const [label, argv] of Object.entries(commands).filter(([label]) => label.i
 console.log('| command | checkout | wall ms (median) | CPU ms (median) | CPU ms (min) |\n|---|---|---:|---:|---:|');
 for (const r of rows) console.log(`| ${r.command} | ${r.root} | ${r.wallMs.toFixed(0)} | ${r.cpuMs.toFixed(0)} | ${r.cpuMinMs.toFixed(0)} |`);
 writeFileSync(join(keyDir, 'result.json'), JSON.stringify(rows, null, 2));
+// The throwaway key goes; the directory keeps only the results.
+for (const f of ['id', 'id.pub', 'kh']) rmSync(join(keyDir, f), { force: true });
 console.error(`runs: ${runs} per command and checkout; JSON: ${join(keyDir, 'result.json')}`);
