@@ -2,7 +2,8 @@
 // playbook test/fixtures/roles/playbooks/galera.ts: VIP 198.18.0.100:3306, single writer, clustercheck :9200).
 // - bootstrap of a new cluster: wsrep_cluster_size 3 and Synced everywhere, the nodes joined one at a time (each
 //   Synced before the next starts), rows written through the VIP readable on every node, the password never printed;
-// - a second deploy reports 0 changed and restarts nothing; a config change restarts one node at a time through the
+// - a second deploy reports 0 changed and restarts nothing; the clustercheck disable file (root's
+//   /var/lib/haplay, not /var/tmp) drains a node from HAProxy and its removal brings it back; a config change restarts one node at a time through the
 //   join phase's `rolling` option (gate, out of HAProxy, restart, Synced, back UP; the writer last), then 0 changed;
 // - `haplay rolling --role galera` while a client inserts through the VIP: every member restarted (the writer n1
 //   last), every acknowledged row on every node, 3 Synced, and samples of every node during the run never show a
@@ -18,6 +19,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RollingEvent } from '../../src/contract/rolling.js';
 import { changedNonHandler, deployJson, labDescribe, rollingJson, testLab, useScratchCwd, waitFor, type Deploy } from '../support/lab.js';
 import { TEST_PASSWORD, VIP } from '../fixtures/roles/playbooks/galera.js';
+import { CHECK_DISABLE_FILE } from '../../roles/galera/index.js';
 
 const L = testLab('hplgal');
 const NODES = ['n1', 'n2', 'n3'];
@@ -149,6 +151,23 @@ describeLab('role galera on the lab (bootstrap, Synced gate, rolling restart, fu
     for (const [host, r] of d.recap) expect(r.changed, `${host}: ${JSON.stringify(changedNonHandler(d).map((x) => x.task))}`).toBe(0);
     expect(await starts()).toBe(before);
   }, 300_000);
+
+  it('the clustercheck disable file drains a node; it lives in root\'s state directory, and /var/tmp is not read', async () => {
+    const check = `curl -s -o /dev/null -w "code=%{http_code}\\n" http://$(hostname -I | cut -d" " -f1):9200/`;
+    // A local user's file in world-writable /var/tmp (the old place) no longer drains the node.
+    const old = await lab('exec', 'n2', '--', `runuser -u nobody -- touch /var/tmp/clustercheck.disabled && ${check}; rm -f /var/tmp/clustercheck.disabled`);
+    expect(old.out, old.out + old.err).toMatch(/^code=200$/m);
+    // The directory is root's, 0755: user nobody cannot create the file; root can, and the node answers 503.
+    const dir = await lab('exec', 'n2', '--', `stat -c 'dir=%U:%a' /var/lib/haplay; runuser -u nobody -- touch ${CHECK_DISABLE_FILE} 2>/dev/null || echo nobody=refused`);
+    expect(dir.out).toMatch(/^dir=root:755$/m);
+    expect(dir.out).toMatch(/^nobody=refused$/m);
+    const drained = await lab('exec', 'n2', '--', `touch ${CHECK_DISABLE_FILE} && ${check}`);
+    expect(drained.out, drained.out + drained.err).toMatch(/^code=503$/m);
+    await waitFor('n2 DOWN in every galera listener', () => listenerStatus('n2'), (s) => s.length === 3 && s.every((x) => x === 'DOWN'), 30_000, 500);
+    const back = await lab('exec', 'n2', '--', `rm -f ${CHECK_DISABLE_FILE} && ${check}`);
+    expect(back.out, back.out + back.err).toMatch(/^code=200$/m);
+    await waitFor('n2 UP again', () => listenerStatus('n2'), (s) => s.length === 3 && s.every((x) => x === 'UP'), 30_000, 500);
+  }, 120_000);
 
   it('applies a config change by rolling the restarts: one node at a time out of HAProxy, each Synced before the next, the writer last', async () => {
     process.env['HAPLAY_TEST_GALERA_MAXCONN'] = '250';
