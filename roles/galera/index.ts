@@ -94,7 +94,11 @@ export type GaleraUser = GaleraVars['galeraUsers'][number];
 
 /** Marker: this node's config changed and it has not been restarted since (survives a failed run). */
 export const RESTART_MARKER = '/var/lib/haplay/galera-restart-pending';
-const CHECK_DISABLE_FILE = '/var/tmp/clustercheck.disabled';
+/**
+ * Present: clustercheck answers 503 (a manual drain, as OSA's /var/tmp/clustercheck.disabled). In root's 0755 state
+ * directory, not world-writable /var/tmp, so no local user can drain a node; user mysql (the check) can still stat it.
+ */
+export const CHECK_DISABLE_FILE = '/var/lib/haplay/galera-clustercheck.disabled';
 
 /** A SQL string literal (default sql_mode: backslash and quote escaped). */
 export const sqlString = (s: string): string => `'${String(s).replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
@@ -181,7 +185,7 @@ function prepareTasks(v: GaleraVars): TaskDef[] {
   });
   return [
     tasks.package('mariadb and galera packages', (ctx) => ({ name: packagesFor(v, ctx), state: 'present' })),
-    tasks.file('haplay state directory', { path: '/var/lib/haplay', state: 'directory', mode: '0755' }),
+    tasks.file('haplay state directory', { path: '/var/lib/haplay', state: 'directory', mode: '0755', owner: 'root', group: 'root' }),
     // The package starts a standalone server on a fresh install; a node joins the cluster only through this role.
     tasks.shell('no standalone (non-wsrep) mariadb running', {
       cmd: `systemctl stop ${shq(v.galeraServiceName)}`,
@@ -428,7 +432,7 @@ export const galeraRole = defineRole({
   ],
   guards: galeraGuards,
   converge: {
-    'haplay state directory': via('inert', 'holds the restart marker below'),
+    'haplay state directory': via('inert', 'holds the restart marker and the clustercheck disable file (root-owned, not world-writable)'),
     'wsrep config': via(
       'rolling',
       'the marker below, then `restart mariadb (config changed)` rolled node by node through the contract in the join phase ' +

@@ -84,6 +84,8 @@ export const blockinfile: ModuleDef<BlockInFileArgs> = {
         backup: args.backup === true,
         create: args.create === true,
         absentOk: state === 'absent',
+        // The removed block's text is not known to the run: hidden in diffs.
+        hideRemoved: state === 'absent',
       },
       ctx,
       (changes) => changes.map((c) => (c === 'content' ? 'block' : c)).join(', '),

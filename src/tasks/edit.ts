@@ -77,6 +77,11 @@ export interface EditOptions {
   create: boolean;
   /** A missing file already satisfies the task (state=absent). */
   absentOk: boolean;
+  /**
+   * The edit removes lines by pattern (a regexp, an option, a block): their text is not known to the run and may be
+   * a secret it never loaded (a password line being dropped), so a diff hides the removed side (`-********`).
+   */
+  hideRemoved?: boolean;
 }
 
 /** Script fragment: probe, edit into a temp file, install unless check mode. Leaves hp_changes set, no hp_done. */
@@ -167,7 +172,7 @@ export function editOutcome(p: ProtocolResult, o: EditOptions, ctx: ModuleContex
     const parts: string[] = [];
     if (changes.includes('content')) {
       const before = p.data['exists'] === '1' ? (p.old ?? Buffer.alloc(0)) : undefined;
-      parts.push(contentDiff(o.path, before, p.new ?? Buffer.alloc(0), secretParams(o)));
+      parts.push(contentDiff(o.path, before, p.new ?? Buffer.alloc(0), secretParams(o), o.hideRemoved === true));
     }
     if (changes.some((c) => c === 'mode' || c === 'owner' || c === 'group')) {
       const { before, after } = attrsBeforeAfter(p.data, o.attrs);

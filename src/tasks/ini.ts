@@ -88,6 +88,8 @@ export const ini: ModuleDef<IniArgs> = {
         backup: args.backup === true,
         create: args.create !== false,
         absentOk: state === 'absent',
+        // The removed option's value (or section) is not known to the run: hidden in diffs.
+        hideRemoved: state === 'absent',
       },
       ctx,
       (changes) => changes.map((c) => (c === 'content' ? `[${args.section ?? ''}] ${args.option ?? '(section)'}` : c)).join(', '),

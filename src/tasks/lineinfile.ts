@@ -73,6 +73,8 @@ export const lineinfile: ModuleDef<LineInFileArgs> = {
         backup: args.backup === true,
         create: args.create === true,
         absentOk: state === 'absent',
+        // Lines removed by `regexp` hold text the run does not know (a dropped password line): hidden in diffs.
+        hideRemoved: state === 'absent' && args.regexp !== undefined,
       },
       ctx,
       (changes) => changes.map((c) => (c === 'content' ? (state === 'present' ? 'line' : 'removed lines') : c)).join(', '),

@@ -1,7 +1,8 @@
 // End to end on the systemd-nspawn lab (lab "hplroll", 3 nodes): `haplay rolling` under load, with the fixture
 // playbook test/fixtures/rolling/playbooks/rolling.ts (fixture role hpl-http = an API backend on every node,
 // keepalived nopreempt + haproxy on the controllers, VIP 198.18.0.100:8080 → backend `web` on every node's :8000).
-// - rolling restart of the API backends while HTTP requests go through the VIP every 50 ms: 0 failed requests;
+// - rolling restart of the API backends while HTTP requests go through the VIP every 50 ms: 0 failed requests; its
+//   --report HTML opened in chromium (a row per node, each step with its duration and gates, no secret);
 // - `--upgrade hpl-http-app`: a package (1.0 installed, 2.0 in a file: apt repository on each node, built here with
 //   dpkg-deb) upgraded node by node under the same load: 0 failed requests, 2.0 everywhere;
 // - a playbook phase with `rolling: { role: 'hpl-http' }`: the restart handler notified on every node runs node by
@@ -20,6 +21,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RollingEvent, RollingJournal } from '../../src/contract/rolling.js';
 import { shq } from '../../src/ssh/quote.js';
+import { AUTH_PASS } from '../fixtures/rolling/playbooks/rolling.js';
+import { closeBrowser, hasBrowser, openReport, tableRows, timelineLabels } from '../support/browser.js';
 import { deployJson, labDescribe, rollingJson, testLab, useScratchCwd, waitFor } from '../support/lab.js';
 
 const L = testLab('hplroll');
@@ -110,10 +113,46 @@ const summary = (samples: Sample[]): string => {
   return `${samples.length} requests, ${failed.length} failed${failed.length ? ` (first: ${failed[0]!.body})` : ''}`;
 };
 
+/**
+ * Issue #18: the HTML report of that lab rolling run, opened in chromium (JavaScript off): a timeline row per node,
+ * each node's steps with durations and the gates passed, no secret of the playbook (keepalived's auth_pass) in it.
+ */
+async function expectRollingReport(file: string): Promise<void> {
+  const html = readFileSync(file, 'utf8');
+  expect(html.includes(AUTH_PASS)).toBe(false);
+  expect(html).not.toMatch(/<script|https?:\/\//); // self-contained
+  if (!hasBrowser('the lab rolling report check')) return;
+  const page = await openReport(file);
+  const labels = await timelineLabels(page);
+  for (const n of NODES) expect(labels, n).toContain(`${n} (rolling)`);
+  // Rows carry the node only on its first step (rowspan): [node?, step, status, time, gate, message].
+  const steps = new Map<string, string[][]>();
+  let node = '';
+  for (const row of await tableRows(page, 'Steps per node')) {
+    if (row.length === 6) node = row.shift()!;
+    steps.set(node, [...(steps.get(node) ?? []), row]);
+  }
+  expect([...steps.keys()]).toEqual(NODES);
+  for (const n of NODES) {
+    const rows = steps.get(n)!;
+    expect(rows.map((row) => `${row[0]}:${row[1]}`), n).toEqual(['gate-before', 'drain', 'stop', 'start', 'gate-after', 'enable'].map((x) => `${x}:ok`));
+    for (const row of rows) expect(row[2], `${n} ${row[0]} duration`).toMatch(/^\d+\.\d+ s$/);
+    expect(rows.find((row) => row[0] === 'gate-before')![3]).toBe('hpl-http active everywhere');
+    expect(rows.find((row) => row[0] === 'gate-after')![3]).toBe('http answers, hpl-http active everywhere');
+  }
+  const summary = await page.$$eval('p.okline', (ps) => ps.map((p) => p.textContent ?? ''));
+  console.log(`[haplay] lab rolling report: ${summary.join(' | ')}`);
+  await page.screenshot({ path: file.replace(/\.html$/, '.png'), fullPage: true });
+  await page.close();
+}
+
 describeLab('haplay rolling on the lab', () => {
   useScratchCwd('hpl-rolling-');
   beforeAll(() => L.fresh(3), 1_800_000);
-  afterAll(() => L.down(), 120_000);
+  afterAll(async () => {
+    await closeBrowser();
+    await L.down();
+  }, 120_000);
 
   it('deploys the fixture (API backend on every node, keepalived + haproxy); a second deploy reports 0 changed', async () => {
     const first = await deployJson(L.inventory, PLAYBOOK);
@@ -130,7 +169,8 @@ describeLab('haplay rolling on the lab', () => {
     const before = await startTimes();
     const load = steadyLoad(50);
     const started = Date.now();
-    const r = await rolling(L.inventory, 'all', '--role', 'hpl-http', '--playbook', PLAYBOOK, '--restart');
+    const reportFile = join(process.cwd(), 'rolling-report.html');
+    const r = await rolling(L.inventory, 'all', '--role', 'hpl-http', '--playbook', PLAYBOOK, '--restart', '--report', reportFile);
     const ms = Date.now() - started;
     await new Promise((res) => setTimeout(res, 1000)); // keep the load on past the last node's return
     const samples = await load.stop();
@@ -146,6 +186,7 @@ describeLab('haplay rolling on the lab', () => {
     expect(samples.filter((s) => !s.ok)).toEqual([]);
     // Requests were served by every backend during the run (the balancer kept rotating over the UP ones).
     expect([...new Set(samples.map((s) => s.body))].sort()).toEqual(NODES);
+    await expectRollingReport(reportFile);
   }, 300_000);
 
   it('--upgrade: a package upgraded node by node from a local apt repository under steady HTTP, 0 failed requests', async () => {
