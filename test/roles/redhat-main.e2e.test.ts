@@ -5,6 +5,9 @@
 //   it, every other resource started; mysqld on 0.0.0.0:3306 and HAProxy only on its VIPs; writes through the writer
 //   VIP land on the promoted node and reach both replicas; AMQP publish + consume through the AMQP VIP (amqplib);
 // - a second deploy reports 0 changed on every host (JSON recap);
+// - `haplay rolling --role qpid` under AMQP load through the VIP, then `--upgrade` of a fake package (1.0 → 2.0 from a
+//   file: apt repository): each broker drained from the amqp listener, the active one last, stopped and started by
+//   Pacemaker (ban/clear: its last operation a start during the run); 0 failed publishes, 0 lost; longest gap printed;
 // - a power cut (`lab kill`) of the promoted node while a client writes through the writer VIP: a replica is promoted,
 //   the VIP follows, no acknowledged write is lost; the write outage is measured and printed (not asserted).
 // Needs root, systemd-nspawn and debootstrap (or the cached image); with CI=true it fails instead of skipping.
@@ -12,10 +15,12 @@ import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, type ChannelModel } from 'amqplib';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labPaths, requireLabState } from '../../src/lab/state.js';
 import { REDHAT_LAB_VIP as VIP } from '../../inventory/lab-redhat.js';
-import { changedNonHandler, deployJson, labDescribe, testLab, waitFor, type Deploy } from '../support/lab.js';
+import { fakePackageSetup, installedVersionCommand, parseVersions } from '../support/fake-deb.js';
+import { changedNonHandler, deployJson, labDescribe, rollingJson, testLab, useScratchCwd, waitFor, type Deploy } from '../support/lab.js';
+import { underAmqpLoad, type Auth, type Endpoint } from './amqp-load.js';
 
 const L = testLab('hplrh');
 const NODES = ['n1', 'n2', 'n3'];
@@ -127,6 +132,58 @@ describeLab('the Red Hat main job on the lab (inventory/lab-redhat.ts + playbook
     for (const [host, r] of d.recap) expect(r.changed, `${host}: ${JSON.stringify(changedNonHandler(d).map((x) => x.task))}`).toBe(0);
   }, 300_000);
 
+  describe('haplay rolling --role qpid (Pacemaker clone of independent brokers behind the amqp VIP)', () => {
+    useScratchCwd('hpl-redhat-');
+    const BROKERS = (): Endpoint[] => requireLabState(L.name).nodes.map((n) => ({ hostname: n.address, port: 15672 }));
+
+    /** One rolling run of role qpid under AMQP load through the VIP, checked step by step, then the cluster's health. */
+    async function rollBrokers(what: string, queue: string, ...extra: string[]): Promise<Awaited<ReturnType<typeof rollingJson>>> {
+      const before = await brokerStarts();
+      let r: Awaited<ReturnType<typeof rollingJson>> | undefined;
+      let active: string | undefined;
+      const since = Math.floor(Date.now() / 1000);
+      const st = await underAmqpLoad(what, amqpAuth(), [{ hostname: VIP.amqp, port: 5672 }], queue, { durable: true }, async () => {
+        [active] = await brokersWithConnections();
+        r = await rollingJson(INVENTORY, 'controllers', '--role', 'qpid', '--playbook', SITE, ...extra);
+      }, BROKERS());
+      expect(r!.code, r!.out.slice(-3000) + r!.err).toBe(0);
+      expect(r!.end?.status).toBe('done');
+      console.log(`[haplay] ${what}: ${r!.end?.durationMs ?? '-'} ms, order ${JSON.stringify(r!.end?.done)}, active broker ${active ?? '-'}`);
+      // Every broker drained from HAProxy's amqp listener, the one holding the client (stick on dst) last.
+      expect(active).toBeDefined();
+      const start = r!.events.find((e) => e.type === 'rolling-start');
+      expect(start?.type === 'rolling-start' && start.order).toEqual([...NODES.filter((n) => n !== active), active]);
+      const steps = r!.events.flatMap((e) => (e.type === 'step-end' && e.status === 'ok' ? [`${e.node}:${e.step}`] : []));
+      const per = ['gate-before', 'drain', 'stop', ...(extra.includes('--upgrade') ? ['upgrade'] : []), 'start', 'gate-after', 'enable'];
+      expect(steps).toEqual(start?.type === 'rolling-start' ? start.order.flatMap((n) => per.map((x) => `${n}:${x}`)) : []);
+      // Every broker really restarted, and by Pacemaker: its last operation on each node is a start after the run began.
+      const after = await brokerStarts();
+      for (const n of NODES) expect(after[n], `${n}: rabbitmq-server restarted`).not.toBe(before[n]);
+      const ops = await lastBrokerOps();
+      for (const n of NODES) expect(ops[n], `${n}: Pacemaker's last rabbitmq operation`).toMatchObject({ operation: 'start', rc: '0' });
+      for (const n of NODES) expect(Number(ops[n]?.at), `${n}: started by Pacemaker during the run`).toBeGreaterThanOrEqual(since);
+      expect(st.failed).toEqual([]);
+      expect(st.lost).toEqual([]);
+      expect(st.reconnects + st.retried, "the client's connection was moved (its broker restarted under it)").toBeGreaterThan(0);
+      await healthyAfter();
+      return r!;
+    }
+
+    it('rolls every broker through Pacemaker under AMQP load through the VIP: the active broker last, 0 failed, 0 lost', async () => {
+      await rollBrokers('haplay rolling --role qpid (Red Hat: Pacemaker clone)', 'hpl-redhat-roll');
+    }, 420_000);
+
+    it('--upgrade: a package upgraded broker by broker from a local apt repository under AMQP load, 0 failed, 0 lost', async () => {
+      const pkg = fakePackageSetup(UPGRADE_PKG, '/srv/hpl-amqp/app-version');
+      const setup = await lab('exec', NODES.join(','), '--', pkg.script);
+      expect(setup.out.match(/^SETUP-OK$/gm)?.length, setup.out + setup.err).toBe(3);
+      expect(await pkgVersions()).toEqual({ n1: '1.0', n2: '1.0', n3: '1.0' });
+      await rollBrokers(`haplay rolling --role qpid --upgrade ${UPGRADE_PKG}`, 'hpl-redhat-upgrade', '--upgrade', UPGRADE_PKG);
+      expect(await pkgVersions()).toEqual({ n1: '2.0', n2: '2.0', n3: '2.0' });
+      await lab('exec', NODES.join(','), '--', pkg.cleanup);
+    }, 420_000);
+  });
+
   it('a power cut of the promoted node under writes through the writer VIP: no acknowledged write lost; outage printed', async () => {
     expect(master).not.toBe('');
     const survivors = NODES.filter((n) => n !== master);
@@ -185,4 +242,53 @@ async function roundTrip(c: ChannelModel, body: string): Promise<string> {
   const got = await waitFor('the message back', () => ch.get('hpl-redhat', { noAck: true }), (m) => m !== false, 5000, 50);
   await ch.close();
   return got.value === false ? '' : got.value.content.toString();
+}
+
+/** The fake package `rolling --upgrade` upgrades (test/support/fake-deb.ts). */
+const UPGRADE_PKG = 'hpl-amqp-app';
+
+/** The broker user of the inventory (vhost openstack). */
+const amqpAuth = (): Auth => ({ username: 'openstack', password: labSecretValue('amqp-openstack'), vhost: 'openstack' });
+
+/** UPGRADE_PKG's installed version per node. */
+async function pkgVersions(): Promise<Record<string, string>> {
+  return parseVersions((await lab('exec', NODES.join(','), '--', installedVersionCommand(UPGRADE_PKG))).out);
+}
+
+/** When each node's rabbitmq-server last entered `active` and its main PID: changes exactly when it was restarted. */
+async function brokerStarts(): Promise<Record<string, string>> {
+  const r = await lab('exec', NODES.join(','), '--nsenter', '--', 'echo TS=$(hostname)=$(systemctl show -p ActiveEnterTimestampMonotonic --value rabbitmq-server)/$(systemctl show -p MainPID --value rabbitmq-server)');
+  return Object.fromEntries([...r.out.matchAll(/^TS=(\S+)=(\d+\/\d+)$/gm)].map((m) => [m[1]!, m[2]!]));
+}
+
+/** Pacemaker's last operation on the rabbitmq clone instance of each node (CIB status): { n1: { operation, rc, at }, … }. */
+async function lastBrokerOps(): Promise<Record<string, { operation: string; rc: string; at: string }>> {
+  const r = await lab('exec', 'n1', '--', `cibadmin --query --xpath "//lrm_resource[@id='rabbitmq']/lrm_rsc_op[@id='rabbitmq_last_0']"`);
+  const attr = (tag: string, name: string): string => tag.match(new RegExp(` ${name}="([^"]*)"`))?.[1] ?? '';
+  return Object.fromEntries([...r.out.matchAll(/<lrm_rsc_op [^>]*>/g)].map(([tag]) => [attr(tag, 'on_node'), { operation: attr(tag, 'operation'), rc: attr(tag, 'rc-code'), at: attr(tag, 'last-rc-change') }]));
+}
+
+/** Nodes with at least one AMQP client connection on their broker. */
+async function brokersWithConnections(): Promise<string[]> {
+  const r = await lab('exec', NODES.join(','), '--', 'n=$(rabbitmqctl -q -s list_connections user | grep -c .); echo "CONN=$(hostname)=$n"');
+  return [...r.out.matchAll(/^CONN=(\S+)=(\d+)$/gm)].filter((m) => Number(m[2]) > 0).map((m) => m[1]!).sort();
+}
+
+/**
+ * The cluster after a rollout: every Pacemaker resource started (one promoted MySQL), no failed action, no ban left by
+ * the contract, every broker UP in the amqp listener of every HAProxy, and AMQP through the VIP.
+ */
+async function healthyAfter(): Promise<void> {
+  await waitFor('every resource started, one promoted', () => pacemakerView('n1'), (v) => v.promoted.length === 1 && v.notStarted.length === 0, 60_000, 1000);
+  const mon = await lab('exec', 'n1', '--', 'crm_mon -1 --output-as=xml; cibadmin --query --scope constraints');
+  expect(mon.out).not.toMatch(/<failure /);
+  expect(mon.out).not.toMatch(/cli-ban-rabbitmq/);
+  await waitFor('every broker UP in every amqp listener', () => Promise.all(NODES.map((n) => L.serverStatus('controllers', 'amqp', n))),
+    (all) => all.every((st) => NODES.every((h) => st[h] === 'UP')), 30_000, 500);
+  const c = (await waitFor('an AMQP connection through the VIP', () => amqpConnect().catch((e: Error) => e), (x) => !(x instanceof Error), 30_000, 500)).value as ChannelModel;
+  try {
+    expect(await roundTrip(c, 'after the rollout')).toBe('after the rollout');
+  } finally {
+    await c.close();
+  }
 }
