@@ -8,6 +8,8 @@
 // - `haplay rolling --role qpid` under AMQP load through the VIP, then `--upgrade` of a fake package (1.0 → 2.0 from a
 //   file: apt repository): each broker drained from the amqp listener, the active one last, stopped and started by
 //   Pacemaker (ban/clear: its last operation a start during the run); 0 failed publishes, 0 lost; longest gap printed;
+// - a deploy with a qpid setting changed (channel_max, fixture inventory): every running broker has it, restarted
+//   one at a time by the messaging phase through Pacemaker, under the same load; the next deploy 0 changed;
 // - a power cut (`lab kill`) of the promoted node while a client writes through the writer VIP: a replica is promoted,
 //   the VIP follows, no acknowledged write is lost; the write outage is measured and printed (not asserted).
 // Needs root, systemd-nspawn and debootstrap (or the cached image); with CI=true it fails instead of skipping.
@@ -18,6 +20,7 @@ import { connect, type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labPaths, requireLabState } from '../../src/lab/state.js';
 import { REDHAT_LAB_VIP as VIP } from '../../inventory/lab-redhat.js';
+import { CHANNEL_MAX } from '../fixtures/redhat/lab-redhat-channel-max.js';
 import { fakePackageSetup, installedVersionCommand, parseVersions } from '../support/fake-deb.js';
 import { changedNonHandler, deployJson, labDescribe, rollingJson, testLab, useScratchCwd, waitFor, type Deploy } from '../support/lab.js';
 import { underAmqpLoad, type Auth, type Endpoint } from './amqp-load.js';
@@ -156,17 +159,21 @@ describeLab('the Red Hat main job on the lab (inventory/lab-redhat.ts + playbook
       const steps = r!.events.flatMap((e) => (e.type === 'step-end' && e.status === 'ok' ? [`${e.node}:${e.step}`] : []));
       const per = ['gate-before', 'drain', 'stop', ...(extra.includes('--upgrade') ? ['upgrade'] : []), 'start', 'gate-after', 'enable'];
       expect(steps).toEqual(start?.type === 'rolling-start' ? start.order.flatMap((n) => per.map((x) => `${n}:${x}`)) : []);
-      // Every broker really restarted, and by Pacemaker: its last operation on each node is a start after the run began.
-      const after = await brokerStarts();
-      for (const n of NODES) expect(after[n], `${n}: rabbitmq-server restarted`).not.toBe(before[n]);
-      const ops = await lastBrokerOps();
-      for (const n of NODES) expect(ops[n], `${n}: Pacemaker's last rabbitmq operation`).toMatchObject({ operation: 'start', rc: '0' });
-      for (const n of NODES) expect(Number(ops[n]?.at), `${n}: started by Pacemaker during the run`).toBeGreaterThanOrEqual(since);
+      await expectRestartedByPacemaker(before, since);
       expect(st.failed).toEqual([]);
       expect(st.lost).toEqual([]);
       expect(st.reconnects + st.retried, "the client's connection was moved (its broker restarted under it)").toBeGreaterThan(0);
       await healthyAfter();
       return r!;
+    }
+
+    /** Every broker really restarted, and by Pacemaker: its last operation on each node is a start after `since` (s). */
+    async function expectRestartedByPacemaker(before: Record<string, string>, since: number): Promise<void> {
+      const after = await brokerStarts();
+      for (const n of NODES) expect(after[n], `${n}: rabbitmq-server restarted`).not.toBe(before[n]);
+      const ops = await lastBrokerOps();
+      for (const n of NODES) expect(ops[n], `${n}: Pacemaker's last rabbitmq operation`).toMatchObject({ operation: 'start', rc: '0' });
+      for (const n of NODES) expect(Number(ops[n]?.at), `${n}: started by Pacemaker during the run`).toBeGreaterThanOrEqual(since);
     }
 
     it('rolls every broker through Pacemaker under AMQP load through the VIP: the active broker last, 0 failed, 0 lost', async () => {
@@ -182,6 +189,38 @@ describeLab('the Red Hat main job on the lab (inventory/lab-redhat.ts + playbook
       expect(await pkgVersions()).toEqual({ n1: '2.0', n2: '2.0', n3: '2.0' });
       await lab('exec', NODES.join(','), '--', pkg.cleanup);
     }, 420_000);
+
+    it('a qpid setting changed in a deploy (channel_max) reaches every running broker through Pacemaker under AMQP load; the next deploy 0 changed', async () => {
+      const changed = fileURLToPath(new URL('../fixtures/redhat/lab-redhat-channel-max.ts', import.meta.url));
+      const want = `{ok,${CHANNEL_MAX}}`;
+      expect(Object.values(await channelMax())).not.toContain(want);
+      const before = await brokerStarts();
+      const since = Math.floor(Date.now() / 1000);
+      let d: Deploy | undefined;
+      const st = await underAmqpLoad('deploy with channel_max changed (brokers restarted by the messaging phase)', amqpAuth(), [{ hostname: VIP.amqp, port: 5672 }],
+        'hpl-redhat-cfg', { durable: true }, async () => {
+          d = await deployJson(changed, SITE, '-T', '600');
+        }, BROKERS());
+      expect(d!.code, d!.out.slice(-4000) + d!.err).toBe(0);
+      // The file changed on every node and each broker was restarted once, by the handler the messaging phase rolls.
+      expect(changedNonHandler(d!).map((r) => `${r.host}/${r.task}`).sort()).toEqual(NODES.flatMap((n) => [`${n}/files newer than the running broker`, `${n}/rabbitmq.conf`]));
+      const restarts = d!.results.filter((r) => r.handler === true && r.task.startsWith('restart broker'));
+      expect(restarts.map((r) => `${r.host}:${r.status}`).sort()).toEqual(NODES.map((n) => `${n}:changed`));
+      const ev = d!.events.flatMap((e) => (e.type === 'rolling' ? [e.event] : []));
+      const end = ev.find((e) => e.type === 'rolling-end');
+      expect(end?.type === 'rolling-end' && end.status).toBe('done');
+      const drained = ev.flatMap((e) => (e.type === 'step-end' && e.step === 'drain' && e.status === 'ok' ? [e.node] : []));
+      expect(drained.sort()).toEqual(NODES);
+      await expectRestartedByPacemaker(before, since);
+      // From each running broker: the new value.
+      expect(await channelMax()).toEqual(Object.fromEntries(NODES.map((n) => [n, want])));
+      expect(st.failed).toEqual([]);
+      expect(st.lost).toEqual([]);
+      await healthyAfter();
+      const again = await deployJson(changed, SITE, '-T', '600');
+      expect(again.code, again.out.slice(-4000) + again.err).toBe(0);
+      for (const [host, r] of again.recap) expect(r.changed, `${host}: ${JSON.stringify(changedNonHandler(again).map((x) => x.task))}`).toBe(0);
+    }, 600_000);
   });
 
   it('a power cut of the promoted node under writes through the writer VIP: no acknowledged write lost; outage printed', async () => {
@@ -266,6 +305,12 @@ async function lastBrokerOps(): Promise<Record<string, { operation: string; rc: 
   const r = await lab('exec', 'n1', '--', `cibadmin --query --xpath "//lrm_resource[@id='rabbitmq']/lrm_rsc_op[@id='rabbitmq_last_0']"`);
   const attr = (tag: string, name: string): string => tag.match(new RegExp(` ${name}="([^"]*)"`))?.[1] ?? '';
   return Object.fromEntries([...r.out.matchAll(/<lrm_rsc_op [^>]*>/g)].map(([tag]) => [attr(tag, 'on_node'), { operation: attr(tag, 'operation'), rc: attr(tag, 'rc-code'), at: attr(tag, 'last-rc-change') }]));
+}
+
+/** `channel_max` as each running broker has it (its application environment): { n1: '{ok,1000}', … }. */
+async function channelMax(): Promise<Record<string, string>> {
+  const r = await lab('exec', NODES.join(','), '--', `echo "CM=$(hostname)=$(rabbitmqctl -q eval 'application:get_env(rabbit, channel_max).')"`);
+  return Object.fromEntries([...r.out.matchAll(/^CM=(\S+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!.trim()]));
 }
 
 /** Nodes with at least one AMQP client connection on their broker. */
