@@ -29,16 +29,7 @@ const deploy = (...extra: string[]): Promise<Deploy> => deployJson(L.inventory, 
 const CLIENT = `mariadb --defaults-extra-file=/root/.hpl-client.cnf -h ${VIP} -N -B`;
 
 /** One query per node as root on the local socket: `node → output`. */
-async function onEach(query: string, nodes = NODES): Promise<Map<string, string>> {
-  const r = await lab('exec', nodes.join(','), '--', `mariadb -N -B -e "${query}" 2>&1`);
-  const out = new Map<string, string>();
-  for (const block of r.out.split(/^(?=n\d+ \| )/m)) {
-    const m = /^(n\d+) \| [^\n]*\n([\s\S]*)$/.exec(block);
-    // The last block ends with the summary line ("3 nodes: 3 ok, …").
-    if (m) out.set(m[1]!, m[2]!.replace(/^\d+ nodes?: .*$/m, '').trim());
-  }
-  return out;
-}
+const onEach = (query: string, nodes = NODES): Promise<Map<string, string>> => L.outputs(nodes.join(','), `mariadb -N -B -e "${query}" 2>&1`);
 
 const status = (name: string): Promise<Map<string, string>> => onEach(`SHOW GLOBAL STATUS LIKE '${name}'`).then(
   (m) => new Map([...m].map(([n, v]) => [n, v.split('\t')[1] ?? v])),
@@ -46,8 +37,8 @@ const status = (name: string): Promise<Map<string, string>> => onEach(`SHOW GLOB
 
 /** mariadb's main PID and start time per node (a restart changes them). */
 async function starts(): Promise<string> {
-  const r = await lab('exec', 'all', '--', 'echo $(hostname) $(systemctl show -p MainPID -p ActiveEnterTimestampMonotonic --value mariadb)');
-  return r.out.split('\n').filter((l) => /^n\d+ \d+/.test(l)).sort().join('\n');
+  const r = await L.outputs('all', 'echo $(systemctl show -p MainPID -p ActiveEnterTimestampMonotonic --value mariadb)');
+  return [...r].map(([node, v]) => `${node} ${v}`).sort().join('\n');
 }
 
 /** When a task started or ended on a host (the events' clock). */
@@ -81,8 +72,8 @@ async function expectHealthy(): Promise<void> {
   const synced = await status('wsrep_local_state_comment');
   expect(NODES.map((n) => synced.get(n))).toEqual(['Synced', 'Synced', 'Synced']);
   // clustercheck: HTTP 200 on every node's :9200 (what haproxy checks).
-  const check = await lab('exec', 'all', '--', 'curl -s -o /dev/null -w "code=%{http_code}\\n" http://$(hostname -I | cut -d" " -f1):9200/');
-  expect(check.out.match(/^code=200$/gm)?.length, check.out).toBe(3);
+  const check = await L.outputs('all', 'curl -s -o /dev/null -w "%{http_code}" http://$(hostname -I | cut -d" " -f1):9200/');
+  expect(Object.fromEntries(check)).toEqual({ n1: '200', n2: '200', n3: '200' });
 }
 
 /** Ids of hpltest.t on each node. */
@@ -222,7 +213,7 @@ describeLab('role galera on the lab (bootstrap, Synced gate, rolling restart, fu
     }
 
     // Samples: `<ns> wsrep_cluster_size=N wsrep_cluster_status=Primary`; a stopped node's lines are empty.
-    const samples = (await lab('exec', 'all', '--', 'cat /root/roll-sampler.out')).out.split('\n').flatMap((l) => {
+    const samples = [...(await L.outputs('all', 'cat /root/roll-sampler.out')).values()].join('\n').split('\n').flatMap((l) => {
       const m = /^(\d{19}) (.*)$/.exec(l.trim());
       if (!m) return [];
       const size = /wsrep_cluster_size=(\d+)/.exec(m[2]!)?.[1];
@@ -305,9 +296,8 @@ describeLab('role galera on the lab (bootstrap, Synced gate, rolling restart, fu
     expect(loopAcked.length).toBeGreaterThan(0);
     acked.push(...loopAcked);
     // Every node comes back with mariadb stopped and an unknown position (seqno -1): recovery needs --wsrep-recover.
-    const state = await lab('exec', 'all', '--', 'systemctl is-active mariadb; grep ^seqno /var/lib/mysql/grastate.dat');
-    expect(state.out.match(/^inactive$/gm)?.length, state.out).toBe(3);
-    expect(state.out.match(/^seqno:\s+-1$/gm)?.length, state.out).toBe(3);
+    const state = await L.outputs('all', 'systemctl is-active mariadb; grep ^seqno /var/lib/mysql/grastate.dat | tr -s " "');
+    expect(Object.fromEntries(state)).toEqual(Object.fromEntries(NODES.map((n) => [n, 'inactive\nseqno: -1'])));
 
     const refused = await deploy('--limit', 'n1,n2');
     expect(refused.code, refused.out.slice(-3000)).not.toBe(0);
@@ -315,8 +305,8 @@ describeLab('role galera on the lab (bootstrap, Synced gate, rolling restart, fu
     expect(refusal.length).toBeGreaterThan(0);
     for (const line of refusal) expect(line).toMatch(/:failed:refuse: n3 did not report; refusing to bootstrap/);
     expect(refused.results.filter((r) => r.task.startsWith('bootstrap') && r.status !== 'skipped')).toEqual([]);
-    const still = await lab('exec', 'all', '--', 'systemctl is-active mariadb');
-    expect(still.out.match(/^inactive$/gm)?.length, still.out).toBe(3);
+    const still = await L.outputs('all', 'systemctl is-active mariadb');
+    expect(Object.fromEntries(still)).toEqual(Object.fromEntries(NODES.map((n) => [n, 'inactive'])));
 
     const started = Date.now();
     const d = await deploy();

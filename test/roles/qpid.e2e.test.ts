@@ -132,8 +132,7 @@ const rollingEvents = (d: Deploy): RollingEvent[] => d.events.flatMap((e) => (e.
 
 /** `channel_max` as each running broker has it (application environment): { n1: '{ok,1000}', … }. */
 async function channelMax(): Promise<Record<string, string>> {
-  const r = await lab('exec', NODES.join(','), '--', `echo "CM=$(hostname)=$(rabbitmqctl -q eval 'application:get_env(rabbit, channel_max).')"`);
-  return Object.fromEntries([...r.out.matchAll(/^CM=(\S+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!.trim()]));
+  return Object.fromEntries(await L.outputs(NODES.join(','), "rabbitmqctl -q eval 'application:get_env(rabbit, channel_max).'"));
 }
 
 /** underAmqpLoad (amqp-load.ts) as the suite's user. */
@@ -142,8 +141,8 @@ const underLoad = (what: string, endpoints: Endpoint[], queue: string, queueOpti
 
 /** Nodes (of `targets`) with at least one AMQP client connection. */
 async function brokersWithConnections(targets: string[]): Promise<string[]> {
-  const r = await lab('exec', targets.join(','), '--', 'n=$(rabbitmqctl -q -s list_connections user | grep -c .); echo "CONN=$(hostname)=$n"');
-  return [...r.out.matchAll(/^CONN=(\S+)=(\d+)$/gm)].filter((m) => Number(m[2]) > 0).map((m) => m[1]!).sort();
+  const counts = await L.outputs(targets.join(','), 'rabbitmqctl -q -s list_connections user | grep -c .');
+  return [...counts].filter(([, n]) => Number(n) > 0).map(([node]) => node).sort();
 }
 
 describeLab('role qpid, independent brokers (RabbitMQ backend) behind the HAProxy amqp listener', () => {
@@ -164,9 +163,12 @@ describeLab('role qpid, independent brokers (RabbitMQ backend) behind the HAProx
     expect(d.out + d.err).toContain("Choose qpidBroker: 'rabbitmq'");
     expect(d.results.filter((r) => r.changed)).toEqual([]);
     expect(d.results.filter((r) => r.status !== 'failed').map((r) => r.task)).toEqual([]);
-    const state = await lab('exec', 'all', '--', 'systemctl is-active rabbitmq-server qpidd; test -e /etc/rabbitmq/rabbitmq.conf && echo CONF || echo NOCONF');
-    expect(state.out.match(/^NOCONF$/gm)?.length, state.out).toBe(3);
-    expect(state.out).not.toMatch(/^active$/m);
+    const state = await L.outputs('all', 'systemctl is-active rabbitmq-server qpidd; test -e /etc/rabbitmq/rabbitmq.conf && echo CONF || echo NOCONF');
+    for (const [node, out] of state) {
+      expect(out.split('\n').at(-1), node).toBe('NOCONF');
+      expect(out, node).not.toMatch(/^active$/m);
+    }
+    expect([...state.keys()].sort()).toEqual(NODES);
   }, 120_000);
 
   it('deploys three standalone brokers on <address>:15672 and the VIP:5672 listener; AMQP through the VIP works', async () => {
@@ -348,9 +350,8 @@ describeLab('role qpid, clustered RabbitMQ (cookie, join_cluster, pause_minority
     expect(d.out + d.err).not.toContain(cookie);
     expect(d.out + d.err).not.toContain(AMQP_PASSWORD);
     const sum = createHash('sha256').update(cookie).digest('hex');
-    const files = await lab('exec', 'all', '--', 'stat -c %a:%U /var/lib/rabbitmq/.erlang.cookie; sha256sum </var/lib/rabbitmq/.erlang.cookie');
-    expect(files.out.match(/^400:rabbitmq$/gm)?.length, files.out).toBe(3);
-    expect(files.out.match(new RegExp(`^${sum}`, 'gm'))?.length, files.out).toBe(3);
+    const files = await L.outputs('all', 'stat -c %a:%U /var/lib/rabbitmq/.erlang.cookie; sha256sum </var/lib/rabbitmq/.erlang.cookie | cut -d" " -f1');
+    expect(Object.fromEntries(files)).toEqual(Object.fromEntries(NODES.map((n) => [n, `400:rabbitmq\n${sum}`])));
     for (const n of NODES) {
       const s = await lab('exec', n, '--', "rabbitmqctl -q cluster_status --formatter json; echo; rabbitmqctl -q eval 'application:get_env(rabbit, cluster_partition_handling).'");
       const running = /"running_nodes":\[([^\]]*)\]/.exec(s.out)?.[1]?.split(',').sort();
@@ -383,8 +384,8 @@ describeLab('role qpid, clustered RabbitMQ (cookie, join_cluster, pause_minority
     expect(restarts.map((r) => `${r.host}:${r.status}`).sort()).toEqual(NODES.map((n) => `${n}:changed`));
     expect(await channelMax()).toEqual({ n1: '{ok,1000}', n2: '{ok,1000}', n3: '{ok,1000}' });
     // Every node revived (out of maintenance: its listener answers) and in the cluster.
-    const listeners = await lab('exec', NODES.join(','), '--', 'rabbitmq-diagnostics -q check_port_listener 5672 >/dev/null && echo LISTENING=$(hostname)');
-    expect(listeners.out.match(/^LISTENING=n\d$/gm)?.length, listeners.out).toBe(3);
+    const listeners = await L.each(NODES.join(','), 'rabbitmq-diagnostics -q check_port_listener 5672');
+    expect(Object.fromEntries([...listeners].map(([n, r]) => [n, r.code])), 'listener 5672 answers on every node').toEqual({ n1: 0, n2: 0, n3: 0 });
     expect(st.reconnects + st.retried, 'the client\'s connection was moved (its broker restarted under it)').toBeGreaterThan(0);
     expect(st.failed).toEqual([]);
     expect(st.lost).toEqual([]);
@@ -437,9 +438,9 @@ describeLab('role qpid, clustered RabbitMQ (cookie, join_cluster, pause_minority
       expect(d.out + d.err).not.toContain(other);
       expect(d.out + d.err).not.toContain(saved.trim());
       expect(d.results.filter((r) => r.changed)).toEqual([]);
-      const sums = await lab('exec', 'all', '--', 'sha256sum </var/lib/rabbitmq/.erlang.cookie');
+      const sums = await L.outputs('all', 'sha256sum </var/lib/rabbitmq/.erlang.cookie | cut -d" " -f1');
       const sum = createHash('sha256').update(saved.trim()).digest('hex');
-      expect(sums.out.match(new RegExp(`^${sum}`, 'gm'))?.length, sums.out).toBe(3); // untouched
+      expect(Object.fromEntries(sums)).toEqual(Object.fromEntries(NODES.map((n) => [n, sum]))); // untouched
     } finally {
       writeFileSync(cookieFile, saved);
     }

@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labPaths, requireLabState } from '../../src/lab/state.js';
 import { REDHAT_LAB_VIP as VIP } from '../../inventory/lab-redhat.js';
 import { CHANNEL_MAX } from '../fixtures/redhat/lab-redhat-channel-max.js';
-import { fakePackageSetup, installedVersionCommand, parseVersions } from '../support/fake-deb.js';
+import { fakePackageSetup, installedVersionCommand } from '../support/fake-deb.js';
 import { changedNonHandler, deployJson, labDescribe, rollingJson, testLab, useScratchCwd, waitFor, type Deploy } from '../support/lab.js';
 import { underAmqpLoad, type Auth, type Endpoint } from './amqp-load.js';
 
@@ -153,8 +153,8 @@ describeLab('the Red Hat main job on the lab (inventory/lab-redhat.ts + playbook
     // separate restart-only run cost 80 s more than the suite's budget allows.
     it('rolling --role qpid --upgrade under AMQP load through the VIP: each broker drained (active last), stopped, upgraded, started by Pacemaker; 0 failed, 0 lost', async () => {
       const pkg = fakePackageSetup(UPGRADE_PKG, '/srv/hpl-amqp/app-version');
-      const setup = await lab('exec', NODES.join(','), '--', pkg.script);
-      expect(setup.out.match(/^SETUP-OK$/gm)?.length, setup.out + setup.err).toBe(3);
+      const setup = await L.each(NODES.join(','), pkg.script);
+      for (const n of NODES) expect(setup.get(n)?.code, `${n}: ${setup.get(n)?.err ?? 'no result'}`).toBe(0);
       expect(await pkgVersions()).toEqual({ n1: '1.0', n2: '1.0', n3: '1.0' });
       const before = await brokerStarts();
       const since = Math.floor(Date.now() / 1000);
@@ -286,13 +286,12 @@ const amqpAuth = (): Auth => ({ username: 'openstack', password: labSecretValue(
 
 /** UPGRADE_PKG's installed version per node. */
 async function pkgVersions(): Promise<Record<string, string>> {
-  return parseVersions((await lab('exec', NODES.join(','), '--', installedVersionCommand(UPGRADE_PKG))).out);
+  return Object.fromEntries(await L.outputs(NODES.join(','), installedVersionCommand(UPGRADE_PKG)));
 }
 
 /** When each node's rabbitmq-server last entered `active` and its main PID: changes exactly when it was restarted. */
 async function brokerStarts(): Promise<Record<string, string>> {
-  const r = await lab('exec', NODES.join(','), '--nsenter', '--', 'echo TS=$(hostname)=$(systemctl show -p ActiveEnterTimestampMonotonic --value rabbitmq-server)/$(systemctl show -p MainPID --value rabbitmq-server)');
-  return Object.fromEntries([...r.out.matchAll(/^TS=(\S+)=(\d+\/\d+)$/gm)].map((m) => [m[1]!, m[2]!]));
+  return Object.fromEntries(await L.outputs(NODES.join(','), 'echo "$(systemctl show -p ActiveEnterTimestampMonotonic --value rabbitmq-server)/$(systemctl show -p MainPID --value rabbitmq-server)"', { nsenter: true }));
 }
 
 /** Pacemaker's last operation on the rabbitmq clone instance of each node (CIB status): { n1: { operation, rc, at }, … }. */
@@ -304,14 +303,13 @@ async function lastBrokerOps(): Promise<Record<string, { operation: string; rc: 
 
 /** `channel_max` as each running broker has it (its application environment): { n1: '{ok,1000}', … }. */
 async function channelMax(): Promise<Record<string, string>> {
-  const r = await lab('exec', NODES.join(','), '--', `echo "CM=$(hostname)=$(rabbitmqctl -q eval 'application:get_env(rabbit, channel_max).')"`);
-  return Object.fromEntries([...r.out.matchAll(/^CM=(\S+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!.trim()]));
+  return Object.fromEntries(await L.outputs(NODES.join(','), "rabbitmqctl -q eval 'application:get_env(rabbit, channel_max).'"));
 }
 
 /** Nodes with at least one AMQP client connection on their broker. */
 async function brokersWithConnections(): Promise<string[]> {
-  const r = await lab('exec', NODES.join(','), '--', 'n=$(rabbitmqctl -q -s list_connections user | grep -c .); echo "CONN=$(hostname)=$n"');
-  return [...r.out.matchAll(/^CONN=(\S+)=(\d+)$/gm)].filter((m) => Number(m[2]) > 0).map((m) => m[1]!).sort();
+  const counts = await L.outputs(NODES.join(','), 'rabbitmqctl -q -s list_connections user | grep -c .');
+  return [...counts].filter(([, n]) => Number(n) > 0).map(([node]) => node).sort();
 }
 
 /**

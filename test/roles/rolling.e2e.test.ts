@@ -15,7 +15,7 @@ import * as http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RollingEvent, RollingJournal } from '../../src/contract/rolling.js';
-import { fakePackageSetup, installedVersionCommand, parseVersions } from '../support/fake-deb.js';
+import { fakePackageSetup, installedVersionCommand } from '../support/fake-deb.js';
 import { deployJson, labDescribe, rollingJson, testLab, useScratchCwd, waitFor } from '../support/lab.js';
 
 const L = testLab('hplroll');
@@ -66,8 +66,7 @@ const rolling = rollingJson;
 
 /** When each node's hpl-http last entered `active` (monotonic µs): changes exactly when the unit was restarted. */
 async function startTimes(): Promise<Record<string, string>> {
-  const r = await lab('exec', 'all', '--nsenter', '--', 'echo TS=$(hostname)=$(systemctl show -p ActiveEnterTimestampMonotonic --value hpl-http)');
-  return Object.fromEntries([...r.out.matchAll(/^TS=(\S+)=(\d+)$/gm)].map((m) => [m[1]!, m[2]!]));
+  return Object.fromEntries(await L.outputs('all', 'systemctl show -p ActiveEnterTimestampMonotonic --value hpl-http', { nsenter: true }));
 }
 
 /** Status of server `node` in backend web on every HAProxy node: { n1: 'UP', … }. */
@@ -77,7 +76,7 @@ const APP = 'hpl-http-app';
 
 /** `${APP}`'s installed version per node. */
 async function appVersions(): Promise<Record<string, string>> {
-  return parseVersions((await lab('exec', 'all', '--', installedVersionCommand(APP))).out);
+  return Object.fromEntries(await L.outputs('all', installedVersionCommand(APP)));
 }
 
 const summary = (samples: Sample[]): string => {
@@ -126,8 +125,8 @@ describeLab('haplay rolling on the lab', () => {
   it('--upgrade: a package upgraded node by node from a local apt repository under steady HTTP, 0 failed requests', async () => {
     // Version 1.0 installed on every node; 2.0 in a file: repository on each node (no network: apt reads the disk).
     const pkg = fakePackageSetup(APP, '/srv/hpl-http/app-version');
-    const setup = await lab('exec', 'all', '--', pkg.script);
-    expect(setup.out.match(/^SETUP-OK$/gm)?.length, setup.out + setup.err).toBe(3);
+    const setup = await L.each('all', pkg.script);
+    for (const n of NODES) expect(setup.get(n)?.code, `${n}: ${setup.get(n)?.err ?? 'no result'}`).toBe(0);
     expect(await appVersions()).toEqual({ n1: '1.0', n2: '1.0', n3: '1.0' });
 
     const load = steadyLoad(50, '/app-version');

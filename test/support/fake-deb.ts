@@ -34,8 +34,8 @@ function packagesEntry(name: string, deb: { file: string; bytes: Buffer }, versi
 }
 
 /**
- * Shell commands (for `lab exec` on each node) installing `name` 1.0 and offering 2.0 from a file: repository; they
- * print SETUP-OK last. `cleanup` removes the repository source and the copied 1.0 .deb (the package stays).
+ * Shell commands (for `lab exec` on each node) installing `name` 1.0 and offering 2.0 from a file: repository (exit
+ * code 0 when done). `cleanup` removes the repository source and the copied 1.0 .deb (the package stays).
  * @param file - absolute path the package ships (its content: the version).
  */
 export function fakePackageSetup(name: string, file: string): { script: string; cleanup: string } {
@@ -53,7 +53,6 @@ export function fakePackageSetup(name: string, file: string): { script: string; 
       `echo 'deb [trusted=yes] file:${REPO} ./' > ${LIST}`,
       // Only this source is refreshed; the image's other lists stay as they are (nothing leaves the node).
       `apt-get update -q -o Dir::Etc::sourcelist=${LIST} -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0 >/dev/null`,
-      'echo SETUP-OK',
     ].join('\n');
     return { script, cleanup: `rm -f ${LIST} /tmp/${v1.file}` };
   } finally {
@@ -61,9 +60,5 @@ export function fakePackageSetup(name: string, file: string): { script: string; 
   }
 }
 
-/** Prints `V=<hostname>=<installed version of name>` (empty when not installed). */
-export const installedVersionCommand = (name: string): string => `echo V=$(hostname)=$(dpkg-query -W -f='\${Version}' ${shq(name)} 2>/dev/null)`;
-
-/** Parses installedVersionCommand's lines of every node: { n1: '1.0', … }. */
-export const parseVersions = (out: string): Record<string, string> =>
-  Object.fromEntries([...out.matchAll(/^V=(\S+)=(\S*)$/gm)].map((m) => [m[1]!, m[2]!]));
+/** Prints the installed version of `name` (nothing when not installed). */
+export const installedVersionCommand = (name: string): string => `dpkg-query -W -f='\${Version}' ${shq(name)} 2>/dev/null || :`;
