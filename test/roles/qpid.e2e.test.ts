@@ -31,7 +31,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AMQP_PASSWORD, AMQP_USER, AMQP_VHOST, AMQP_VIP } from '../fixtures/roles/playbooks/qpid-independent.js';
 import type { RollingEvent } from '../../src/contract/rolling.js';
 import { changedNonHandler, deployJson, labDescribe, rollingJson, testLab, useScratchCwd, waitFor, type Deploy } from '../support/lab.js';
-import { AmqpLoad, drainQueue, type Endpoint } from './amqp-load.js';
+import { underAmqpLoad, type Endpoint, type LoadStats } from './amqp-load.js';
 
 const L = testLab('hplqp');
 const NODES = ['n1', 'n2', 'n3'];
@@ -135,31 +135,9 @@ async function channelMax(): Promise<Record<string, string>> {
   return Object.fromEntries(await L.outputs(NODES.join(','), "rabbitmqctl -q eval 'application:get_env(rabbit, channel_max).'"));
 }
 
-/**
- * Runs `action` while an AMQP client publishes (confirmed) and consumes through `endpoints`; afterwards collects the
- * messages left on `stranded` brokers (independent brokers: a client that moved on left them there, durable) and
- * returns what the client saw. Printed, with the definition of each count (amqp-load.ts).
- */
-async function underLoad(what: string, endpoints: Endpoint[], queue: string, queueOptions: Options.AssertQueue, action: () => Promise<void>, stranded: Endpoint[] = []): Promise<ReturnType<AmqpLoad['stats']>> {
-  const load = new AmqpLoad(endpoints, auth(), queue, queueOptions);
-  load.start();
-  await waitFor('the client publishing', async () => load.confirmed.size, (n) => n >= 20, 60_000, 200);
-  const started = Date.now();
-  await action();
-  const actionMs = Date.now() - started;
-  const after = load.confirmed.size;
-  await waitFor('publishes after it', async () => load.confirmed.size, (n) => n >= after + 20, 60_000, 200);
-  await load.stop();
-  let collected = 0;
-  for (const ep of stranded) collected += await drainQueue(ep, auth(), queue, load.received);
-  const st = load.stats();
-  console.log(
-    `[haplay] ${what} under AMQP load (${actionMs} ms): ${st.confirmed} confirmed, ${st.failed.length} failed (given up after 30 s of retries), ` +
-      `${st.lost.length} lost (confirmed, never consumed; ${collected} collected from the brokers afterwards), ${st.closes} connections ended, ${st.reconnects} reconnects, ` +
-      `${st.retried} publishes retried on a new connection, longest gap ${st.longestGapMs} ms; first errors: ${st.errors.join(' | ') || '-'}`,
-  );
-  return st;
-}
+/** underAmqpLoad (amqp-load.ts) as the suite's user. */
+const underLoad = (what: string, endpoints: Endpoint[], queue: string, queueOptions: Options.AssertQueue, action: () => Promise<void>, stranded: Endpoint[] = []): Promise<LoadStats> =>
+  underAmqpLoad(what, auth(), endpoints, queue, queueOptions, action, stranded);
 
 /** Nodes (of `targets`) with at least one AMQP client connection. */
 async function brokersWithConnections(targets: string[]): Promise<string[]> {
