@@ -1,17 +1,25 @@
-// End to end on the systemd-nspawn lab (lab "hplgal", 3 nodes): role mysql-replication after role pacemaker (fixture
+// End to end on the systemd-nspawn lab (lab "hplmyr", 3 nodes): role mysql-replication after role pacemaker (fixture
 // playbook test/fixtures/roles/playbooks/mysql-replication.ts: ocf:heartbeat:mariadb promotable clone, semi-sync,
 // writer VIP 198.18.0.101 colocated with the promoted instance and ordered after promotion).
 // - one promoted instance, two replicas with Slave_IO_Running/Slave_SQL_Running = Yes and read_only ON; the VIP on
 //   the promoted node; replicas seeded from n1; a second deploy reports 0 changed; the passwords never printed;
+// - a server setting changed (max_connections) in a deploy while a client inserts through the VIP: the restarts are
+//   rolled through Pacemaker (replicas, then the promoted node through a switchover), every node runs the new value,
+//   no acknowledged insert lost, the write-refusal window printed; the next deploy reports 0 changed;
+// - `haplay rolling --role mysql-replication` under inserts: every server restarted, never two promoted, the time
+//   without a promoted instance printed (the switchover), no acknowledged insert lost;
+// - a replica whose server cannot start stops the rollout at its gate (the others untouched); `--resume` completes;
 // - `lab kill` of the master while a client writes through the VIP: a replica is promoted, the VIP follows, every
 //   acknowledged row is on the new master; the old master, started again, rejoins as a replica.
 // Needs root, systemd-nspawn and debootstrap (or the cached image); with CI=true it fails instead of skipping.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { changedNonHandler, deployJson, labDescribe, testLab, useTempAuthkey, waitFor, type Deploy } from '../support/lab.js';
+import type { RollingEvent } from '../../src/rolling/types.js';
+import { changedNonHandler, deployJson, labDescribe, rollingJson, testLab, useScratchCwd, useTempAuthkey, waitFor, type Deploy } from '../support/lab.js';
 import { REPL_PASSWORD, TEST_PASSWORD, VIP } from '../fixtures/roles/playbooks/mysql-replication.js';
+import { MYSQL_REPL_RESTART_HANDLER } from '../../roles/mysql-replication/index.js';
 
-const L = testLab('hplgal');
+const L = testLab('hplmyr');
 const NODES = ['n1', 'n2', 'n3'];
 const PLAYBOOK = fileURLToPath(new URL('../fixtures/roles/playbooks/mysql-replication.ts', import.meta.url));
 const describeLab = labDescribe('the mysql-replication lab suite');
@@ -61,8 +69,108 @@ async function idsOn(node: string): Promise<Set<number>> {
   return new Set(r.out.split('\n').filter((x) => /^\d+$/.test(x)).map(Number));
 }
 
+
+/** mariadbd's PID per node (a restart changes it). */
+async function pids(): Promise<Map<string, string>> {
+  const r = await lab('exec', NODES.join(','), '--', 'echo "PID=$(hostname)=$(pgrep -x mariadbd | head -n1)"');
+  return new Map([...r.out.matchAll(/^PID=(n\d)=(\d*)$/gm)].map((m) => [m[1]!, m[2]!]));
+}
+
+/** A global variable on every node (SHOW GLOBAL VARIABLES, local socket). */
+async function variableOn(name: string): Promise<string[]> {
+  const r = await lab('exec', NODES.join(','), '--', `echo "V=$(hostname)=$(mariadb -N -B -e "SHOW GLOBAL VARIABLES LIKE '${name}'" | cut -f2)"`);
+  const m = new Map([...r.out.matchAll(/^V=(n\d)=(.*)$/gm)].map((x) => [x[1]!, x[2]!.trim()]));
+  return NODES.map((n) => m.get(n) ?? '');
+}
+
+/**
+ * A client on `node` inserting through the writer VIP until /root/myr-stop exists (a transient unit): each
+ * acknowledged id with its time in myr-ok, each refused attempt's time in myr-err. A sampler on `sampler` logs the
+ * number of promoted instances Pacemaker reports, twice a second.
+ */
+async function startLoad(table: string, node: string, sampler: string): Promise<void> {
+  const writer = [
+    'i=1',
+    'while [ ! -e /root/myr-stop ]; do',
+    `  if ${CLIENT} -e "INSERT INTO hpltest.${table} VALUES ($i)" 2>/dev/null; then echo "$i $(date +%s%3N)" >> /root/myr-ok; else date +%s%3N >> /root/myr-err; fi`,
+    '  i=$((i+1)); sleep 0.02',
+    'done',
+  ];
+  const sample = [
+    'while [ ! -e /root/myr-stop ]; do',
+    '  echo "$(date +%s%3N) $(crm_resource --locate --resource mariadb_server-clone 2>/dev/null | grep -cE \'(Promoted|Master)\')" >> /root/myr-promoted',
+    '  sleep 0.5',
+    'done',
+  ];
+  const unit = (name: string, script: string[]): string =>
+    [`cat > /root/${name}.sh <<'HPLEOF'`, ...script, 'HPLEOF', `systemd-run --quiet --unit ${name} bash /root/${name}.sh`].join('\n');
+  const mk = await lab('exec', node, '--', `${CLIENT} -e "CREATE TABLE IF NOT EXISTS hpltest.${table} (id INT PRIMARY KEY)"`);
+  expect(mk.code, mk.out + mk.err).toBe(0);
+  const clean = await lab('exec', 'all', '--', 'rm -f /root/myr-stop /root/myr-ok /root/myr-err /root/myr-promoted');
+  expect(clean.code, clean.out + clean.err).toBe(0);
+  for (const [n, script] of [[node, unit('myr-writer', writer)], [sampler, unit('myr-sampler', sample)]] as const) {
+    const r = await lab('exec', n, '--', script);
+    expect(r.code, r.out + r.err).toBe(0);
+  }
+  await waitFor('the first acknowledged inserts', () => lab('exec', node, '--', 'wc -l < /root/myr-ok 2>/dev/null || echo 0'), (r) => Number(/^(\d+)$/m.exec(r.out)?.[1] ?? 0) > 10, 60_000, 500);
+}
+
+interface Load {
+  acked: number[];
+  refused: number;
+  /** Longest time between two acknowledged inserts (ms): the write-refusal window. */
+  gapMs: number;
+  /** Samples [ms, promoted count]. */
+  promoted: Array<[number, number]>;
+}
+
+async function stopLoad(node: string, sampler: string): Promise<Load> {
+  await lab('exec', 'all', '--', 'touch /root/myr-stop; sleep 1; systemctl stop myr-writer myr-sampler 2>/dev/null; true');
+  const ok = (await lab('exec', node, '--', 'cat /root/myr-ok')).out.split('\n').flatMap((l) => {
+    const m = /^(\d+) (\d{13})$/.exec(l.trim());
+    return m ? [[Number(m[1]), Number(m[2])] as const] : [];
+  });
+  const refused = Number(/^(\d+)$/m.exec((await lab('exec', node, '--', 'cat /root/myr-err 2>/dev/null | wc -l')).out)?.[1] ?? 0);
+  let gapMs = 0;
+  for (let i = 1; i < ok.length; i++) gapMs = Math.max(gapMs, ok[i]![1] - ok[i - 1]![1]);
+  const promoted = (await lab('exec', sampler, '--', 'cat /root/myr-promoted')).out.split('\n').flatMap((l) => {
+    const m = /^(\d{13}) (\d+)$/.exec(l.trim());
+    return m ? [[Number(m[1]), Number(m[2])] as [number, number]] : [];
+  });
+  return { acked: ok.map(([id]) => id), refused, gapMs, promoted };
+}
+
+/** Longest run of samples without a promoted instance (ms). */
+function longestWithoutPromoted(samples: Array<[number, number]>): number {
+  let longest = 0;
+  let since: number | undefined;
+  for (const [at, n] of samples) {
+    if (n === 0) since ??= at;
+    else if (since !== undefined) {
+      longest = Math.max(longest, at - since);
+      since = undefined;
+    }
+  }
+  return since === undefined ? longest : Math.max(longest, (samples.at(-1)?.[0] ?? since) - since);
+}
+
+/** Every acknowledged id is on every node (each replica caught up first: the gate said so). */
+async function expectAckedEverywhere(table: string, acked: number[]): Promise<void> {
+  for (const n of NODES) {
+    const { value: have } = await waitFor(`acknowledged rows on ${n}`, () => lab('exec', n, '--', `mariadb -N -B -e 'SELECT id FROM hpltest.${table}'`).then(
+      (r) => new Set(r.out.split('\n').filter((x) => /^\d+$/.test(x)).map(Number)),
+    ), (ids) => acked.every((id) => ids.has(id)), 30_000, 1000).catch(() => ({ value: new Set<number>() }));
+    expect(acked.filter((id) => !have.has(id)).length, `${n} misses acknowledged rows`).toBe(0);
+  }
+}
+
+const rollRepl = (...extra: string[]): ReturnType<typeof rollingJson> =>
+  rollingJson(L.inventory, 'controllers', '--role', 'mysql-replication', '--playbook', PLAYBOOK, ...extra);
+const okSteps = (events: RollingEvent[]): string[] => events.flatMap((e) => (e.type === 'step-end' && e.status === 'ok' ? [`${e.node}:${e.step}`] : []));
+
 describeLab('role mysql-replication on the lab (Pacemaker mariadb promotable clone, semi-sync, writer VIP)', () => {
   useTempAuthkey();
+  useScratchCwd('hpl-myrepl-');
   beforeAll(() => L.fresh(3), 1_800_000);
   afterAll(() => L.down(), 120_000);
 
@@ -94,6 +202,114 @@ describeLab('role mysql-replication on the lab (Pacemaker mariadb promotable clo
     expect(d.code, d.out.slice(-4000) + d.err).toBe(0);
     for (const [host, r] of d.recap) expect(r.changed, `${host}: ${JSON.stringify(changedNonHandler(d).map((x) => x.task))}`).toBe(0);
   }, 300_000);
+
+
+  it('a server setting changed in a deploy under inserts through the VIP: rolled through Pacemaker, new value everywhere, no acknowledged insert lost; then 0 changed', async () => {
+    const master = healthy(await views(), NODES)!;
+    expect(master).toBeDefined();
+    const replicas = NODES.filter((n) => n !== master);
+    const before = await pids();
+    await startLoad('cfg', replicas[1]!, replicas[0]!);
+    process.env['HAPLAY_TEST_REPL_MAXCONN'] = '250';
+    const started = Date.now();
+    const d = await deploy();
+    const load = await stopLoad(replicas[1]!, replicas[0]!);
+    expect(d.code, d.out.slice(-4000) + d.err).toBe(0);
+    console.log(`[haplay] mysql-replication config change rolled over 3 nodes: ${Date.now() - started} ms`);
+    console.log(`[haplay] inserts through the VIP during the deploy: ${load.acked.length} acknowledged, ${load.refused} refused; write-refusal window (longest gap between acknowledged inserts): ${load.gapMs} ms`);
+    // The restarts are the cluster phase's handlers, rolled: the replicas one at a time, the promoted node last,
+    // after its switchover (move-away).
+    const restarts = d.results.filter((r) => r.task === MYSQL_REPL_RESTART_HANDLER);
+    expect(restarts.map((r) => `${r.host}:${r.status}`)).toEqual([...replicas, master].map((n) => `${n}:changed`));
+    const steps = d.events.flatMap((e) => (e.type === 'rolling' && e.event.type === 'step-end' && e.event.status === 'ok' ? [`${e.event.node}:${e.event.step}`] : []));
+    expect(steps).toEqual([
+      ...replicas.flatMap((n) => ['gate-before', 'stop', 'gate-after'].map((x) => `${n}:${x}`)),
+      ...['gate-before', 'move-away', 'stop', 'gate-after'].map((x) => `${master}:${x}`),
+    ]);
+    const after = await pids();
+    for (const n of NODES) expect(after.get(n), `${n} restarted`).not.toBe(before.get(n));
+    expect(await variableOn('max_connections')).toEqual(['250', '250', '250']);
+    const { value: v } = await waitFor('one promoted, two replicas', () => views(), (x) => healthy(x, NODES) !== undefined, 60_000, 1000);
+    const promoted = healthy(v, NODES)!;
+    expect(promoted).not.toBe(master); // the switchover moved the writer
+    expect(await L.holders(VIP, NODES)).toEqual([promoted]);
+    expect(load.acked.length).toBeGreaterThan(50);
+    await expectAckedEverywhere('cfg', load.acked);
+    for (const pw of [TEST_PASSWORD, REPL_PASSWORD]) expect(d.out + d.err).not.toContain(pw);
+    // Nothing left pending: the next deploy changes nothing and restarts nothing.
+    const again = await deploy();
+    expect(again.code, again.out.slice(-3000) + again.err).toBe(0);
+    for (const [host, r] of again.recap) expect(r.changed, `${host}: ${JSON.stringify(changedNonHandler(again).map((x) => x.task))}`).toBe(0);
+    expect(await pids()).toEqual(after);
+  }, 900_000);
+
+  it('haplay rolling --role mysql-replication under inserts: every server restarted, never two promoted, no acknowledged insert lost', async () => {
+    const master = healthy(await views(), NODES)!;
+    expect(master).toBeDefined();
+    const replicas = NODES.filter((n) => n !== master);
+    const before = await pids();
+    await startLoad('roll', replicas[1]!, replicas[0]!);
+    const r = await rollRepl();
+    const load = await stopLoad(replicas[1]!, replicas[0]!);
+    console.log(`[haplay] mysql-replication rolling restart under inserts: ${r.end?.durationMs ?? '-'} ms`);
+    expect(r.code, r.out.slice(-3000) + r.err).toBe(0);
+    expect(r.events.find((e) => e.type === 'rolling-start')).toMatchObject({ order: [...replicas, master], active: [master] });
+    expect(r.end).toMatchObject({ status: 'done', done: [...replicas, master], failed: [], untouched: [] });
+    expect(okSteps(r.events)).toEqual([
+      ...replicas.flatMap((n) => ['gate-before', 'stop', 'start', 'gate-after'].map((x) => `${n}:${x}`)),
+      ...['gate-before', 'move-away', 'stop', 'start', 'gate-after'].map((x) => `${master}:${x}`),
+    ]);
+    const switchover = r.events.find((e) => e.type === 'step-end' && e.step === 'move-away');
+    console.log(`[haplay] switchover step (ban of ${master} until another node is promoted and writable through the VIP): ${switchover?.type === 'step-end' ? switchover.ms : '-'} ms`);
+    const after = await pids();
+    for (const n of NODES) expect(after.get(n), `${n} restarted`).not.toBe(before.get(n));
+    const without = longestWithoutPromoted(load.promoted);
+    console.log(`[haplay] ${load.promoted.length} samples of Pacemaker's promoted count; longest without a promoted instance: ${without} ms; ` +
+      `inserts: ${load.acked.length} acknowledged, ${load.refused} refused, write-refusal window ${load.gapMs} ms`);
+    expect(load.promoted.length).toBeGreaterThan(20);
+    expect(Math.max(...load.promoted.map(([, n]) => n))).toBe(1); // never two promoted
+    expect(load.promoted.some(([, n]) => n === 0)).toBe(true); // the sampler saw the switchover (not blind)
+    expect(without).toBeLessThan(120_000); // bounded: only the switchover, never the whole rollout
+    expect(load.acked.length).toBeGreaterThan(50);
+    await expectAckedEverywhere('roll', load.acked);
+  }, 900_000);
+
+  it('a replica whose server cannot start stops the rollout at its gate (the others untouched); --resume completes after the repair', async () => {
+    const master = healthy(await views(), NODES)!;
+    const replicas = NODES.filter((n) => n !== master);
+    const broken = replicas[0]!;
+    const BROKEN = '/etc/mysql/mariadb.conf.d/99-zz-hpl-broken.cnf';
+    const b = await lab('exec', broken, '--', `printf '[mysqld]\\nhpl_no_such_option = 1\\n' > ${BROKEN}`);
+    expect(b.code, b.out + b.err).toBe(0);
+    const before = await pids();
+    const r = await rollRepl('--gate-timeout', '120');
+    expect(r.code, r.out.slice(-3000) + r.err).toBe(3);
+    const end = r.end!;
+    console.log(`[haplay] rollout stopped after ${end.durationMs} ms: ${JSON.stringify(end.failed)}`);
+    expect(end).toMatchObject({ status: 'failed', done: [], untouched: [replicas[1], master] });
+    expect(end.failed).toHaveLength(1);
+    expect(end.failed[0]).toMatchObject({ node: broken, step: 'gate-after', gate: 'mysql-replication: instance started by Pacemaker' });
+    // Judged hopeless at once (Pacemaker does not retry a failed start), not waited out.
+    expect(end.failed[0]!.message).toMatch(new RegExp(`^gate ".*" cannot become healthy: ${broken}: the mariadb instance failed to start`));
+    const mid = await pids();
+    for (const n of [replicas[1]!, master]) expect(mid.get(n), `${n} untouched`).toBe(before.get(n));
+    // The others keep serving writes through the VIP.
+    const w = await lab('exec', replicas[1]!, '--', `${CLIENT} -e "INSERT INTO hpltest.t VALUES (3000000); SELECT @@hostname"`);
+    expect(w.code, w.out + w.err).toBe(0);
+    expect(w.out).toMatch(new RegExp(`^${master}$`, 'm'));
+
+    expect((await lab('exec', broken, '--', `rm -f ${BROKEN}`)).code).toBe(0);
+    const resumed = await rollingJson('--resume', end.id);
+    console.log(`[haplay] resume: ${resumed.end?.durationMs ?? '-'} ms`);
+    expect(resumed.code, resumed.out.slice(-3000) + resumed.err).toBe(0);
+    expect(resumed.end?.done).toEqual([broken, replicas[1], master]);
+    expect(okSteps(resumed.events).filter((s) => s.startsWith(`${broken}:`))).toEqual(['stop', 'start', 'gate-after'].map((x) => `${broken}:${x}`));
+    const { value: v } = await waitFor('one promoted, two replicas', () => views(), (x) => healthy(x, NODES) !== undefined, 60_000, 1000);
+    expect(healthy(v, NODES)).toBeDefined();
+    const last = await pids();
+    for (const n of NODES) expect(last.get(n), `${n} restarted`).not.toBe(before.get(n));
+    await expectAckedEverywhere('t', [3000000]);
+  }, 900_000);
 
   it('a power cut of the master while a client writes: a replica is promoted, the VIP follows, no acknowledged row is lost; the old master rejoins as a replica', async () => {
     const master = healthy(await views(), NODES)!;
