@@ -282,7 +282,9 @@ function prepareTasks(v: MysqlReplVars): TaskDef[] {
         vars: { host: ctx.host, address: bindAddressOf(v, ctx), serverId: v.mysqlReplServerIdBase + i, extra: Object.entries(v.mysqlReplMysqldOptions) },
       };
     }, { notify: [RESTART_PENDING] }),
-    tasks.template('replication client file (root only)', { src: 'repl-client.cnf.ejs', dest: REPL_CNF, mode: '0600', owner: 'root' }),
+    // New replication credentials reach a replica's master.info only at its next CHANGE MASTER (the agent's start):
+    // so a changed account restarts every instance through the rolling contract, after the CIB and accounts changed.
+    tasks.template('replication client file (root only)', { src: 'repl-client.cnf.ejs', dest: REPL_CNF, mode: '0600', owner: 'root' }, { notify: [RESTART_PENDING] }),
     tasks.template('users SQL (root only)', (ctx) => ({ src: USERS_TEMPLATE, dest: USERS_SQL, mode: '0600', owner: 'root', vars: usersSqlVars(ctx.host, accounts(v)) })),
     tasks.template('promotable clone definition (root only: holds the replication password)', (ctx) => ({
       src: 'clone.xml.ejs', dest: CLONE_XML, mode: '0600', owner: 'root', vars: cloneVars(ctx),
