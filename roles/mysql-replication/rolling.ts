@@ -158,7 +158,7 @@ export function clusterProblem(v: MysqlReplVars, outs: ProbeOutput[], members: {
   const down = outs.find((o) => o.exitCode === null);
   if (down) return `${down.host}: unreachable (${down.stderr.trim().slice(0, 200)})`;
   const views = new Map(outs.map((o) => [o.host, viewOf(o)]));
-  const xml = [...views.values()].find((x) => x.xml.includes('<crm_mon'))?.xml;
+  const xml = [...views.values()].find((x) => x.xml.includes('<pacemaker-result'))?.xml;
   if (xml === undefined) return 'crm_mon answered on no node';
   const inst = instancesOf(xml, `${v.mysqlReplResource}-clone`, v.mysqlReplResource);
   const promoted = inst.filter((i) => i.role === 'Promoted' || i.role === 'Master').map((i) => i.node);

@@ -103,7 +103,7 @@ function crmMon(roles: Record<string, string>, failures = ''): string {
   );
   return [
     '<pacemaker-result api-version="2.25" request="crm_mon -1 --output-as=xml">',
-    '  <crm_mon version="2.1.5"/>',
+    '  <pacemakerd sys_from="pacemakerd" state="running" last_updated="2026-12-03 12:54:51Z"/>',
     '  <resources>',
     '    <clone id="mariadb_server-clone" multi_state="true" unique="false" maintenance="false" managed="true" disabled="false" failed="false" failure_ignored="false">',
     ...rs,
