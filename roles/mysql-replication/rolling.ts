@@ -39,6 +39,8 @@ export function stopCommand(v: MysqlReplVars, node: string): string {
 /** Start it again: failures on the node cleaned (a failed start is not retried otherwise), the ban lifted. */
 export function startCommand(v: MysqlReplVars, node: string): string {
   return [
+    // A package upgrade (the instance stopped by the ban) may have started a systemd copy: Pacemaker starts the server.
+    'if systemctl is-active -q mariadb; then systemctl stop mariadb; fi',
     `crm_resource --cleanup --resource ${shq(v.mysqlReplResource)} --node ${shq(node)} >/dev/null`,
     `crm_resource --clear --resource ${shq(cloneOf(v))} --node ${shq(node)} >/dev/null`,
     // The instance starts with the config on disk: nothing stays pending.
