@@ -50,8 +50,8 @@ export interface MysqlReplVars extends Record<string, unknown> {
   /** Primitive id; the promotable clone is `<id>-clone`. */
   mysqlReplResource: string;
   mysqlReplPort: number;
-  /** Address the server listens on: 0.0.0.0 (default) so clients reach it through the writer VIP; a node address
-   * when haproxy shares the port on these hosts. '' = the node's inventory address. */
+  /** Address the server listens on: 0.0.0.0, the only value that works (clients reach the promoted server through the
+   * writer VIP, replicas by node name); anything else is refused before any host is touched (addressProblem). */
   mysqlReplBindAddress: string;
   /** server_id of the first node; the others count up in inventory order. */
   mysqlReplServerIdBase: number;
@@ -401,6 +401,26 @@ function clusterTasks(v: MysqlReplVars): TaskDef[] {
   ];
 }
 
+/**
+ * Address settings that cannot work, refused before any host is touched (the engine builds the task lists in its
+ * preflight): mysqld must listen on every address — the writer VIP is added to the promoted node after mysqld
+ * started, and replicas connect by node name — so no HAProxy listener of these hosts (`haproxyServices`, inventory
+ * variables are one namespace) may want the same port.
+ */
+export function addressProblem(v: MysqlReplVars): string | undefined {
+  if (v.mysqlReplBindAddress !== '0.0.0.0') {
+    return `mysqlReplBindAddress: '${v.mysqlReplBindAddress}' makes mysqld listen on ${v.mysqlReplBindAddress || "the node's address"} only: ` +
+      `the writer VIP ${v.mysqlReplVip.ip} would refuse every connection; use '0.0.0.0' (and no HAProxy listener on port ${v.mysqlReplPort} on these hosts)`;
+  }
+  const services = Array.isArray(v['haproxyServices']) ? (v['haproxyServices'] as Array<{ name?: unknown; port?: unknown; bind?: unknown }>) : [];
+  const clash = services.find((x) => x.port === v.mysqlReplPort);
+  if (clash) {
+    return `mysqlReplPort: mysqld listens on 0.0.0.0:${v.mysqlReplPort} (mysqlReplBindAddress), but haproxyServices listener ${String(clash.name)} ` +
+      `binds ${Array.isArray(clash.bind) ? clash.bind.join(', ') : '?'}:${v.mysqlReplPort} on these hosts; move one of them to another port`;
+  }
+  return undefined;
+}
+
 export const mysqlReplicationRole = defineRole<MysqlReplVars>({
   name: 'mysql-replication',
   clustered: true,
@@ -408,6 +428,8 @@ export const mysqlReplicationRole = defineRole<MysqlReplVars>({
   defaults: mysqlReplDefaults,
   schema: mysqlReplSchema,
   tasks: (v) => {
+    const address = addressProblem(v);
+    if (address !== undefined) throw new HaplayError('E_VARS', `mysql-replication: ${address}`);
     switch (v.mysqlReplStep) {
       case 'prepare':
         return prepareTasks(v);

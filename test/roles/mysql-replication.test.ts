@@ -6,7 +6,7 @@ import { loadRole } from '../../src/engine/load.js';
 import { validateRoleVars } from '../../src/engine/vars.js';
 import { secret } from '../../src/secret.js';
 import { compileTemplate } from '../../src/tasks/template-engine.js';
-import { cloneSpec, MYSQL_REPL_RESTART_HANDLER, mysqlReplDefaults, mysqlReplicationPhases, mysqlReplicationRole, xmlAttr, type MysqlReplVars } from '../../roles/mysql-replication/index.js';
+import { addressProblem, cloneSpec, MYSQL_REPL_RESTART_HANDLER, mysqlReplDefaults, mysqlReplicationPhases, mysqlReplicationRole, xmlAttr, type MysqlReplVars } from '../../roles/mysql-replication/index.js';
 import {
   caughtUp, clusterProblem, instancesOf, mysqlReplRolling, nodeProblem, nodeStartFailed, startFailure, stopCommand, switchoverCommand,
 } from '../../roles/mysql-replication/rolling.js';
@@ -32,6 +32,17 @@ describe('role mysql-replication', () => {
     // Options the role sets itself cannot be overridden; values are inlined in the config file, so strict.
     expect(() => validateRoleVars(role, 'c1', { ...ok, mysqlReplMysqldOptions: { read_only: 'OFF' } })).toThrow(/mysqlReplMysqldOptions/);
     expect(() => validateRoleVars(role, 'c1', { ...ok, mysqlReplMysqldOptions: { max_connections: '1\nread_only=OFF' } })).toThrow(/mysqlReplMysqldOptions/);
+  });
+
+  it('refuses address settings that cannot work, before any host is touched (mysqld on every address, no HAProxy listener on its port)', () => {
+    const v = { ...mysqlReplDefaults, mysqlReplStep: 'prepare', mysqlReplPassword: secret('pw'), mysqlReplVip: vip } as unknown as MysqlReplVars;
+    expect(addressProblem(v)).toBeUndefined();
+    expect(addressProblem({ ...v, haproxyServices: [{ name: 'nova-api', bind: ['198.18.0.100'], port: 8774 }] })).toBeUndefined();
+    expect(addressProblem({ ...v, mysqlReplBindAddress: '' })).toMatch(/^mysqlReplBindAddress: '' makes mysqld listen on the node's address only: the writer VIP 198.18.0.101 would refuse every connection/);
+    expect(addressProblem({ ...v, mysqlReplBindAddress: '198.18.0.11' })).toMatch(/^mysqlReplBindAddress: '198.18.0.11'/);
+    expect(addressProblem({ ...v, haproxyServices: [{ name: 'galera', bind: ['198.18.0.100'], port: 3306 }] }))
+      .toBe('mysqlReplPort: mysqld listens on 0.0.0.0:3306 (mysqlReplBindAddress), but haproxyServices listener galera binds 198.18.0.100:3306 on these hosts; move one of them to another port');
+    expect(() => (mysqlReplicationRole.tasks as (x: MysqlReplVars) => unknown)({ ...v, mysqlReplBindAddress: '' })).toThrow(expect.objectContaining({ code: 'E_VARS' }));
   });
 
   it('runs as four phases; replicas are seeded one at a time; config restarts of the cluster phase are rolled', () => {
