@@ -125,7 +125,7 @@ interface Load {
 }
 
 async function stopLoad(node: string, sampler: string): Promise<Load> {
-  await lab('exec', 'all', '--', 'touch /root/myr-stop; sleep 1; systemctl stop myr-writer myr-sampler 2>/dev/null; true');
+  await lab('exec', 'all', '--', 'touch /root/myr-stop; sleep 1; systemctl stop myr-writer myr-sampler 2>/dev/null; systemctl reset-failed myr-writer myr-sampler 2>/dev/null; true');
   const ok = (await lab('exec', node, '--', 'cat /root/myr-ok')).out.split('\n').flatMap((l) => {
     const m = /^(\d+) (\d{13})$/.exec(l.trim());
     return m ? [[Number(m[1]), Number(m[2])] as const] : [];
