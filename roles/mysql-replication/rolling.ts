@@ -167,6 +167,9 @@ export function clusterProblem(v: MysqlReplVars, outs: ProbeOutput[], members: {
   if (promoted.length !== 1) return `${promoted.length} promoted instances (${promoted.join(', ') || 'none'}), want exactly 1`;
   const master = promoted[0]!;
   const mv = views.get(master);
+  // The gate judges every member from its own probe: a rollout names them all (`haplay rolling <inv> <all of them>`).
+  const missing = members.find((m) => !views.has(m.name));
+  if (missing) return `${missing.name}: not probed (roll every member of ${v.mysqlReplNodes} in one run: the gate judges them together)`;
   if (mv === undefined) return `promoted node ${master} is not a member of ${v.mysqlReplNodes}`;
   if (mv.kv.get('ro') !== '0') return `${master}: promoted but read_only=${mv.kv.get('ro') || '(no answer)'}`;
   if (mv.kv.get('rpl_semi_sync_master_status') !== 'ON') return `${master}: semi-sync master status ${mv.kv.get('rpl_semi_sync_master_status') ?? '?'}, want ON`;

@@ -171,6 +171,7 @@ describe('mysql-replication rolling contract', () => {
       [[out('n1', MASTER.replace('vip=1', 'vip=0'), HEALTHY), ok[1]!, ok[2]!], /held by no node, want the promoted n1/],
       [[out('n1', MASTER, STOPPED2), out('n2', 'ro=\nerrlog=[ERROR] boom', STOPPED2), out('n3', replica(), STOPPED2)], /n2: instance not running: \[ERROR\] boom/],
       [[ok[0]!, { host: 'n2', exitCode: null, stdout: '', stderr: 'timeout' }, ok[2]!], /n2: unreachable/],
+      [[ok[1]!, ok[2]!], /n1: not probed \(roll every member/],
     ];
     for (const [outs, reason] of bad) expect(clusterProblem(V, outs, MEMBERS)).toMatch(reason);
   });
