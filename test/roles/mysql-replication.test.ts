@@ -11,6 +11,9 @@ import {
   caughtUp, clusterProblem, instancesOf, mysqlReplRolling, nodeProblem, nodeStartFailed, startFailure, stopCommand, switchoverCommand,
 } from '../../roles/mysql-replication/rolling.js';
 import type { ProbeOutput } from '../../src/rolling/types.js';
+import { preflight } from '../../src/engine/preflight.js';
+import { exitCodeForError } from '../../src/cli/exit-codes.js';
+import { inventoryOf, playbookOf, rejection } from '../engine/helpers.js';
 
 const SITE = fileURLToPath(new URL('../../playbooks/site.ts', import.meta.url));
 const ROLES = fileURLToPath(new URL('../../roles/', import.meta.url));
@@ -43,6 +46,19 @@ describe('role mysql-replication', () => {
     expect(addressProblem({ ...v, haproxyServices: [{ name: 'galera', bind: ['198.18.0.100'], port: 3306 }] }))
       .toBe('mysqlReplPort: mysqld listens on 0.0.0.0:3306 (mysqlReplBindAddress), but haproxyServices listener galera binds 198.18.0.100:3306 on these hosts; move one of them to another port');
     expect(() => (mysqlReplicationRole.tasks as (x: MysqlReplVars) => unknown)({ ...v, mysqlReplBindAddress: '' })).toThrow(expect.objectContaining({ code: 'E_VARS' }));
+  });
+
+  it('a deploy with mysqlReplBindAddress \'\' (the seed inventory\'s old value) is refused in the preflight: exit 2, before any host', async () => {
+    const inventory = inventoryOf({
+      groups: { controllers: { hosts: { c1: {}, c2: {} }, vars: { mysqlReplBindAddress: '', mysqlReplPassword: secret('pw') } } },
+    });
+    const playbook = playbookOf({ phases: mysqlReplicationPhases({ hosts: 'controllers', vars: { mysqlReplVip: vip } }) });
+    const error = await rejection(preflight(playbook, inventory, {}));
+    expect(error.code).toBe('E_VARS');
+    expect(exitCodeForError(error.code)).toBe(2);
+    expect(error.message).toMatch(/mysqlReplBindAddress: '' makes mysqld listen on the node's address only/);
+    await expect(preflight(playbookOf({ phases: mysqlReplicationPhases({ hosts: 'controllers', vars: { mysqlReplVip: vip, mysqlReplBindAddress: '0.0.0.0' } }) }), inventory, {}))
+      .resolves.toHaveLength(4);
   });
 
   it('runs as four phases; replicas are seeded one at a time; config restarts of the cluster phase are rolled', () => {
