@@ -234,10 +234,10 @@ function portFreeScript(v: MysqlReplVars, address: string): string {
   return [
     'command -v ss >/dev/null 2>&1 || { echo "ss not installed: not checked"; exit 0; }',
     `b=${shq(address)}`,
-    `c=$(ss -Hltnp ${shq(`sport = :${v.mysqlReplPort}`)} | while read -r _ _ _ local _ proc; do`,
+    `c=$(ss -Hltnp ${shq(`sport = :${v.mysqlReplPort}`)} | while read -r _ _ _ laddr _ proc; do`,
     '  case "$proc" in *mariadbd*|*mysqld*) continue ;; esac',
-    '  a=${local%:*}',
-    '  if [ "$b" = 0.0.0.0 ] || [ "$a" = "$b" ] || [ "$a" = 0.0.0.0 ] || [ "$a" = "*" ] || [ "$a" = "[::]" ]; then echo "$local $proc"; fi',
+    '  a=${laddr%:*}',
+    '  if [ "$b" = 0.0.0.0 ] || [ "$a" = "$b" ] || [ "$a" = 0.0.0.0 ] || [ "$a" = "*" ] || [ "$a" = "[::]" ]; then echo "$laddr $proc"; fi',
     'done)',
     `[ -z "$c" ] || { echo "mysqlReplBindAddress/mysqlReplPort: mysqld wants ${address}:${v.mysqlReplPort}, already taken by: $c (set mysqlReplBindAddress to the node address, or move the other listener)" >&2; exit 1; }`,
     'echo free',

@@ -5,6 +5,7 @@
 // connected, then the ban makes Pacemaker demote it (the agent sets read_only and kills client threads), stop it, and
 // the agent's election promotes the replica with the highest GTID; the writer VIP follows (colocated, ordered after
 // promote), checked writable through the VIP; the old master then starts as a replica of the new one.
+// Commands run under /bin/sh (dash on Debian): POSIX shell only.
 import { HaplayError, shq, type ProbeOutput, type RoleDef } from 'haplay';
 import { keyValues } from '../galera/decide.js';
 import type { MysqlReplVars } from './index.js';
@@ -28,9 +29,9 @@ export function stopCommand(v: MysqlReplVars, node: string): string {
   const clone = cloneOf(v);
   return [
     `crm_resource --ban --resource ${shq(clone)} --node ${shq(node)} >/dev/null`,
-    `end=$((SECONDS + ${v.mysqlReplTimeout}))`,
+    `end=$(($(date +%s) + ${v.mysqlReplTimeout}))`,
     `while ${runsOn(clone, node)}; do`,
-    `  [ $SECONDS -lt $end ] || { echo ${shq(`the ${clone} instance on ${node} did not stop within ${v.mysqlReplTimeout} s (ban cli-ban-${clone}-on-${node} kept)`)} >&2; exit 1; }`,
+    `  [ "$(date +%s)" -lt "$end" ] || { echo ${shq(`the ${clone} instance on ${node} did not stop within ${v.mysqlReplTimeout} s (ban cli-ban-${clone}-on-${node} kept)`)} >&2; exit 1; }`,
     '  sleep 1',
     'done',
   ].join('\n');
@@ -62,17 +63,17 @@ export function switchoverCommand(v: MysqlReplVars, node: string): string {
     `[ "$ro" = 0 ] || { echo "${node} is not the promoted instance (read_only=$ro)" >&2; exit 1; }`,
     `clients=$(timeout 10 mariadb -N -B -e "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'" 2>/dev/null | cut -f2)`,
     `[ "\${clients:-0}" -ge 1 ] || { echo "no semi-sync replica connected to ${node}: a switchover could lose acknowledged writes" >&2; exit 1; }`,
-    `t0=$SECONDS`,
+    `t0=$(date +%s)`,
     `crm_resource --ban --resource ${shq(clone)} --node ${shq(node)} >/dev/null`,
-    `end=$((SECONDS + ${t}))`,
+    `end=$((t0 + ${t}))`,
     'while :; do',
     `  p=$(${promotedNode(clone)})`,
     `  h=$(crm_resource --locate --resource ${shq(vip.name)} 2>/dev/null | sed -n -E 's/.*running on: ([^ ]+).*/\\1/p' | head -n1)`,
     `  if [ -n "$p" ] && [ "$p" != ${shq(node)} ] && [ "$h" = "$p" ] && ` +
       `[ "$(timeout 5 mariadb --defaults-extra-file=${REPL_CNF} -h ${shq(vip.ip)} -P ${v.mysqlReplPort} -N -B -e 'SELECT @@read_only' 2>/dev/null)" = 0 ]; then`,
-    `    echo "switchover: $p promoted, writer VIP ${vip.ip} on $p and read-write, $((SECONDS - t0)) s after the ban of ${node}"; exit 0`,
+    `    echo "switchover: $p promoted, writer VIP ${vip.ip} on $p and read-write, $(($(date +%s) - t0)) s after the ban of ${node}"; exit 0`,
     '  fi',
-    '  if [ $SECONDS -ge $end ]; then',
+    '  if [ "$(date +%s)" -ge "$end" ]; then',
     `    crm_resource --clear --resource ${shq(clone)} --node ${shq(node)} >/dev/null`,
     `    echo "switchover: no other node promoted with the writer VIP within ${t} s (promoted: \${p:-none}, VIP on: \${h:-none}); the ban of ${node} was lifted" >&2; exit 1`,
     '  fi',

@@ -1,5 +1,6 @@
 // Unit tests of role mysql-replication: variable schema (through the engine's validation), the phases, the rendered
 // server config (server_id per node, binlog, GTID, semi-sync, read_only) and the promotable clone's CIB definition.
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadRole } from '../../src/engine/load.js';
@@ -8,7 +9,7 @@ import { secret } from '../../src/secret.js';
 import { compileTemplate } from '../../src/tasks/template-engine.js';
 import { addressProblem, cloneSpec, MYSQL_REPL_RESTART_HANDLER, mysqlReplDefaults, mysqlReplicationPhases, mysqlReplicationRole, xmlAttr, type MysqlReplVars } from '../../roles/mysql-replication/index.js';
 import {
-  caughtUp, clusterProblem, instancesOf, mysqlReplRolling, nodeProblem, nodeStartFailed, startFailure, stopCommand, switchoverCommand,
+  caughtUp, clusterProblem, instancesOf, mysqlReplRolling, nodeProblem, nodeStartFailed, probeCommand, startCommand, startFailure, stopCommand, switchoverCommand,
 } from '../../roles/mysql-replication/rolling.js';
 import type { ProbeOutput } from '../../src/rolling/types.js';
 import { preflight } from '../../src/engine/preflight.js';
@@ -222,5 +223,24 @@ describe('mysql-replication rolling contract', () => {
   it('the restart handler is the same ban/clear, named as the cluster phase notifies it', () => {
     const handlers = (mysqlReplicationRole.handlers as (v: MysqlReplVars) => { name: string }[])(V);
     expect(handlers.map((h) => h.name)).toContain(MYSQL_REPL_RESTART_HANDLER);
+  });
+
+  it('every generated script parses under /bin/sh (dash on Debian: no bash-isms), and the stop loop polls until the instance is gone', async () => {
+    const ctx = { host: 'n1', hostsOf: () => MEMBERS.map((m) => ({ ...m, vars: {} })), results: {}, resultsOf: () => ({}) };
+    const scripts = [switchoverCommand(V, 'n1'), probeCommand(V), stopCommand(V, 'n1'), startCommand(V, 'n1')];
+    for (const step of ['prepare', 'cluster']) {
+      for (const t of (mysqlReplicationRole.tasks as (x: MysqlReplVars) => Array<{ args: unknown }>)({ ...V, mysqlReplStep: step } as MysqlReplVars)) {
+        const a = (typeof t.args === 'function' ? await (t.args as (c: unknown) => unknown)(ctx) : t.args) as { cmd?: unknown; unless?: unknown };
+        for (const x of [a.cmd, a.unless]) if (typeof x === 'string') scripts.push(x);
+      }
+    }
+    expect(scripts.length).toBeGreaterThan(12);
+    for (const s of scripts) execFileSync('sh', ['-n', '-c', s]);
+    // A crm_resource stand-in that reports the instance on n1 for two polls, then gone.
+    const dir = execFileSync('mktemp', ['-d']).toString().trim();
+    const fake = `printf '%s\\n' '#!/bin/sh' 'n=$(cat ${dir}/n 2>/dev/null || echo 0); echo $((n+1)) > ${dir}/n' ` +
+      `'[ "$1" = --locate ] && [ "$n" -lt 2 ] && echo "resource mariadb_server-clone is running on: n1 Promoted"; exit 0' > ${dir}/crm_resource; chmod +x ${dir}/crm_resource`;
+    const out = execFileSync('sh', ['-c', `${fake}\nPATH=${dir}:$PATH\n${stopCommand(V, 'n1')}\necho "stopped after $(cat ${dir}/n) calls"; rm -rf ${dir}`]).toString();
+    expect(out).toContain('stopped after 3 calls'); // the ban, a poll seeing the instance, one seeing it gone
   });
 });
