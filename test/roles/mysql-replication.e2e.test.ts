@@ -70,9 +70,9 @@ async function idsOn(node: string): Promise<Set<number>> {
 }
 
 
-/** mariadbd's PID per node (a restart changes it). */
+/** The server's PID per node, from the pid file the agent starts it with (a restart changes it). */
 async function pids(): Promise<Map<string, string>> {
-  const r = await lab('exec', NODES.join(','), '--', 'echo "PID=$(hostname)=$(pgrep -x mariadbd | head -n1)"');
+  const r = await lab('exec', NODES.join(','), '--', 'echo "PID=$(hostname)=$(cat /run/mysqld/mysqld.pid 2>/dev/null)"');
   return new Map([...r.out.matchAll(/^PID=(n\d)=(\d*)$/gm)].map((m) => [m[1]!, m[2]!]));
 }
 
