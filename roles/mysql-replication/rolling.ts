@@ -102,6 +102,8 @@ export function probeCommand(v: MysqlReplVars): string {
 export interface Instance {
   node: string;
   role: string;
+  /** crm_mon's failed="true" (an operation failed there: not a healthy instance). */
+  failed: boolean;
 }
 
 /** The clone's instances from crm_mon's XML: node and role of each running one. */
@@ -111,7 +113,7 @@ export function instancesOf(xml: string, clone: string, rsc: string): Instance[]
   for (const m of block.matchAll(new RegExp(`<resource id="${rsc}"([^>]*?)(?:/>|>([\\s\\S]*?)</resource>)`, 'g'))) {
     const role = /role="(\w+)"/.exec(m[1]!)?.[1] ?? '?';
     const node = /<node name="([^"]+)"/.exec(m[2] ?? '')?.[1];
-    if (node !== undefined) out.push({ node, role });
+    if (node !== undefined) out.push({ node, role, failed: /failed="true"/.test(m[1]!) });
   }
   return out;
 }
@@ -120,7 +122,8 @@ export function instancesOf(xml: string, clone: string, rsc: string): Instance[]
 export function startFailure(xml: string, rsc: string, node: string): string | undefined {
   for (const m of xml.matchAll(/<failure ([^>]*)\/>/g)) {
     const a = m[1]!;
-    if (a.includes(`op_key="${rsc}_start_0"`) && a.includes(`node="${node}"`)) return /exitreason="([^"]*)"/.exec(a)?.[1] || /exitstatus="([^"]*)"/.exec(a)?.[1] || 'failed';
+    // Anonymous clone instances may be recorded as `<rsc>:<n>`.
+    if (new RegExp(`op_key="${rsc}(:\\d+)?_start_0"`).test(a) && a.includes(`node="${node}"`)) return /exitreason="([^"]*)"/.exec(a)?.[1] || /exitstatus="([^"]*)"/.exec(a)?.[1] || 'failed';
   }
   return undefined;
 }
@@ -204,8 +207,12 @@ export function clusterProblem(v: MysqlReplVars, outs: ProbeOutput[], members: {
 export function nodeProblem(v: MysqlReplVars, o: ProbeOutput): string | undefined {
   if (o.exitCode === null) return `${o.host}: unreachable`;
   const x = viewOf(o);
-  const role = instancesOf(x.xml, `${v.mysqlReplResource}-clone`, v.mysqlReplResource).find((i) => i.node === o.host)?.role;
-  return role === undefined ? `${o.host}: instance not running${x.kv.get('errlog') ? `: ${x.kv.get('errlog')}` : ''}` : undefined;
+  const inst = instancesOf(x.xml, `${v.mysqlReplResource}-clone`, v.mysqlReplResource).find((i) => i.node === o.host);
+  // A start in progress shows the node with role Starting: only a started, not failed instance (either role) passes.
+  const started = inst !== undefined && !inst.failed && ['Unpromoted', 'Promoted', 'Slave', 'Master'].includes(inst.role);
+  if (started) return undefined;
+  const what = inst === undefined ? 'not running' : `${inst.role}${inst.failed ? ' (failed)' : ''}`;
+  return `${o.host}: instance ${what}${x.kv.get('errlog') ? `: ${x.kv.get('errlog')}` : ''}`;
 }
 
 export function nodeStartFailed(v: MysqlReplVars, o: ProbeOutput): string | undefined {

@@ -270,7 +270,7 @@ describeLab('role mysql-replication on the lab (Pacemaker mariadb promotable clo
       ...replicas.flatMap((n) => ['gate-before', 'stop', 'start', 'gate-after'].map((x) => `${n}:${x}`)),
       ...['gate-before', 'move-away', 'stop', 'start', 'gate-after'].map((x) => `${master}:${x}`),
     ]);
-    const switchover = r.events.find((e) => e.type === 'step-end' && e.step === 'move-away');
+    const switchover = r.events.find((e) => e.type === 'step-end' && e.step === 'move-away' && e.node === master);
     console.log(`[haplay] switchover step (ban of ${master} until another node is promoted and writable through the VIP): ${switchover?.type === 'step-end' ? switchover.ms : '-'} ms`);
     const after = await pids();
     for (const n of NODES) expect(after.get(n), `${n} restarted`).not.toBe(before.get(n));

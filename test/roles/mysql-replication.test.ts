@@ -157,8 +157,8 @@ const HEALTHY = crmMon({ n1: 'Promoted', n2: 'Unpromoted', n3: 'Unpromoted' });
 describe('mysql-replication rolling contract', () => {
   it('parses the clone instances and start failures from crm_mon XML', () => {
     expect(instancesOf(crmMon({ n1: 'Promoted', n2: 'Unpromoted', n3: 'Stopped' }), 'mariadb_server-clone', 'mariadb_server')).toEqual([
-      { node: 'n1', role: 'Promoted' },
-      { node: 'n2', role: 'Unpromoted' },
+      { node: 'n1', role: 'Promoted', failed: false },
+      { node: 'n2', role: 'Unpromoted', failed: false },
     ]);
     const failed = crmMon({ n1: 'Promoted', n3: 'Unpromoted', n2: 'Stopped' },
       '    <failure op_key="mariadb_server_start_0" node="n2" exitstatus="error" exitreason="MariaDB server failed to start" exitcode="1" call="40" status="complete" task="start"/>');
@@ -167,6 +167,11 @@ describe('mysql-replication rolling contract', () => {
     expect(nodeStartFailed(V, out('n2', 'ro=\nerrlog=[ERROR] unknown variable', failed))).toMatch(/^n2: the mariadb instance failed to start \(MariaDB server failed to start\): \[ERROR\] unknown variable/);
     expect(nodeProblem(V, out('n2', 'ro=', failed))).toMatch(/n2: instance not running/);
     expect(nodeProblem(V, out('n3', replica(), failed))).toBeUndefined();
+    // Seen on the lab: crm_mon lists a starting instance with its node; the gate waits for the start's outcome.
+    expect(nodeProblem(V, out('n2', 'ro=', crmMon({ n1: 'Promoted', n2: 'Starting', n3: 'Unpromoted' })))).toBe('n2: instance Starting');
+    const failedFlag = crmMon({ n1: 'Promoted', n2: 'Unpromoted', n3: 'Unpromoted' }).replace(/(role="Unpromoted" active="true" orphaned="false" blocked="false" managed="true") failed="false"/, '$1 failed="true"');
+    expect(nodeProblem(V, out('n2', 'ro=', failedFlag))).toBe('n2: instance Unpromoted (failed)');
+    expect(startFailure('<failure op_key="mariadb_server:1_start_0" node="n2" exitstatus="error" exitreason="boom"/>', 'mariadb_server', 'n2')).toBe('boom');
   });
 
   it('judges the cluster: one promoted read-write with semi-sync, replicas caught up, the VIP on the promoted node', () => {
