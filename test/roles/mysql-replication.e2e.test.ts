@@ -98,7 +98,10 @@ async function startLoad(table: string, node: string, sampler: string): Promise<
   ];
   const sample = [
     'while [ ! -e /root/myr-stop ]; do',
-    '  echo "$(date +%s%3N) $(crm_resource --locate --resource mariadb_server-clone 2>/dev/null | grep -cE \'(Promoted|Master)\')" >> /root/myr-promoted',
+    '  l=$(crm_resource --locate --resource mariadb_server-clone 2>/dev/null)',
+    '  n=$(printf \'%s\\n\' "$l" | grep -cE \'(Promoted|Master)\')',
+    '  echo "$(date +%s%3N) $n" >> /root/myr-promoted',
+    '  [ "$n" -lt 2 ] || printf \'%s\\n\' "$(date +%s%3N)" "$l" >> /root/myr-promoted-2',
     '  sleep 0.5',
     'done',
   ];
@@ -106,7 +109,7 @@ async function startLoad(table: string, node: string, sampler: string): Promise<
     [`cat > /root/${name}.sh <<'HPLEOF'`, ...script, 'HPLEOF', `systemd-run --quiet --unit ${name} bash /root/${name}.sh`].join('\n');
   const mk = await lab('exec', node, '--', `${CLIENT} -e "CREATE TABLE IF NOT EXISTS hpltest.${table} (id INT PRIMARY KEY)"`);
   expect(mk.code, mk.out + mk.err).toBe(0);
-  const clean = await lab('exec', 'all', '--', 'rm -f /root/myr-stop /root/myr-ok /root/myr-err /root/myr-promoted');
+  const clean = await lab('exec', 'all', '--', 'rm -f /root/myr-stop /root/myr-ok /root/myr-err /root/myr-promoted /root/myr-promoted-2');
   expect(clean.code, clean.out + clean.err).toBe(0);
   for (const [n, script] of [[node, unit('myr-writer', writer)], [sampler, unit('myr-sampler', sample)]] as const) {
     const r = await lab('exec', n, '--', script);
@@ -278,6 +281,13 @@ describeLab('role mysql-replication on the lab (Pacemaker mariadb promotable clo
     console.log(`[haplay] ${load.promoted.length} samples of Pacemaker's promoted count; longest without a promoted instance: ${without} ms; ` +
       `inserts: ${load.acked.length} acknowledged, ${load.refused} refused, write-refusal window ${load.gapMs} ms`);
     expect(load.promoted.length).toBeGreaterThan(20);
+    // For the diagnosis of a failure: when each step ended, and every sample with more than one promoted instance.
+    const steps = r.events.flatMap((e) => (e.type === 'step-end' && e.status === 'ok' ? [`${e.node}:${e.step}@${e.at}(${e.ms} ms)`] : []));
+    const doubles = load.promoted.filter(([, n]) => n > 1);
+    if (doubles.length) {
+      const raw = await lab('exec', replicas[0]!, '--', 'cat /root/myr-promoted-2');
+      console.log(`[haplay] samples with 2+ promoted: ${JSON.stringify(doubles)}; steps: ${steps.join(' ')}\n${raw.out}`);
+    }
     expect(Math.max(...load.promoted.map(([, n]) => n))).toBe(1); // never two promoted
     expect(load.promoted.some(([, n]) => n === 0)).toBe(true); // the sampler saw the switchover (not blind)
     expect(unpromotedOutside(load.promoted, r.events, master)).toEqual([]); // only during the switchover
