@@ -40,6 +40,7 @@ export default defineInventory({
         // Swift: proxies on the controllers behind HAProxy, storage on the controllers (Fuel), keystone auth.
         swiftProxies: 'swift_proxy',
         swiftStorage: 'swift_storage',
+        swiftHaproxy: { hosts: 'haproxy', backends: ['swift-proxy'] }, // its listener below
         swiftDevices: [{ name: 'sdb', weight: 100, blockDevice: '/dev/sdb' }],
         swiftHashPathSuffix: secret(process.env['HAPLAY_SWIFT_SUFFIX'] ?? 'changeme-suffix'),
         swiftHashPathPrefix: secret(process.env['HAPLAY_SWIFT_PREFIX'] ?? 'changeme-prefix'),

@@ -3,7 +3,8 @@
 // haproxy role renders and validates the config but leaves the systemd unit to Pacemaker (haproxyManageService:
 // false). MySQL master/slave: Pacemaker promotes one instance and moves the DB VIP with it; Qpid runs as independent
 // brokers behind `stick on dst`.
-// Addresses are in the lab's 198.18.0.0/24: `haplay lab up --nodes 4` gives these hosts.
+// Written for RHEL-family hosts (qpidd, eth0, BMCs); addresses in 198.18.0.0/24. The same topology on the local lab's
+// Debian 12 nodes (RabbitMQ brokers, no BMCs) is inventory/lab-redhat.ts (`bash scripts/main.sh redhat`).
 // Fencing: one fence_ipmilan device per controller (BMCs on 198.18.1.0/24, the lab's out-of-band range), the IPMI
 // password a secret (a 0400 file on the nodes, read through password_script; never on a command line).
 import { defineInventory, secret } from 'haplay';
@@ -26,16 +27,21 @@ export default defineInventory({
         pacemakerClusterName: 'rhos',
         pacemakerVips: Object.entries(VIP).map(([name, ip]) => ({ name: `vip-${name}`, ip, cidrNetmask: 24, nic: 'eth0' })),
         pacemakerHaproxyClone: true,
-        // MySQL master/slave: a Pacemaker promotable clone, the writer VIP following the promoted instance; mysqld
-        // on the node's own address (HAProxy binds the VIPs on these hosts).
+        // MySQL master/slave: a Pacemaker promotable clone, the writer VIP following the promoted instance.
         mysqlReplPassword: secret(process.env['HAPLAY_DB_REPL_PASS'] ?? 'changeme'),
         mysqlReplVip: { name: 'vip-db', ip: DB_VIP, cidrNetmask: 24, nic: 'eth0' },
-        mysqlReplBindAddress: '',
+        // mysqld on every address: the writer VIP reaches the promoted server wherever Pacemaker puts it, and
+        // replication uses the node addresses. (A node address only — mysqlReplBindAddress: '' — refuses every
+        // connection to the writer VIP.) So no other process may listen on port 3306 here: HAProxy binds only the
+        // VIP:port pairs below, none on 3306 (test/roles/inventories.test.ts checks this).
+        mysqlReplBindAddress: '0.0.0.0',
         // Three independent brokers behind VIP:5672 (stick on dst): qpidd on RHEL; Debian 12 has no Qpid broker, so a
-        // Debian deployment would set qpidBroker: 'rabbitmq' (the same topology with standalone RabbitMQ brokers).
+        // Debian deployment sets qpidBroker: 'rabbitmq' (standalone RabbitMQ brokers, as inventory/lab-redhat.ts).
         qpidBroker: 'qpid',
         qpidPassword: secret(process.env['HAPLAY_AMQP_PASS'] ?? 'changeme'),
         qpidPacemakerClone: true,
+        // Rolling restarts drain a broker from HAProxy's listener, named `qpid` here (the role's default is `amqp`).
+        qpidHaproxy: { hosts: 'haproxy', backends: ['qpid'] },
         pacemakerFencing: CONTROLLERS.map((node, i) => ({
           name: `fence-${node}`,
           node,

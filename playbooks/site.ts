@@ -1,13 +1,14 @@
 // The whole stack in start order (reference ha-roles.md §2): every host finishes a phase before the next starts.
 // Phases select hosts by role group, as an Ansible site.yml does; the inventory decides the topology by which groups
 // it defines (inventory/fuel-ha.ts: keepalived + haproxy + galera + clustered RabbitMQ + swift + nova-network;
-// inventory/redhat-ha.ts: pacemaker + haproxy + MySQL master/slave + independent brokers; inventory/lab.ts: the
-// main job). A phase whose group the inventory does not define is skipped and says so (`optional`).
+// inventory/redhat-ha.ts: pacemaker + haproxy + MySQL master/slave + independent brokers; inventory/lab.ts and
+// inventory/lab-redhat.ts: the two main jobs on the lab). A phase whose group the inventory does not define is
+// skipped and says so (`optional`).
 //
 //   baseline      all hosts: packages, sysctls, time (role baseline)
 //   loadbalancer  group haproxy: config validated and in place before anything tracks or clones it (with
-//                 Pacemaker, haproxyManageService: false leaves the unit to the cluster)
-//   vip           group keepalived: VRRP VIPs, tracking haproxy (Fuel: keepalived requires haproxy)
+//                 Pacemaker, haproxyManageService: false leaves the unit to the cluster); reloads rolled
+//   vip           group keepalived: VRRP VIPs, tracking haproxy (Fuel: keepalived requires haproxy); reloads rolled
 //   cluster       group pacemaker: corosync/pacemaker, fencing, IPaddr2 VIPs ordered before the haproxy clone
 //   galera        group galera: prepare + report, bootstrap or recover, join one node at a time (Synced gate)
 //   mysql-…       group mysql: master/slave under Pacemaker (needs the cluster phase)
@@ -25,14 +26,18 @@ export default definePlaybook({
   name: 'site',
   phases: [
     { name: 'baseline', hosts: 'all', roles: ['baseline'], become: true, gatherFacts: true },
-    { name: 'loadbalancer', hosts: 'haproxy', optional: true, roles: ['haproxy'], become: true },
-    { name: 'vip', hosts: 'keepalived', optional: true, roles: ['keepalived'], become: true },
+    // Config reloads rolled node by node (docs/rolling.md "In a playbook"): gated, the VIP holder last.
+    { name: 'loadbalancer', hosts: 'haproxy', optional: true, roles: ['haproxy'], become: true, rolling: { role: 'haproxy' } },
+    { name: 'vip', hosts: 'keepalived', optional: true, roles: ['keepalived'], become: true, rolling: { role: 'keepalived' } },
     { name: 'cluster', hosts: 'pacemaker', optional: true, roles: ['pacemaker'], become: true },
     ...optional(galeraPhases({ hosts: 'galera' })),
     ...optional(mysqlReplicationPhases({ hosts: 'mysql', vars: {} })),
-    { name: 'messaging', hosts: 'amqp', optional: true, roles: [{ role: 'qpid', vars: { qpidNodes: 'amqp' } }], become: true },
+    // Config changes restart the brokers one at a time through role qpid's rolling contract (gated, out of HAProxy).
+    { name: 'messaging', hosts: 'amqp', optional: true, roles: [{ role: 'qpid', vars: { qpidNodes: 'amqp' } }], become: true, rolling: { role: 'qpid' } },
     { name: 'swift rings', hosts: 'swift_storage', optional: true, roles: [{ role: 'swift', vars: { swiftStep: 'rings' } }], become: true },
-    { name: 'swift', hosts: 'swift_proxy:swift_storage', optional: true, roles: [{ role: 'swift', vars: { swiftStep: 'nodes' } }], become: true },
-    { name: 'nova-network', hosts: 'nova_network', optional: true, roles: ['nova-network-multihost'], become: true },
+    // Config changes reach the servers node by node (seamless reloads, proxies out of HAProxy, recon-gated).
+    { name: 'swift', hosts: 'swift_proxy:swift_storage', optional: true, roles: [{ role: 'swift', vars: { swiftStep: 'nodes' } }], become: true, rolling: { role: 'swift' } },
+    // nova-api / nova-network / dnsmasq restarts one node at a time, each gated (the role's rolling contract).
+    { name: 'nova-network', hosts: 'nova_network', optional: true, roles: ['nova-network-multihost'], become: true, rolling: { role: 'nova-network-multihost' } },
   ],
 });

@@ -5,8 +5,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages: OpenSSH server and client (loopback test hosts), sudo (become tests), iproute2 and procps;
-# debootstrap and systemd-container (systemd-nspawn) for `haplay lab` and its e2e tests.
-PACKAGES=(openssh-server openssh-client sudo iproute2 procps debootstrap systemd-container)
+# debootstrap and systemd-container (systemd-nspawn) for `haplay lab` and its e2e tests; chromium for the tests that
+# open HTML run reports in a real browser (driven by puppeteer-core: no browser is downloaded by npm); fish (the exec
+# command line is tested under a non-POSIX login shell, test/ssh/command.test.ts); ansible-core for the differential
+# inventory test (test/inventory/ansible-diff.test.ts compares haplay with ansible-inventory and ansible-vault).
+PACKAGES=(openssh-server openssh-client sudo iproute2 procps debootstrap systemd-container chromium fish ansible-core)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,6 +1,6 @@
 // The example role: a host baseline (a sysctl, a templated config file listing the cluster, packages, a service).
 // Used by the tests and the main job; `root` lets loopback test hosts, which share one machine, keep separate files.
-import { defineRole, tasks } from 'haplay';
+import { defineRole, shq, tasks, via } from 'haplay';
 
 export interface BaselineVars extends Record<string, unknown> {
   /** Filesystem prefix for the files this role manages ('' on real hosts). */
@@ -64,9 +64,15 @@ export default defineRole<BaselineVars>({
       when: (ctx) => ctx.facts?.initSystem === 'systemd',
     }),
   ],
+  converge: {
+    'haplay config directory': via('inert', 'a directory'),
+    'cluster members file': via('reload', '`reload cluster config` (the example handler records each reload)'),
+    'message of the day': via('on-use', 'read afresh by whoever displays it; no process keeps it'),
+    'sysctl *': via('runtime', 'the sysctl module sets the live value (`sysctl -w`) as it writes the file'),
+  },
   handlers: (v) => [
     tasks.shell('reload cluster config', {
-      cmd: `mkdir -p ${v.root}/var/lib/haplay && date +%s.%N >> ${v.root}/var/lib/haplay/cluster-reloads`,
+      cmd: `mkdir -p -- ${shq(`${v.root}/var/lib/haplay`)} && date +%s.%N >> ${shq(`${v.root}/var/lib/haplay/cluster-reloads`)}`,
     }),
   ],
 });

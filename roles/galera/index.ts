@@ -11,7 +11,7 @@
 //                                     runs node by node through galeraRolling (gate, HAProxy drain, restart,
 //                                     Synced, back UP): never two members down, the writer last.
 // Variables are prefixed `galera…`: inventory variables are one flat namespace shared by every role.
-import { defineRole, HaplayError, shq, tasks, type HostInfo, type PhaseDef, type ProbeOutput, type RoleDef, type Secret, type TaskContext, type TaskDef, type VarsWithout } from 'haplay';
+import { defineRole, HaplayError, shq, tasks, via, type HostInfo, type PhaseDef, type ProbeOutput, type RoleDef, type RoleGuard, type Secret, type TaskContext, type TaskDef, type VarsWithout } from 'haplay';
 import { decide, keyValues, needsRecover, parseReport, type Decision, type Member } from './decide.js';
 
 export { decide, parseReport, positionOf, needsRecover, type Decision, type Member, type MemberReport } from './decide.js';
@@ -277,7 +277,9 @@ function prepareTasks(v: GaleraVars): TaskDef[] {
       vars: cfgVars(ctx),
     }), { notify: ['restart pending (applied one node at a time in the join phase)'] }),
     tasks.template('clustercheck script', (ctx) => ({ src: 'clustercheck.sh.ejs', dest: '/usr/local/bin/haplay-clustercheck', mode: '0755', vars: cfgVars(ctx) })),
-    tasks.template('clustercheck service', { src: 'clustercheck@.service.ejs', dest: '/etc/systemd/system/haplay-clustercheck@.service', mode: '0644' }),
+    tasks.template('clustercheck service', { src: 'clustercheck@.service.ejs', dest: '/etc/systemd/system/haplay-clustercheck@.service', mode: '0644' }, {
+      notify: [DAEMON_RELOAD],
+    }),
     tasks.template('clustercheck socket', (ctx) => ({ src: 'clustercheck.socket.ejs', dest: '/etc/systemd/system/haplay-clustercheck.socket', mode: '0644', vars: cfgVars(ctx) }), {
       notify: ['restart clustercheck socket'],
     }),
@@ -297,7 +299,7 @@ function bootstrapScript(v: GaleraVars, peers: string[]): string {
   const grastate = shq(`${v.galeraDatadir}/grastate.dat`);
   return [
     ...peers.map(
-      (p) => `if timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/4567"' haplay ${shq(p)} 2>/dev/null; then echo "peer ${p} has galera running (port 4567): refusing a second bootstrap" >&2; exit 1; fi`,
+      (p) => `if timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/4567"' haplay ${shq(p)} 2>/dev/null; then echo ${shq(`peer ${p} has galera running (port 4567): refusing a second bootstrap`)} >&2; exit 1; fi`,
     ),
     `if [ -f ${grastate} ]; then sed -i 's/^safe_to_bootstrap: *0/safe_to_bootstrap: 1/' ${grastate}; fi`,
     `galera_new_cluster ${shq(`${v.galeraServiceName}.service`)}`,
@@ -347,6 +349,9 @@ function startScript(v: GaleraVars): string {
     'echo started',
   ].join('\n');
 }
+
+/** Each connection starts a new clustercheck@ instance: a changed template unit only needs systemd to reread it. */
+const DAEMON_RELOAD = 'reload systemd units (clustercheck service changed)';
 
 /** Handler of the join phase: rolled node by node (galeraPhases sets `rolling`), drained from HAProxy first. */
 export const GALERA_RESTART_HANDLER = 'restart mariadb (config changed)';
@@ -460,6 +465,34 @@ export const galeraRolling: NonNullable<RoleDef<GaleraVars>['rolling']> = (v, ct
   };
 };
 
+/** Read-only probe of a running member: its cluster name and the client addresses of every member it sees. */
+const GUARD_PROBE = (v: GaleraVars): string =>
+  `if ! systemctl is-active -q ${shq(v.galeraServiceName)}; then echo running=0; exit 0; fi; echo running=1; ` +
+  `timeout 10 mariadb -N -B -e ${shq("SHOW GLOBAL VARIABLES LIKE 'wsrep_cluster_name'; SHOW GLOBAL STATUS LIKE 'wsrep_incoming_addresses'")} 2>/dev/null | tr '\t' '='`;
+
+/** Why a running member cannot take the declaration (undefined: it can). Exported for tests. */
+export function galeraGuardProblem(o: ProbeOutput, want: { clusterName: string; addresses: string[] }): string | undefined {
+  if (o.exitCode !== 0) return undefined; // unreachable: the deploy reports it
+  const f = keyValues(o.stdout);
+  if (f.get('running') !== '1') return undefined; // a stopped member starts with the declared config
+  const name = f.get('wsrep_cluster_name');
+  if (name !== undefined && name !== want.clusterName) {
+    return `galeraClusterName: the running cluster is named ${name}, the declaration says ${want.clusterName}; members with different names cannot join each other, so the rolled restarts would split the cluster. A rename needs a full stop and a new bootstrap, which haplay does not do: keep the name`;
+  }
+  const extra = (f.get('wsrep_incoming_addresses') ?? '').split(',').map((a) => a.trim().replace(/:\d+$/, '')).filter((a) => a && a !== 'AUTO')
+    .filter((a) => !want.addresses.includes(a));
+  if (extra.length) {
+    return `galeraNodes: the running cluster has member(s) at ${extra.join(', ')} that galeraNodes does not list; stop mariadb there before removing them from galeraNodes (every gate counts the members)`;
+  }
+  return undefined;
+}
+
+/** Guards (RoleDef.guards): a rename or a removed-but-running member is refused before any host is touched. */
+export function galeraGuards(v: GaleraVars, ctx: { host: string; hostsOf(p: string): HostInfo[] }): RoleGuard[] {
+  const want = { clusterName: v.galeraClusterName, addresses: ctx.hostsOf(v.galeraNodes).map((m) => m.address) };
+  return [{ name: 'galera: cluster name, members', command: GUARD_PROBE(v), check: (o) => galeraGuardProblem(o, want) }];
+}
+
 export const galeraRole = defineRole<GaleraVars>({
   name: 'galera',
   clustered: true,
@@ -469,9 +502,28 @@ export const galeraRole = defineRole<GaleraVars>({
   tasks: (v) => (v.galeraStep === 'prepare' ? prepareTasks(v) : v.galeraStep === 'bootstrap' ? bootstrapTasks(v) : joinTasks(v)),
   handlers: (v) => [
     tasks.copy('restart pending (applied one node at a time in the join phase)', { dest: RESTART_MARKER, content: 'wsrep config changed\n', mode: '0644' }),
+    tasks.command(DAEMON_RELOAD, { cmd: 'systemctl daemon-reload' }),
     tasks.command('restart clustercheck socket', { cmd: 'systemctl restart haplay-clustercheck.socket' }),
     tasks.shell(GALERA_RESTART_HANDLER, { cmd: `systemctl restart ${shq(v.galeraServiceName)} && rm -f ${shq(RESTART_MARKER)}` }),
   ],
+  guards: galeraGuards,
+  converge: {
+    'haplay state directory': via('inert', 'holds the restart marker below'),
+    'wsrep config': via(
+      'rolling',
+      'the marker below, then `restart mariadb (config changed)` rolled node by node through the contract in the join phase ' +
+      '(Synced at full size before and after each node, out of HAProxy meanwhile, the writer last). Added members join one at a ' +
+      'time (state transfer), then the others roll with the new member list; a new node order moves the writer (the first ' +
+      'member: role haproxy reloads its listener). Refused before any host is touched: a new `galeraClusterName` while the ' +
+      'cluster runs (members of different names cannot join each other: a rename needs a full stop and a new bootstrap), and ' +
+      'a running member `galeraNodes` no longer lists (stop it first: every gate counts the members)',
+    ),
+    'restart pending (applied one node at a time in the join phase)': via('rolling', 'the marker survives a failed run; the join phase restarts a marked node through the contract'),
+    'clustercheck script': via('on-use', 'run afresh for every health-check connection'),
+    'clustercheck service': via('reload', '`systemctl daemon-reload`: each connection starts a new instance of the template unit'),
+    'clustercheck socket': via('reload', '`restart clustercheck socket` (new address or port; a restart of a socket unit is immediate)'),
+    'users (SQL file, root only)': via('on-use', 'run by the next task (`users and grants`): passwords and grants are compared and changed live'),
+  },
 });
 
 export default galeraRole;

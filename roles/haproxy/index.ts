@@ -3,7 +3,7 @@
 // validated with `haproxy -c -f` before it replaces the live one, service enabled+started, reload (never restart)
 // on change. Admin-socket helpers (drain/maint/ready) for rolling operations are exported below.
 // Variables are prefixed `haproxy…`: inventory variables are one flat namespace shared by every role.
-import { defineRole, holdsAddressCommand, shq, startedThisRun, tasks, type HostInfo, type RoleDef, type TaskContext } from 'haplay';
+import { defineRole, holdsAddressCommand, shq, startedThisRun, tasks, via, type HostInfo, type RoleDef, type TaskContext, type TaskDef } from 'haplay';
 
 /** What a listener balances, with the options the reference anchors use for it. */
 export type HaproxyServiceKind =
@@ -227,19 +227,44 @@ const vipsOf = (v: HaproxyVars): string[] => [...new Set(v.haproxyServices.flatM
 /**
  * Rolling contract (docs/rolling.md): the unit restarted; gates: haproxy running everywhere before, and on the node
  * after: active, its config valid, its admin socket answering. Active (last) when the node holds a VIP it binds.
+ * With `haproxyManageService: false` the unit is Pacemaker's (a clone): nothing is stopped or started here, and the
+ * gates only ask that the unit has not failed and the config is valid (Pacemaker decides whether it runs yet).
  */
-export const haproxyRolling: NonNullable<RoleDef<HaproxyVars>['rolling']> = (v) => ({
-  services: v.haproxyManageService ? [v.haproxyServiceName] : [],
-  packages: v.haproxyPackages.debian.slice(0, 1),
-  clusterGates: [{ name: 'haproxy active everywhere', on: 'cluster', command: `systemctl is-active --quiet ${shq(v.haproxyServiceName)}` }],
-  nodeGates: [
-    {
-      name: 'haproxy active, config valid, socket answering',
-      command: `systemctl is-active --quiet ${shq(v.haproxyServiceName)} && haproxy -c -q -f ${shq(v.haproxyConfigFile)} && ${adminSocketCommand('show info', v.haproxyStatsSocket)} >/dev/null`,
-    },
-  ],
-  ...(vipsOf(v).length ? { active: holdsAddressCommand(vipsOf(v)) } : {}),
-});
+export const haproxyRolling: NonNullable<RoleDef<HaproxyVars>['rolling']> = (v) => {
+  const svc = shq(v.haproxyServiceName);
+  const valid = `haproxy -c -q -f ${shq(v.haproxyConfigFile)}`;
+  const socket = `${adminSocketCommand('show info', v.haproxyStatsSocket)} >/dev/null`;
+  return {
+    services: v.haproxyManageService ? [v.haproxyServiceName] : [],
+    packages: v.haproxyPackages.debian.slice(0, 1),
+    clusterGates: v.haproxyManageService
+      ? [{ name: 'haproxy active everywhere', on: 'cluster', command: `systemctl is-active --quiet ${svc}` }]
+      : [{ name: 'haproxy not failed anywhere (a Pacemaker clone)', on: 'cluster', command: `! systemctl is-failed --quiet ${svc}` }],
+    nodeGates: [
+      v.haproxyManageService
+        ? { name: 'haproxy active, config valid, socket answering', command: `systemctl is-active --quiet ${svc} && ${valid} && ${socket}` }
+        : { name: 'haproxy config valid, socket answering when running', command: `${valid} && { ! systemctl is-active --quiet ${svc} || ${socket}; }` },
+    ],
+    ...(vipsOf(v).length ? { active: holdsAddressCommand(vipsOf(v)) } : {}),
+  };
+};
+
+/** The reload handler's name (notified by haproxy.cfg; rolled node by node by playbooks/site.ts's loadbalancer phase). */
+export const HAPROXY_RELOAD = 'reload haproxy';
+
+/**
+ * Under Pacemaker (`haproxyManageService: false`, a `systemd:haproxy` clone) the running unit is reloaded too:
+ * `systemctl reload` keeps the unit active (its ActiveState is `reloading`, which Pacemaker's systemd monitor counts
+ * as running: lib/services/systemd.c), so the clone sees no failure; a stopped unit is left to Pacemaker, which
+ * starts it with the new file.
+ */
+function reloadUnderPacemaker(v: HaproxyVars): TaskDef {
+  const svc = shq(v.haproxyServiceName);
+  return tasks.shell(HAPROXY_RELOAD, {
+    cmd: `if systemctl is-active -q ${svc}; then systemctl reload ${svc} && echo reloaded; else echo 'not running: Pacemaker starts it with this config'; fi`,
+    changedWhen: (o) => /^reloaded$/m.test(o.stdout),
+  });
+}
 
 const packagesFor = (v: HaproxyVars, ctx: TaskContext): string[] => (ctx.facts?.osFamily === 'redhat' ? v.haproxyPackages.redhat : v.haproxyPackages.debian);
 
@@ -263,7 +288,7 @@ export default defineRole<HaproxyVars>({
         validate: 'haproxy -c -q -f %s',
         vars: { host: ctx.host, rendered: renderServices(v, (p) => ctx.hostsOf(p)), haproxyStats: v.haproxyStats ?? null },
       }),
-      { notify: ['reload haproxy'] },
+      { notify: [HAPROXY_RELOAD] },
     ),
     tasks.service('haproxy enabled and started', { name: v.haproxyServiceName, state: 'started', enabled: true }, {
       when: () => v.haproxyManageService,
@@ -272,8 +297,18 @@ export default defineRole<HaproxyVars>({
   ],
   // Not right after this run started it: it read the new config when it started.
   handlers: (v) => [
-    tasks.service('reload haproxy', { name: v.haproxyServiceName, state: 'reloaded' }, {
-      when: (ctx) => v.haproxyManageService && !startedThisRun(ctx, 'haproxyService'),
-    }),
+    v.haproxyManageService
+      ? tasks.service(HAPROXY_RELOAD, { name: v.haproxyServiceName, state: 'reloaded' }, { when: (ctx) => !startedThisRun(ctx, 'haproxyService') })
+      : reloadUnderPacemaker(v),
   ],
+  converge: {
+    'sysctl net.ipv4.ip_nonlocal_bind': 'runtime: the sysctl module sets the live value (`sysctl -w`) as it writes the file',
+    'haproxy.cfg': via(
+      'reload',
+      '`reload haproxy` — `systemctl reload` (the master starts new workers on the new config, the old ones finish their ' +
+      'connections: no connection refused), rolled node by node by the loadbalancer phase of playbooks/site.ts (`rolling: { role: ' +
+      "'haproxy' }`: the VIP holder last, a node whose reload fails stops the rollout); under Pacemaker (`haproxyManageService: " +
+      'false`) the same reload of the running clone instance (Pacemaker counts `reloading` as running), a stopped one is started by Pacemaker with the new file',
+    ),
+  },
 });

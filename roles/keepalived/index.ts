@@ -3,7 +3,7 @@
 // nopreempt, PASS authentication from a secret, a track script on HAProxy's health, optional notify script; the
 // candidate config is checked with `keepalived --config-test -f` before it replaces the live one.
 // Variables are prefixed `keepalived…`: inventory variables are one flat namespace shared by every role.
-import { defineRole, holdsAddressCommand, shq, startedThisRun, tasks, type RoleDef, type Secret, type TaskContext } from 'haplay';
+import { defineRole, holdsAddressCommand, shq, startedThisRun, tasks, via, type RoleDef, type Secret, type TaskContext } from 'haplay';
 
 export interface VrrpScript extends Record<string, unknown> {
   name: string;
@@ -228,6 +228,9 @@ export const keepalivedRolling: NonNullable<RoleDef<KeepalivedVars>['rolling']> 
   };
 };
 
+/** The reload handler's name (rolled node by node by playbooks/site.ts's vip phase). */
+export const KEEPALIVED_RELOAD = 'reload keepalived';
+
 const packagesFor = (v: KeepalivedVars, ctx: TaskContext): string[] =>
   ctx.facts?.osFamily === 'redhat' ? v.keepalivedPackages.redhat : v.keepalivedPackages.debian;
 
@@ -250,12 +253,22 @@ export default defineRole<KeepalivedVars>({
         validate: 'keepalived --config-test -f %s',
         vars: { host: ctx.host, rendered: renderInstances(v, ctx) },
       }),
-      { notify: ['reload keepalived'] },
+      { notify: [KEEPALIVED_RELOAD] },
     ),
     tasks.service('keepalived enabled and started', { name: v.keepalivedServiceName, state: 'started', enabled: true }, { register: 'keepalivedService' }),
   ],
   // Not right after this run started it: it read the new config when it started.
   handlers: (v) => [
-    tasks.service('reload keepalived', { name: v.keepalivedServiceName, state: 'reloaded' }, { when: (ctx) => !startedThisRun(ctx, 'keepalivedService') }),
+    tasks.service(KEEPALIVED_RELOAD, { name: v.keepalivedServiceName, state: 'reloaded' }, { when: (ctx) => !startedThisRun(ctx, 'keepalivedService') }),
   ],
+  converge: {
+    'sysctl net.ipv4.ip_nonlocal_bind': 'runtime: the sysctl module sets the live value (`sysctl -w`) as it writes the file',
+    'keepalived.conf': via(
+      'reload',
+      '`reload keepalived` — `systemctl reload` (SIGHUP: the VRRP instances are rebuilt from the new file and keep their ' +
+      'MASTER/BACKUP state, so the VIP does not move; a restart would resign the VIP with a priority-0 advert), rolled node by node ' +
+      "by the vip phase of playbooks/site.ts (`rolling: { role: 'keepalived' }`: each VIP held exactly once before and after every " +
+      'node, the holder last)',
+    ),
+  },
 });

@@ -15,7 +15,7 @@
 //                                   contract (rolling.ts: replicas first, then a switchover of the promoted node).
 // Variables are prefixed `mysqlRepl…`: inventory variables are one flat namespace shared by every role.
 import { fileURLToPath } from 'node:url';
-import { defineRole, HaplayError, shq, tasks, type HostInfo, type PhaseDef, type Secret, type TaskContext, type TaskDef, type VarsWithout } from 'haplay';
+import { defineRole, HaplayError, shq, tasks, via, type HostInfo, type PhaseDef, type Secret, type TaskContext, type TaskDef, type VarsWithout } from 'haplay';
 import { galeraUserSchema, usersSqlVars, type GaleraUser } from '../galera/index.js';
 import { mysqlReplRolling, REPL_CNF, RESTART_MARKER, startCommand, stopCommand } from './rolling.js';
 
@@ -239,7 +239,7 @@ function portFreeScript(v: MysqlReplVars, address: string): string {
     '  a=${laddr%:*}',
     '  if [ "$b" = 0.0.0.0 ] || [ "$a" = "$b" ] || [ "$a" = 0.0.0.0 ] || [ "$a" = "*" ] || [ "$a" = "[::]" ]; then echo "$laddr $proc"; fi',
     'done)',
-    `[ -z "$c" ] || { echo "mysqlReplBindAddress/mysqlReplPort: mysqld wants ${address}:${v.mysqlReplPort}, already taken by: $c (set mysqlReplBindAddress to the node address, or move the other listener)" >&2; exit 1; }`,
+    `[ -z "$c" ] || { echo ${shq(`mysqlReplBindAddress/mysqlReplPort: mysqld wants ${address}:${v.mysqlReplPort}, already taken by:`)} "$c" ${shq('(move the other listener to another port)')} >&2; exit 1; }`,
     'echo free',
   ].join('\n');
 }
@@ -441,10 +441,36 @@ export const mysqlReplicationRole = defineRole<MysqlReplVars>({
         return clusterTasks(v);
     }
   },
+  converge: {
+    'haplay state directory': via('inert', 'holds the markers below'),
+    'server log directory': via('inert', "the agent's server log (`log` parameter); no setting"),
+    'replication config (server_id, binlog, GTID, semi-sync)': via(
+      'rolling',
+      'the restart marker, then `' + MYSQL_REPL_RESTART_HANDLER + '` rolled node by node through the contract in the cluster phase ' +
+      '(replicas one at a time, the promoted node last through a switchover; gated: one promoted, replicas caught up, semi-sync, the writer VIP). ' +
+      'Refused before any host is touched: `mysqlReplBindAddress` other than 0.0.0.0, an `haproxyServices` listener on `mysqlReplPort`; ' +
+      'refused before the nodes change: another member list, port or resource id of a running clone',
+    ),
+    'replication client file (root only)': via(
+      'rolling',
+      'a changed replication account restarts every instance through the contract (the agent gives a replica its credentials only at CHANGE MASTER, on start)',
+    ),
+    'users SQL (root only)': via('on-use', 'run by `users on the promoted node` (and the seed): passwords and grants compared and changed live, binlogged to the replicas'),
+    'seeded marker (initial master)': via('inert', 'a replica is seeded once; never again once Pacemaker manages the clone'),
+    'promotable clone definition (root only: holds the replication password)': via('pacemaker', 'creates the clone once (`cibadmin --create`); later changes go through the primitive file below'),
+    'mariadb primitive definition (root only), for updates of the clone': via(
+      'pacemaker',
+      'the clone marker, then `clone … parameters updated from the definition`: the clone unmanaged, the primitive replaced (`cibadmin --replace`), refreshed, managed again — no instance restarted; the new replication password reaches the replicas by the rolled restart above',
+    ),
+    'no restart owed (instances started by the new clone)': via('inert', 'removes the restart marker: a new clone starts every instance with the config on disk'),
+    [RESTART_PENDING]: via('inert', 'the marker survives a failed run: the cluster phase restarts a marked node through the contract'),
+    [CLONE_PENDING]: via('inert', 'the marker survives a failed run: the next cluster phase updates the clone from the file'),
+  },
   handlers: (v) => [
     tasks.copy(RESTART_PENDING, { dest: RESTART_MARKER, content: 'server config changed\n', mode: '0644' }),
     tasks.copy(CLONE_PENDING, { dest: CLONE_MARKER, content: 'clone definition changed\n', mode: '0600' }),
-    tasks.shell(MYSQL_REPL_RESTART_HANDLER, (ctx) => ({ cmd: `${stopCommand(v, ctx.host)}\n${startCommand(v, ctx.host)}` })),
+    // Two builders whose values go through shq (rolling.ts), run one after the other.
+    tasks.shell(MYSQL_REPL_RESTART_HANDLER, (ctx) => ({ cmd: [stopCommand(v, ctx.host), startCommand(v, ctx.host)].join('\n') })),
   ],
 });
 

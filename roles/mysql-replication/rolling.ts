@@ -17,20 +17,25 @@ export const REPL_CNF = '/root/.haplay-repl.cnf';
 const cloneOf = (v: MysqlReplVars): string => `${v.mysqlReplResource}-clone`;
 const CRM_MARK = '--crm_mon--';
 
-/** Shell: the node (arg) where the clone runs promoted, from `crm_resource --locate` ('' when none). */
-const promotedNode = (clone: string): string =>
-  `crm_resource --locate --resource ${shq(clone)} 2>/dev/null | sed -n -E 's/.*running on: ([^ ]+) (Promoted|Master).*/\\1/p' | head -n1`;
-/** Shell: whether the clone has an instance on `node` (rc 0: running there). */
-const runsOn = (clone: string, node: string): string =>
-  `crm_resource --locate --resource ${shq(clone)} 2>/dev/null | grep -qE ${shq(`running on: ${node}( |$)`)}`;
+/**
+ * Shell functions (constant text; values are passed as quoted arguments): `promoted_on <clone>` prints the node where
+ * the clone runs promoted ('' when none); `holder_of <rsc>` the node running it; `runs_on <clone> <node>` succeeds
+ * while the clone has an instance on the node.
+ */
+const LOCATE_FNS = [
+  `promoted_on() { crm_resource --locate --resource "$1" 2>/dev/null | sed -n -E 's/.*running on: ([^ ]+) (Promoted|Master).*/\\1/p' | head -n1; }`,
+  `holder_of() { crm_resource --locate --resource "$1" 2>/dev/null | sed -n -E 's/.*running on: ([^ ]+).*/\\1/p' | head -n1; }`,
+  `runs_on() { crm_resource --locate --resource "$1" 2>/dev/null | sed -n -E 's/.*running on: ([^ ]+).*/\\1/p' | grep -qxF -- "$2"; }`,
+].join('\n');
 
 /** Stop this node's instance through Pacemaker: a ban of the clone on the node, waited until the instance is gone. */
 export function stopCommand(v: MysqlReplVars, node: string): string {
   const clone = cloneOf(v);
   return [
+    LOCATE_FNS,
     `crm_resource --ban --resource ${shq(clone)} --node ${shq(node)} >/dev/null`,
     `end=$(($(date +%s) + ${v.mysqlReplTimeout}))`,
-    `while ${runsOn(clone, node)}; do`,
+    `while runs_on ${shq(clone)} ${shq(node)}; do`,
     `  [ "$(date +%s)" -lt "$end" ] || { echo ${shq(`the ${clone} instance on ${node} did not stop within ${v.mysqlReplTimeout} s (ban cli-ban-${clone}-on-${node} kept)`)} >&2; exit 1; }`,
     '  sleep 1',
     'done',
@@ -60,22 +65,23 @@ export function switchoverCommand(v: MysqlReplVars, node: string): string {
   const t = v.mysqlReplTimeout;
   return [
     `ro=$(timeout 10 mariadb -N -B -e 'SELECT @@read_only' 2>/dev/null)`,
-    `[ "$ro" = 0 ] || { echo "${node} is not the promoted instance (read_only=$ro)" >&2; exit 1; }`,
+    LOCATE_FNS,
+    `[ "$ro" = 0 ] || { echo ${shq(`${node} is not the promoted instance`)}" (read_only=$ro)" >&2; exit 1; }`,
     `clients=$(timeout 10 mariadb -N -B -e "SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_master_clients'" 2>/dev/null | cut -f2)`,
-    `[ "\${clients:-0}" -ge 1 ] || { echo "no semi-sync replica connected to ${node}: a switchover could lose acknowledged writes" >&2; exit 1; }`,
+    `[ "\${clients:-0}" -ge 1 ] || { echo ${shq(`no semi-sync replica connected to ${node}: a switchover could lose acknowledged writes`)} >&2; exit 1; }`,
     `t0=$(date +%s)`,
     `crm_resource --ban --resource ${shq(clone)} --node ${shq(node)} >/dev/null`,
     `end=$((t0 + ${t}))`,
     'while :; do',
-    `  p=$(${promotedNode(clone)})`,
-    `  h=$(crm_resource --locate --resource ${shq(vip.name)} 2>/dev/null | sed -n -E 's/.*running on: ([^ ]+).*/\\1/p' | head -n1)`,
+    `  p=$(promoted_on ${shq(clone)})`,
+    `  h=$(holder_of ${shq(vip.name)})`,
     `  if [ -n "$p" ] && [ "$p" != ${shq(node)} ] && [ "$h" = "$p" ] && ` +
       `[ "$(timeout 5 mariadb --defaults-extra-file=${REPL_CNF} -h ${shq(vip.ip)} -P ${v.mysqlReplPort} -N -B -e 'SELECT @@read_only' 2>/dev/null)" = 0 ]; then`,
-    `    echo "switchover: $p promoted, writer VIP ${vip.ip} on $p and read-write, $(($(date +%s) - t0)) s after the ban of ${node}"; exit 0`,
+    `    echo "switchover: $p promoted, writer VIP "${shq(vip.ip)}" on $p and read-write, $(($(date +%s) - t0)) s after the ban of "${shq(node)}; exit 0`,
     '  fi',
     '  if [ "$(date +%s)" -ge "$end" ]; then',
     `    crm_resource --clear --resource ${shq(clone)} --node ${shq(node)} >/dev/null`,
-    `    echo "switchover: no other node promoted with the writer VIP within ${t} s (promoted: \${p:-none}, VIP on: \${h:-none}); the ban of ${node} was lifted" >&2; exit 1`,
+    `    echo "switchover: no other node promoted with the writer VIP within ${t} s (promoted: \${p:-none}, VIP on: \${h:-none}); the ban of "${shq(node)}" was lifted" >&2; exit 1`,
     '  fi',
     '  sleep 1',
     'done',

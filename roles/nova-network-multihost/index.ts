@@ -4,7 +4,7 @@
 // the distribution has them and otherwise stops before changing anything, unless `novaNetworkInstallPackages` is
 // false — then it applies and verifies everything else (nova.conf, bridge, dnsmasq, forwarding, NAT, metadata DNAT).
 // Variables are prefixed `novaNetwork…`: inventory variables are one flat namespace shared by every role.
-import { defineRole, shq, startedThisRun, tasks, type TaskContext, type TaskDef } from 'haplay';
+import { defineRole, shjoin, shq, startedThisRun, tasks, via, type RoleDef, type TaskContext, type TaskDef } from 'haplay';
 import { dhcpSlice, inCidr, parseCidr, type Cidr } from './net.js';
 
 export { dhcpSlice, parseCidr } from './net.js';
@@ -51,6 +51,11 @@ export interface NovaNetworkVars extends Record<string, unknown> {
   novaNetworkNovaConf: string;
   /** More `[DEFAULT]` options (computes and controllers). */
   novaNetworkExtraOptions: Record<string, string>;
+  /**
+   * The HAProxy nodes and listeners whose server for a controller is drained while its nova-api restarts (rolling
+   * contract); `false`: nova-api is not behind HAProxy. @default false
+   */
+  novaNetworkHaproxy: { hosts: string; backends: string[] } | false;
 }
 
 /** The known variables without the index signature (Omit on a Record type would drop them all). */
@@ -73,6 +78,7 @@ export const novaNetworkDefaults: Known<NovaNetworkVars, 'novaNetworkFixedRange'
   novaNetworkLeaseTime: '120s',
   novaNetworkNovaConf: '/etc/nova/nova.conf',
   novaNetworkExtraOptions: {},
+  novaNetworkHaproxy: false,
 };
 
 const IFNAME = '^[A-Za-z0-9_.-]{1,15}$';
@@ -112,11 +118,22 @@ export const novaNetworkSchema = {
     novaNetworkLeaseTime: { type: 'string', pattern: '^[0-9]+[smh]?$' },
     novaNetworkNovaConf: { type: 'string', pattern: '^/[A-Za-z0-9_./-]+$' },
     novaNetworkExtraOptions: { type: 'object', propertyNames: { pattern: '^[a-z0-9_]+$' }, additionalProperties: { type: 'string', pattern: '^[^\\n]*$' } },
+    novaNetworkHaproxy: {
+      oneOf: [
+        { const: false },
+        {
+          type: 'object',
+          properties: { hosts: { type: 'string', minLength: 1 }, backends: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' } } },
+          required: ['hosts', 'backends'],
+          additionalProperties: false,
+        },
+      ],
+    },
   },
   required: [
     'novaNetworkInstallPackages', 'novaNetworkPackages', 'novaNetworkServices', 'novaNetworkSupportPackages', 'novaNetworkComputes', 'novaNetworkFixedRange',
     'novaNetworkReserved', 'novaNetworkBridge', 'novaNetworkManager', 'novaNetworkMetadataPort', 'novaNetworkRoleDnsmasq',
-    'novaNetworkLeaseTime', 'novaNetworkNovaConf', 'novaNetworkExtraOptions',
+    'novaNetworkLeaseTime', 'novaNetworkNovaConf', 'novaNetworkExtraOptions', 'novaNetworkHaproxy',
   ],
 };
 
@@ -179,23 +196,59 @@ export function controllerOptions(v: NovaNetworkVars): Record<string, string> {
   };
 }
 
+/** haplay's own iptables chains (table, chain, the built-in chain jumping to it): rebuilt whole on every apply. */
+export const CHAINS = [
+  { table: 'filter', chain: 'HAPLAY-NOVA-FWD', from: 'FORWARD' },
+  { table: 'nat', chain: 'HAPLAY-NOVA-POST', from: 'POSTROUTING' },
+  { table: 'nat', chain: 'HAPLAY-NOVA-PRE', from: 'PREROUTING' },
+] as const;
+/** Comment on haplay's jump rules in the built-in chains (how they are found again). */
+export const RULE_TAG = 'haplay-nova-network';
+/** The gateway address last applied on the bridge (removed from it when the declared one changes). */
+export const APPLIED_GATEWAY = '/var/lib/haplay/nova-network-multihost.gateway';
+
+const IPV4 = /^[0-9]{1,3}(\.[0-9]{1,3}){3}$/;
+
+/**
+ * The declared rules of haplay's chains, as `iptables -S` prints them (the script compares them with the chains and
+ * feeds them to iptables-restore --noflush, which flushes and refills exactly the chains it declares).
+ */
+export function chainRules(v: NovaNetworkVars, own: string): Record<(typeof CHAINS)[number]['chain'], string[]> {
+  // The rules are data for iptables-restore: every value is validated (schema, and here the compute's address).
+  if (!IPV4.test(own)) throw new Error(`nova-network-multihost: the compute's address must be an IPv4 address for SNAT/DNAT, got ${JSON.stringify(own)}`);
+  const range = v.novaNetworkFixedRange;
+  const out = v.novaNetworkPublicInterface === undefined ? '' : ` -o ${v.novaNetworkPublicInterface}`;
+  return {
+    'HAPLAY-NOVA-FWD': [`-A HAPLAY-NOVA-FWD -i ${v.novaNetworkBridge} -j ACCEPT`, `-A HAPLAY-NOVA-FWD -o ${v.novaNetworkBridge} -j ACCEPT`],
+    // Instance-to-instance and instance-to-metadata traffic is never NATed; the rest leaves with this host's address.
+    'HAPLAY-NOVA-POST': [
+      `-A HAPLAY-NOVA-POST -s ${range} -d ${range} -j ACCEPT`,
+      `-A HAPLAY-NOVA-POST -s ${range} -d ${own}/32 -j ACCEPT`,
+      `-A HAPLAY-NOVA-POST -s ${range}${out} -j SNAT --to-source ${own}`,
+    ],
+    'HAPLAY-NOVA-PRE': [`-A HAPLAY-NOVA-PRE -d 169.254.169.254/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination ${own}:${v.novaNetworkMetadataPort}`],
+  };
+}
+
 /** Template variables of the compute's network script: every value already quoted with shq. */
 export function scriptVars(v: NovaNetworkVars, own: string): Record<string, unknown> {
   const { cidr, gateway } = fixedNetwork(v);
   const gatewayCidr = `${gateway}/${cidr.prefix}`;
+  const rules = chainRules(v, own);
+  const restore = ['*filter', ':HAPLAY-NOVA-FWD - [0:0]', ...rules['HAPLAY-NOVA-FWD'], 'COMMIT', '*nat', ':HAPLAY-NOVA-POST - [0:0]', ':HAPLAY-NOVA-PRE - [0:0]',
+    ...rules['HAPLAY-NOVA-POST'], ...rules['HAPLAY-NOVA-PRE'], 'COMMIT'];
   return {
     gatewayCidr,
     flatInterface: v.novaNetworkFlatInterface ?? '',
+    chains: CHAINS.map((c) => ({ ...c, want: rules[c.chain].map(shq).join(' ') })),
     q: {
       bridge: shq(v.novaNetworkBridge),
       gatewayCidr: shq(gatewayCidr),
       gatewayMatch: shq(` ${gatewayCidr} `),
       flatInterface: v.novaNetworkFlatInterface === undefined ? '' : shq(v.novaNetworkFlatInterface),
-      fixedRange: shq(v.novaNetworkFixedRange),
-      own: shq(own),
-      ownHost: shq(`${own}/32`),
-      publicOut: v.novaNetworkPublicInterface === undefined ? '' : ` -o ${shq(v.novaNetworkPublicInterface)}`,
-      metadata: shq(`${own}:${v.novaNetworkMetadataPort}`),
+      restore: restore.map(shq).join(' '),
+      tag: shq(RULE_TAG),
+      applied: shq(APPLIED_GATEWAY),
     },
   };
 }
@@ -216,6 +269,42 @@ export function dnsmasqVars(v: NovaNetworkVars, ctx: TaskContext): Record<string
 }
 
 export const SCRIPT = '/usr/local/sbin/nova-network-multihost';
+
+/** The nova units of a side (both OS families' names: only the installed ones are touched). */
+export function novaUnits(v: NovaNetworkVars, compute: boolean): string[] {
+  return compute ? [...new Set([...v.novaNetworkServices.debian, ...v.novaNetworkServices.redhat, 'nova-compute', 'openstack-nova-compute'])] : ['nova-api', 'openstack-nova-api'];
+}
+
+/** try-restart of each unit that exists (systemctl fails on an unknown unit; try-restart leaves stopped ones alone). */
+export function tryRestartScript(units: string[]): string {
+  return `for u in ${shjoin(units)}; do if systemctl cat -- "$u" >/dev/null 2>&1; then systemctl try-restart -- "$u" || exit 1; fi; done`;
+}
+
+/** Read-only: every installed and enabled unit of `units` is active (names the first that is not). */
+export function unitsActiveCommand(units: string[]): string {
+  return `for u in ${shjoin(units)}; do if systemctl is-enabled -q -- "$u" 2>/dev/null && ! systemctl is-active -q -- "$u"; then echo "$u: $(systemctl is-active -- "$u")"; exit 1; fi; done`;
+}
+
+/**
+ * Rolling contract (docs/rolling.md): one node at a time. A controller: nova-api restarted (try-restart), drained
+ * from HAProxy first when `novaNetworkHaproxy` is set; a compute: nova-network, its metadata API and nova-compute
+ * (multi-host: each compute serves only its own instances), and the role's dnsmasq. Gates: the enabled units of the
+ * node active (after), of every node (before). Without the nova packages (Debian 12) only dnsmasq is gated.
+ */
+export const novaNetworkRolling: NonNullable<RoleDef<NovaNetworkVars>['rolling']> = (v, ctx) => {
+  const compute = ctx.hostsOf(v.novaNetworkComputes).some((h) => h.name === ctx.host);
+  const units = [...novaUnits(v, compute), ...(compute && v.novaNetworkRoleDnsmasq ? ['nova-network-dnsmasq'] : [])];
+  const everywhere = [...new Set([...novaUnits(v, true), ...novaUnits(v, false), ...(v.novaNetworkRoleDnsmasq ? ['nova-network-dnsmasq'] : [])])];
+  return {
+    services: units,
+    stop: [],
+    start: [tryRestartScript(units)],
+    packages: compute ? v.novaNetworkPackages.debian : [],
+    clusterGates: [{ name: 'nova units active on every node', on: 'cluster', command: unitsActiveCommand(everywhere) }],
+    nodeGates: [{ name: 'nova units of this node active', command: unitsActiveCommand(units) }],
+    ...(!compute && v.novaNetworkHaproxy ? { haproxy: { backends: v.novaNetworkHaproxy.backends, hosts: v.novaNetworkHaproxy.hosts } } : {}),
+  };
+};
 export const dnsmasqConf = (v: NovaNetworkVars): string => `/etc/nova/dnsmasq-${v.novaNetworkBridge}.conf`;
 export const leaseFile = (v: NovaNetworkVars): string => `/var/lib/misc/nova-network-${v.novaNetworkBridge}.leases`;
 
@@ -311,13 +400,24 @@ export default defineRole<NovaNetworkVars>({
       ),
     ];
   },
+  rolling: novaNetworkRolling,
+  converge: {
+    'nova.conf (*': via('rolling', '`restart nova services`: try-restart of the installed nova units of that side (nova-api on controllers; nova-network, its metadata API and nova-compute on computes), one node at a time through the role\'s rolling contract (phase option `rolling` in playbooks/site.ts), a controller out of HAProxy first (`novaNetworkHaproxy`); without the nova packages (Debian 12) no unit reads it'),
+    'network script': via('runtime', 'the next task runs its `apply` whenever its `check` finds a difference: bridge, gateway address (the old one removed), forwarding, haplay\'s iptables chains rebuilt atomically (iptables-restore --noflush)'),
+    'network unit': via('runtime', 'a oneshot unit re-applying the script at boot (the deploy applies it itself)'),
+    'sysctl net.ipv4.ip_forward': via('runtime', 'the sysctl module sets the live value (`sysctl -w`) as it writes the file'),
+    'dnsmasq.conf': via('reload', '`restart dnsmasq`, one compute at a time with the phase\'s `rolling` (each compute serves only its own instances\' DHCP)'),
+    'dnsmasq unit': via('reload', '`restart dnsmasq` (as dnsmasq.conf)'),
+    '/etc/nova': via('inert', 'a directory'),
+  },
   handlers: (v) => [
     tasks.service('restart dnsmasq', { name: 'nova-network-dnsmasq', state: 'restarted' }, {
       // Not right after this run started it: it read the new config when it started.
       when: (ctx) => v.novaNetworkRoleDnsmasq && isCompute(v)(ctx) && !startedThisRun(ctx, 'novaDnsmasq'),
     }),
-    // Only the units that run: try-restart leaves stopped ones alone.
-    tasks.command('restart nova services', { cmd: 'systemctl try-restart nova-network nova-api-metadata nova-compute nova-api' }, {
+    // The nova units of this side that run (try-restart leaves stopped ones alone). With the phase option `rolling`
+    // (playbooks/site.ts) one node at a time, each gated, a controller out of HAProxy (novaNetworkHaproxy) first.
+    tasks.shell('restart nova services', (ctx) => ({ cmd: tryRestartScript(novaUnits(v, isCompute(v)(ctx))) }), {
       when: () => v.novaNetworkInstallPackages,
     }),
   ],

@@ -4,11 +4,11 @@
 // every node as a secret (mode 0400, never printed, never in a command line or a result). Cluster-wide changes
 // (properties, resources, constraints) run on the first node only and are created only when absent.
 // Variables are prefixed `pacemaker…`: inventory variables are one flat namespace shared by every role.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { defineRole, holdsAddressCommand, secret, shjoin, shq, startedThisRun, tasks, type RoleDef, type Secret, type TaskContext, type TaskDef } from 'haplay';
+import { defineRole, holdsAddressCommand, secret, shjoin, shq, startedThisRun, tasks, via, type ProbeOutput, type RoleDef, type RoleGuard, type Secret, type TaskContext, type TaskDef } from 'haplay';
 
 export interface PacemakerVip extends Record<string, unknown> {
   /** Resource id (`vip-api`). */
@@ -159,6 +159,53 @@ export function authkeyOf(v: PacemakerVars): Secret {
   return secret(key);
 }
 
+/** Read-only probe of the running corosync: active, the authkey's sha256, the cluster name, the nodelist (cmap). */
+export const COROSYNC_PROBE = [
+  'if systemctl is-active -q corosync; then echo active=1; else echo active=0; exit 0; fi',
+  "sha256sum /etc/corosync/authkey 2>/dev/null | cut -d' ' -f1 | sed 's/^/authkey=/'",
+  "corosync-cmapctl 2>/dev/null | grep -E '^(totem\\.cluster_name|nodelist\\.node\\.[0-9]+\\.(name|nodeid)) '",
+].join('\n');
+
+/** Why the running corosync cannot take the declaration (undefined: it can). Exported for tests. */
+export function corosyncProblem(o: ProbeOutput, want: { authkeySha256: string; clusterName: string; ids: Map<string, number> }): string | undefined {
+  if (o.exitCode !== 0 || !/^active=1$/m.test(o.stdout)) return undefined; // stopped, new or unreachable: nothing runs to break
+  const key = /^authkey=([0-9a-f]{64})$/m.exec(o.stdout)?.[1];
+  if (key !== undefined && key !== want.authkeySha256) {
+    return 'pacemakerAuthkey / pacemakerAuthkeyFile: the declared corosync authkey differs from the one corosync runs with; nodes with ' +
+      'different keys cannot talk (a rolling restart splits the cluster, a restart everywhere stops every resource): stop the cluster ' +
+      '(pcs cluster stop --all) and deploy, or keep the old key';
+  }
+  const name = /^totem\.cluster_name \([a-z0-9]+\) = (.*)$/m.exec(o.stdout)?.[1];
+  if (name !== undefined && name !== want.clusterName) {
+    return `pacemakerClusterName: the running cluster is named ${name}, the declaration says ${want.clusterName}; corosync cannot rename a running cluster: stop it (pcs cluster stop --all) or keep the name`;
+  }
+  const nodes = new Map<string, { name?: string; id?: number }>();
+  for (const m of o.stdout.matchAll(/^nodelist\.node\.(\d+)\.(name|nodeid) \([a-z0-9]+\) = (.*)$/gm)) {
+    const n = nodes.get(m[1]!) ?? {};
+    if (m[2] === 'name') n.name = m[3]!;
+    else n.id = Number(m[3]);
+    nodes.set(m[1]!, n);
+  }
+  for (const { name: node, id } of nodes.values()) {
+    const declared = node === undefined ? undefined : want.ids.get(node);
+    if (declared !== undefined && id !== undefined && declared !== id) {
+      return `pacemakerNodes: node ${node} runs with corosync node id ${id}, the inventory order gives it ${declared}; node ids follow the order of pacemakerNodes: keep it (append new nodes at the end)`;
+    }
+  }
+  return undefined;
+}
+
+/** Guards (RoleDef.guards): the running corosync's key, name and node ids must match the declaration. */
+export function pacemakerGuards(v: PacemakerVars, ctx: { hostsOf(p: string): { name: string }[] }): RoleGuard[] {
+  const want = {
+    // Only its digest leaves this function, compared on the controller with the digest the node prints.
+    authkeySha256: createHash('sha256').update((authkeyOf(v) as unknown as { reveal(): string }).reveal()).digest('hex'),
+    clusterName: v.pacemakerClusterName,
+    ids: new Map(ctx.hostsOf(v.pacemakerNodes).map((m, i) => [m.name, i + 1])),
+  };
+  return [{ name: 'corosync: authkey, cluster name, node ids', command: COROSYNC_PROBE, check: (o) => corosyncProblem(o, want) }];
+}
+
 const justStarted = (ctx: TaskContext): boolean => startedThisRun(ctx, 'corosyncService');
 const packagesFor = (v: PacemakerVars, ctx: TaskContext): string[] => (ctx.facts?.osFamily === 'redhat' ? v.pacemakerPackages.redhat : v.pacemakerPackages.debian);
 const isFirst = (v: PacemakerVars) => (ctx: TaskContext): boolean => ctx.hostsOf(v.pacemakerNodes)[0]?.name === ctx.host;
@@ -168,8 +215,8 @@ function attribute(v: PacemakerVars, type: 'crm_config' | 'rsc_defaults', name: 
   return tasks.shell(
     label ?? `${type === 'crm_config' ? 'property' : 'resource default'} ${name}=${value}`,
     {
-      cmd: `crm_attribute --type ${type} --name ${name} --update ${value}`,
-      unless: `[ "$(crm_attribute --type ${type} --name ${name} --query --quiet 2>/dev/null)" = ${value} ]`,
+      cmd: `crm_attribute --type ${type} --name ${shq(name)} --update ${shq(value)}`,
+      unless: `[ "$(crm_attribute --type ${type} --name ${shq(name)} --query --quiet 2>/dev/null)" = ${shq(value)} ]`,
     },
     { when: isFirst(v) },
   );
@@ -177,22 +224,49 @@ function attribute(v: PacemakerVars, type: 'crm_config' | 'rsc_defaults', name: 
 
 /** Creates a CIB object with `cmd` unless the xpath already matches. */
 function ensure(v: PacemakerVars, name: string, xpath: string, cmd: string): TaskDef {
-  return tasks.shell(name, { cmd, unless: `cibadmin --query --xpath "${xpath}" >/dev/null 2>&1` }, { when: isFirst(v) });
+  return tasks.shell(name, { cmd, unless: `cibadmin --query --xpath ${shq(xpath)} >/dev/null 2>&1` }, { when: isFirst(v) });
 }
 
 /** Where a fence device's password lives on every node (0400 root), read by the agent via `password_script`. */
 export const fencePasswordFile = (d: PacemakerFenceDevice): string => `/etc/pacemaker/${d.name}.password`;
 
+/** A fence device's instance attributes, `name=value` (the password never: only the path of its file). */
+export function fenceParams(d: PacemakerFenceDevice): Record<string, string> {
+  return {
+    pcmk_host_list: d.node,
+    ...(d.ip !== undefined ? { ip: d.ip } : {}),
+    ...(d.username !== undefined ? { username: d.username } : {}),
+    ...(d.password !== undefined ? { password_script: `cat ${fencePasswordFile(d)}` } : {}),
+    ...d.options,
+  };
+}
+
+const pairs = (params: Record<string, string>): string[] => Object.entries(params).map(([k, val]) => `${k}=${val}`);
+
 /** `pcs stonith create …` for one device; every value quoted with shq (the password never: only its file's path). */
 export function fenceCreateCommand(d: PacemakerFenceDevice): string {
-  const params = [
-    `pcmk_host_list=${d.node}`,
-    ...(d.ip !== undefined ? [`ip=${d.ip}`] : []),
-    ...(d.username !== undefined ? [`username=${d.username}`] : []),
-    ...(d.password !== undefined ? [`password_script=cat ${fencePasswordFile(d)}`] : []),
-    ...Object.entries(d.options ?? {}).map(([k, val]) => `${k}=${val}`),
-  ];
-  return shjoin(['pcs', 'stonith', 'create', d.name, d.agent, ...params, 'op', 'monitor', `interval=${d.monitorInterval ?? '60s'}`]);
+  return shjoin(['pcs', 'stonith', 'create', d.name, d.agent, ...pairs(fenceParams(d)), 'op', 'monitor', `interval=${d.monitorInterval ?? '60s'}`]);
+}
+
+/** Instance attributes of a VIP (IPaddr2). */
+export const vipParams = (vip: PacemakerVip): Record<string, string> => ({ ip: vip.ip, cidr_netmask: String(vip.cidrNetmask), nic: vip.nic });
+
+/** XPath matching primitive `id` only when every declared instance attribute has its declared value. */
+export function primitiveWithParams(id: string, params: Record<string, string>): string {
+  const attrs = Object.entries(params).map(([k, val]) => `[instance_attributes/nvpair[@name='${k}' and @value='${val}']]`);
+  return `//primitive[@id='${id}']${attrs.join('')}`;
+}
+
+/**
+ * A primitive created when absent and updated when its parameters differ from the declaration (`pcs resource|stonith
+ * update`: Pacemaker restarts that one resource with the new values); unchanged when the CIB matches.
+ */
+export function ensurePrimitive(v: PacemakerVars, name: string, id: string, kind: 'resource' | 'stonith', params: Record<string, string>, create: string): TaskDef {
+  const exists = `cibadmin --query --xpath ${shq(`//primitive[@id='${id}']`)} >/dev/null 2>&1`;
+  return tasks.shell(name, {
+    cmd: `if ${exists}; then ${shjoin(['pcs', kind, 'update', id, ...pairs(params)])}; else ${create}; fi`,
+    unless: `cibadmin --query --xpath ${shq(primitiveWithParams(id, params))} >/dev/null 2>&1`,
+  }, { when: isFirst(v) });
 }
 
 /** `no-quorum-policy` by cluster size unless set explicitly (Fuel: ignore while 2 nodes, stop from 3). */
@@ -246,9 +320,8 @@ export default defineRole<PacemakerVars>({
   schema: pacemakerSchema,
   tasks: (v) => [
     tasks.package('cluster packages', (ctx) => ({ name: packagesFor(v, ctx), state: 'present' })),
-    tasks.copy('corosync authkey', () => ({ dest: '/etc/corosync/authkey', content: authkeyOf(v), mode: '0400', owner: 'root', group: 'root' }), {
-      notify: ['restart corosync'],
-    }),
+    // A different key while corosync runs is refused by the guard below: this copy only lands on stopped nodes.
+    tasks.copy('corosync authkey', () => ({ dest: '/etc/corosync/authkey', content: authkeyOf(v), mode: '0400', owner: 'root', group: 'root' })),
     tasks.template(
       'corosync.conf',
       (ctx) => ({
@@ -271,7 +344,7 @@ export default defineRole<PacemakerVars>({
       ...(d.password !== undefined
         ? [tasks.copy(`fence ${d.name} password file`, { dest: fencePasswordFile(d), content: d.password, mode: '0400', owner: 'root', group: 'root' })]
         : []),
-      ensure(v, `fence device ${d.name} (${d.agent} for ${d.node})`, `//primitive[@id='${d.name}']`, fenceCreateCommand(d)),
+      ensurePrimitive(v, `fence device ${d.name} (${d.agent} for ${d.node})`, d.name, 'stonith', fenceParams(d), fenceCreateCommand(d)),
       ensure(v, `fence device ${d.name} avoids ${d.node}`, `//rsc_location[@rsc='${d.name}' and @node='${d.node}' and @score='-INFINITY']`,
         shjoin(['pcs', 'constraint', 'location', d.name, 'avoids', d.node])),
     ]),
@@ -292,8 +365,8 @@ export default defineRole<PacemakerVars>({
     ...Object.entries(v.pacemakerProperties).filter(([k]) => k !== 'no-quorum-policy').map(([k, val]) => attribute(v, 'crm_config', k, val)),
     ...Object.entries(v.pacemakerResourceDefaults).map(([k, val]) => attribute(v, 'rsc_defaults', k, val)),
     ...v.pacemakerVips.map((vip) =>
-      ensure(v, `VIP ${vip.name} (${vip.ip})`, `//primitive[@id='${vip.name}']`,
-        `pcs resource create ${vip.name} ocf:heartbeat:IPaddr2 ip=${vip.ip} cidr_netmask=${vip.cidrNetmask} nic=${vip.nic} op monitor interval=2s`),
+      ensurePrimitive(v, `VIP ${vip.name} (${vip.ip})`, vip.name, 'resource', vipParams(vip),
+        shjoin(['pcs', 'resource', 'create', vip.name, 'ocf:heartbeat:IPaddr2', ...pairs(vipParams(vip)), 'op', 'monitor', 'interval=2s'])),
     ),
     ...(v.pacemakerHaproxyClone
       ? [
@@ -307,10 +380,24 @@ export default defineRole<PacemakerVars>({
         ]
       : []),
   ],
-  // Not when this run just started corosync (it read the new files): restarting a forming cluster on every node at
-  // once takes pacemaker down with it.
-  handlers: [
-    tasks.command('restart corosync', { cmd: 'systemctl restart corosync' }, { when: (ctx) => !justStarted(ctx) }),
-    tasks.command('reload corosync', { cmd: 'corosync-cfgtool -R' }, { when: (ctx) => !justStarted(ctx) }),
-  ],
+  // Not when this run just started corosync (it read the new file).
+  handlers: [tasks.command('reload corosync', { cmd: 'corosync-cfgtool -R' }, { when: (ctx) => !justStarted(ctx) })],
+  guards: pacemakerGuards,
+  converge: {
+    'corosync authkey': via(
+      'refused',
+      'a key that differs from the one a running corosync uses is refused before any host is touched (guard "corosync: authkey, ' +
+      'cluster name, node ids", naming `pacemakerAuthkey`/`pacemakerAuthkeyFile`): knet nodes with different keys cannot talk, so a ' +
+      'rolling restart splits the cluster (the restarted node is alone, without quorum, and its gate never passes) and a restart ' +
+      'everywhere stops every resource. Change it with the cluster stopped (`pcs cluster stop --all`, deploy: corosync starts ' +
+      'with the new key); a node where corosync is stopped or new takes it at start',
+    ),
+    'corosync.conf': via(
+      'runtime',
+      '`reload corosync` (`corosync-cfgtool -R`, cluster-wide: nodelist, quorum and totem timing are reloadable). Refused before ' +
+      'any host is touched: a new `pacemakerClusterName`, or a running node whose node id would change (ids follow the inventory ' +
+      'order of `pacemakerNodes`: append new nodes, never reorder or remove from the middle)',
+    ),
+    'fence * password file': via('on-use', 'read by the fence agent through `password_script` at each monitor and fence action'),
+  },
 });

@@ -12,8 +12,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { defineRole, secret, shq, tasks, type Secret, type TaskContext, type TaskDef } from 'haplay';
-import { hostsScript, nodeName, rabbit, type RabbitPermissions, type RabbitPolicy } from './rabbitmq.js';
+import { defineRole, secret, shq, startedThisRun, tasks, via, type Secret, type TaskContext, type TaskDef } from 'haplay';
+import { CTL, hostsScript, nodeName, rabbit, type RabbitPermissions, type RabbitPolicy } from './rabbitmq.js';
+import { applyFreshScript, NO_COOKIE, pendingScript, refusalScript, saslUserScript } from './converge.js';
+import { brokerPort, qpidRolling, restartScript, serviceOf, STAMP_TOUCH } from './rolling.js';
+
+export { applyFreshScript, pendingScript, refusalScript, saslUserScript } from './converge.js';
+
+export { brokerPort, brokerProblem, probeScript, qpidRolling, restartScript, startCommands, stopCommands } from './rolling.js';
 
 export type { RabbitPermissions, RabbitPolicy } from './rabbitmq.js';
 
@@ -58,6 +64,13 @@ export interface QpidVars extends Record<string, unknown> {
   qpidSaslRealm: string;
   /** Packages per broker. */
   qpidPackages: { qpid: string[]; rabbitmq: string[] };
+  /**
+   * Independent brokers, for `haplay rolling` and config-change restarts: the HAProxy nodes (host pattern) and
+   * listeners whose server for a broker is put in maintenance (its clients moved) while it restarts; false: none.
+   */
+  qpidHaproxy: { hosts: string; backends: string[] } | false;
+  /** RabbitMQ: further `rabbitmq.conf` settings (`key = value` lines, e.g. `{ channel_max: 1024 }`). */
+  qpidRabbitConfig: Record<string, string | number | boolean>;
 }
 
 const NAME = '^[A-Za-z0-9_-]+$';
@@ -82,6 +95,9 @@ export const qpidDefaults = {
   qpidWorkerThreads: 17,
   qpidSaslRealm: 'QPID',
   qpidPackages: { qpid: ['qpid-cpp-server', 'cyrus-sasl-plain'], rabbitmq: ['rabbitmq-server'] },
+  // playbooks/site.ts runs role haproxy on group `haproxy`; the Red Hat listener in front of the brokers is `amqp`.
+  qpidHaproxy: { hosts: 'haproxy', backends: ['amqp'] },
+  qpidRabbitConfig: {},
 } satisfies Partial<QpidVars>;
 
 const port = { type: 'integer', minimum: 1, maximum: 65535 };
@@ -142,19 +158,33 @@ export const qpidSchema = {
       required: ['qpid', 'rabbitmq'],
       additionalProperties: false,
     },
+    qpidHaproxy: {
+      anyOf: [
+        { const: false },
+        {
+          type: 'object',
+          properties: { hosts: { type: 'string', minLength: 1 }, backends: { type: 'array', minItems: 1, items: { type: 'string', pattern: NAME } } },
+          required: ['hosts', 'backends'],
+          additionalProperties: false,
+        },
+      ],
+    },
+    qpidRabbitConfig: {
+      type: 'object',
+      // Keys as rabbitmq.conf spells them; the listener and partition handling are the role's own settings.
+      propertyNames: { pattern: '^[a-z][a-z0-9_]*(\\.[a-z0-9_]+)*$', not: { pattern: '^(listeners\\.|cluster_partition_handling$)' } },
+      additionalProperties: { anyOf: [{ type: 'string', pattern: '^[^\\x00-\\x1f\\x7f]*$' }, { type: 'number' }, { type: 'boolean' }] },
+    },
   },
   required: [
     'qpidBroker', 'qpidMode', 'qpidNodes', 'qpidUser', 'qpidPassword', 'qpidVhost', 'qpidPermissions', 'qpidErlangCookieFile',
     'qpidPartitionHandling', 'qpidPolicies', 'qpidClusterTimeout', 'qpidManageHosts', 'qpidPacemakerClone', 'qpidPacemakerResource',
-    'qpidPacemakerOrderBefore', 'qpidMaxConnections', 'qpidWorkerThreads', 'qpidSaslRealm', 'qpidPackages',
+    'qpidPacemakerOrderBefore', 'qpidMaxConnections', 'qpidWorkerThreads', 'qpidSaslRealm', 'qpidPackages', 'qpidHaproxy', 'qpidRabbitConfig',
   ],
   // Qpid has no clustering of its own here (Red Hat ran it as independent brokers): clustered means RabbitMQ.
   if: { properties: { qpidMode: { const: 'clustered' } }, required: ['qpidMode'] },
   then: { properties: { qpidBroker: { const: 'rabbitmq' } } },
 };
-
-/** The AMQP port of each broker. */
-export const brokerPort = (v: QpidVars): number => v.qpidPort ?? (v.qpidMode === 'independent' ? 15672 : 5672);
 
 /** The Erlang cookie: the given secret, else read from (or generated once into) a private controller-side file. */
 export function erlangCookieOf(v: QpidVars): Secret {
@@ -191,16 +221,6 @@ export function packageAvailableScript(pkg: string, broker: string): string {
   ].join('\n');
 }
 
-/** qpidd: creates the SASL user when absent (password on stdin, `saslpasswd2 -p`). */
-export function saslUserScript(user: string, realm: string, db = '/var/lib/qpidd/qpidd.sasldb'): string {
-  return [
-    'pw=$(cat)',
-    `if ! sasldblistusers2 -f ${shq(db)} 2>/dev/null | cut -d: -f1 | grep -Fxq -- ${shq(`${user}@${realm}`)}; then`,
-    `  printf '%s' "$pw" | saslpasswd2 -p -c -f ${shq(db)} -u ${shq(realm)} ${shq(user)} && chown qpidd ${shq(db)} && echo HPL_CHANGED=created`,
-    'fi',
-  ].join('\n');
-}
-
 const changedMark = (o: { stdout: string }): boolean => o.stdout.includes('HPL_CHANGED');
 const membersOf = (v: QpidVars, ctx: TaskContext) => ctx.hostsOf(v.qpidNodes);
 const isFirst = (v: QpidVars) => (ctx: TaskContext): boolean => membersOf(v, ctx)[0]?.name === ctx.host;
@@ -209,8 +229,6 @@ const addressOf = (ctx: TaskContext): string => {
   if (a === undefined) throw new Error(`qpid: no address for ${ctx.host}`);
   return a;
 };
-const serviceOf = (v: QpidVars): string => (v.qpidBroker === 'qpid' ? 'qpidd' : 'rabbitmq-server');
-const justStarted = (ctx: TaskContext): boolean => String(ctx.results['qpidService']?.['changes'] ?? '').includes('started');
 
 /** Pacemaker: the clone (on the first node, created only when absent) and its order constraints. */
 function pacemakerTasks(v: QpidVars): TaskDef[] {
@@ -239,16 +257,15 @@ function rabbitmqTasks(v: QpidVars): TaskDef[] {
   return [
     tasks.template('rabbitmq-env.conf', (ctx) => ({
       src: 'rabbitmq-env.conf.ejs', dest: '/etc/rabbitmq/rabbitmq-env.conf', mode: '0644', vars: { host: ctx.host, nodeName: nodeName(ctx.host) },
-    }), { notify: ['restart broker'] }),
+    })),
     tasks.template('rabbitmq.conf', (ctx) => ({
       src: 'rabbitmq.conf.ejs', dest: '/etc/rabbitmq/rabbitmq.conf', mode: '0640', owner: 'root', group: 'rabbitmq',
-      vars: { host: ctx.host, mode: v.qpidMode, address: addressOf(ctx), port: brokerPort(v), partitionHandling: v.qpidPartitionHandling },
-    }), { notify: ['restart broker'] }),
+      vars: { host: ctx.host, mode: v.qpidMode, address: addressOf(ctx), port: brokerPort(v), partitionHandling: v.qpidPartitionHandling, extra: Object.entries(v.qpidRabbitConfig) },
+    })),
     tasks.copy('erlang cookie', () => ({
       dest: '/var/lib/rabbitmq/.erlang.cookie', content: erlangCookieOf(v), mode: '0400', owner: 'rabbitmq', group: 'rabbitmq',
-    }), { notify: ['restart broker'], when: () => clustered }),
-    // A running broker takes the new files now (before it joins or serves users); a stopped one starts with them below.
-    tasks.flushHandlers('apply broker configuration'),
+    }), { when: () => clustered }),
+    applyFresh(v, RABBIT_FILES),
     ...startTasks(v),
     tasks.waitFor('broker running', { command: `timeout 20 ${rabbit.awaitStartup}`, timeout: v.qpidClusterTimeout, interval: 2 }),
     ...(clustered
@@ -275,8 +292,22 @@ function rabbitmqTasks(v: QpidVars): TaskDef[] {
         when: (ctx) => clustered && isFirst(v)(ctx),
       }),
     ),
+    restartIfPending(v, RABBIT_FILES),
   ];
 }
+
+/** The handler: the rolling contract's stop and start (the messaging phase rolls it: one broker at a time, gated). */
+const RESTART = 'restart broker (one at a time, through the rolling contract)';
+const RABBIT_FILES = ['/etc/rabbitmq/rabbitmq-env.conf', '/etc/rabbitmq/rabbitmq.conf', '/var/lib/rabbitmq/.erlang.cookie'];
+const QPIDD_FILES = ['/etc/qpid/qpidd.conf'];
+
+/** A running broker not yet in service takes new files now. */
+const applyFresh = (v: QpidVars, files: string[]): TaskDef =>
+  tasks.shell('new files reach a broker not yet in service now', { cmd: applyFreshScript(v, files), changedWhen: changedMark });
+
+/** Last: a broker in service that has not read the current files notifies its (rolled) restart. */
+const restartIfPending = (v: QpidVars, files: string[]): TaskDef =>
+  tasks.shell('files newer than the running broker', { cmd: pendingScript(v, files), checkSafe: true, changedWhen: (o) => /^pending$/m.test(o.stdout) }, { notify: [RESTART] });
 
 /** Broker 'qpid' (RHEL family): qpidd.conf on the backend port, SASL user. */
 function qpiddTasks(v: QpidVars): TaskDef[] {
@@ -284,11 +315,11 @@ function qpiddTasks(v: QpidVars): TaskDef[] {
     tasks.template('qpidd.conf', (ctx) => ({
       src: 'qpidd.conf.ejs', dest: '/etc/qpid/qpidd.conf', mode: '0644',
       vars: { host: ctx.host, address: addressOf(ctx), port: brokerPort(v), maxConnections: v.qpidMaxConnections, workerThreads: v.qpidWorkerThreads, realm: v.qpidSaslRealm },
-    }), { notify: ['restart broker'] }),
+    })),
     tasks.shell(`SASL user ${v.qpidUser}`, { cmd: saslUserScript(v.qpidUser, v.qpidSaslRealm), stdin: v.qpidPassword, changedWhen: changedMark }),
-    tasks.flushHandlers('apply broker configuration'),
     ...startTasks(v),
     tasks.waitFor('broker port open', (ctx) => ({ host: addressOf(ctx), port: brokerPort(v), timeout: v.qpidClusterTimeout })),
+    restartIfPending(v, QPIDD_FILES),
   ];
 }
 
@@ -296,17 +327,36 @@ function qpiddTasks(v: QpidVars): TaskDef[] {
 function startTasks(v: QpidVars): TaskDef[] {
   return v.qpidPacemakerClone
     ? pacemakerTasks(v)
-    : [tasks.service('broker enabled and started', { name: serviceOf(v), state: 'started', enabled: true }, { register: 'qpidService' })];
+    : [
+        tasks.service('broker enabled and started', { name: serviceOf(v), state: 'started', enabled: true }, { register: 'qpidService' }),
+        // Started now: it read the current files.
+        tasks.shell('broker started with the current files', { cmd: STAMP_TOUCH, changedWhen: () => false }, { when: (ctx) => startedThisRun(ctx, 'qpidService') }),
+      ];
 }
+
+// How each written file reaches the broker (the convergence rule; README's table is generated from this).
+const PENDING = 'the last task compares the config files with the stamp the broker was last (re)started on and notifies `restart broker (one at a time, through the rolling contract)`: the messaging phase (`rolling: { role: \'qpid\' }`) restarts one broker at a time through the contract (drained from HAProxy or `rabbitmq-upgrade drain`, the active broker last; under Pacemaker through `pcs resource ban/clear`); a broker not yet in service is restarted at once';
+const QPID_CONVERGE = {
+  'rabbitmq-env.conf': via('rolling', PENDING),
+  'rabbitmq.conf': via('rolling', PENDING),
+  'qpidd.conf': via('rolling', PENDING),
+  'erlang cookie': via('refused', 'a new cookie for a node in service is refused before anything changes (qpidErlangCookie: a node with another cookie cannot rejoin); a fresh broker takes it at its first start'),
+} as const;
 
 export default defineRole<QpidVars>({
   name: 'qpid',
   clustered: true,
+  rolling: qpidRolling,
+  converge: QPID_CONVERGE,
   defaults: qpidDefaults,
   schema: qpidSchema,
   tasks: (v) => [
     // Read-only, first: on a host that cannot install the broker (Debian 12 for qpid) nothing is changed.
     tasks.probe(`broker package ${v.qpidPackages[v.qpidBroker][0]!} available`, { cmd: packageAvailableScript(v.qpidPackages[v.qpidBroker][0]!, v.qpidBroker) }),
+    tasks.probe('no change that would lose messages (qpidMode, Erlang cookie)', () => ({
+      cmd: refusalScript(v),
+      stdin: v.qpidMode === 'clustered' ? erlangCookieOf(v) : NO_COOKIE,
+    }), { when: () => v.qpidBroker === 'rabbitmq' }),
     tasks.package('broker packages', { name: v.qpidPackages[v.qpidBroker], state: 'present' }),
     tasks.shell('/etc/hosts lists the brokers', (ctx) => ({ cmd: hostsScript(membersOf(v, ctx)), changedWhen: changedMark }), {
       when: () => v.qpidManageHosts && v.qpidBroker === 'rabbitmq',
@@ -314,8 +364,7 @@ export default defineRole<QpidVars>({
     ...(v.qpidBroker === 'rabbitmq' ? rabbitmqTasks(v) : qpiddTasks(v)),
   ],
   handlers: (v) => [
-    // try-restart: only a running broker restarts (a stopped one starts later with the new files); not right after
-    // this run started it.
-    tasks.command('restart broker', { cmd: `systemctl try-restart ${serviceOf(v)}` }, { when: (ctx) => !justStarted(ctx) }),
+    // Rolled by the messaging phase (rolling: { role: 'qpid' }): the contract's stop and start, one broker at a time.
+    tasks.shell(RESTART, (ctx) => ({ cmd: restartScript(v, ctx.host) }), { timeoutS: 4 * v.qpidClusterTimeout + 120 }),
   ],
 });

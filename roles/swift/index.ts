@@ -1,16 +1,24 @@
 // Role swift: object storage (reference ha-roles.md §4.8; OSA os_swift, Fuel, astapor, the upstream guides).
-// Two steps, one phase each (phases are barriers): `rings` — on ONE designated host, builders created when absent,
-// missing devices added, rebalanced only when something was added (an unchanged ring is never rebalanced), and the
-// ring files exported through a registered probe; `nodes` — on every swift host: hash guard, packages, swift.conf,
-// the rings copied from the ring host's export and their md5 verified, then storage nodes (devices, rsyncd,
-// account/container/object servers) and proxies (memcached, proxy-server with tempauth or keystone, behind HAProxy).
+// Two steps, one phase each (phases are barriers): `rings` — on ONE designated host, each builder's state read and
+// converged to the declared one with swift-ring-builder (rings.ts: replicas, min_part_hours, device zone/ip/port/
+// weight updated in place, missing devices added; rebalanced or rewritten only when something changed; a part power
+// change refused), and the ring files exported through a registered probe; `nodes` — on every swift host: hash
+// guard, packages, swift.conf, the rings copied from the ring host's export and their md5 verified, then storage
+// nodes (devices, rsyncd, account/container/object servers) and proxies (memcached, proxy-server with tempauth or
+// keystone, behind HAProxy). Config changes reach the servers by seamless reloads (rolling.ts), node by node when
+// the phase has `rolling: { role: 'swift' }` (playbooks/site.ts).
 // Variables are prefixed `swift…`: inventory variables are one flat namespace shared by every role.
 import { createHash } from 'node:crypto';
-import { defineRole, shq, startedThisRun, tasks, type HostInfo, type Secret, type TaskContext, type TaskDef } from 'haplay';
-import { parseRingExport, ringBuildScript, ringDevices, ringExportScript, RINGS, type RingName, type RingParams, type SwiftDevice } from './rings.js';
+import { defineRole, shq, startedThisRun, tasks, via, type HostInfo, type RoleGuard, type Secret, type TaskContext, type TaskDef } from 'haplay';
+import {
+  parseRingExport, parseRingState, ringApplyScript, ringDevices, ringExportScript, ringPlan, RINGS, ringStateScript,
+  type RingName, type RingParams, type SwiftDevice,
+} from './rings.js';
+import { seamlessReloadScript, SERVERS, swiftRolling } from './rolling.js';
 
 export type { SwiftDevice } from './rings.js';
-export { parseRingExport, ringBuildScript, ringDevices, ringExportScript } from './rings.js';
+export { parseRingExport, parseRingState, ringApplyScript, ringDevices, ringExportScript, ringPlan, ringStateScript } from './rings.js';
+export { asyncNotGrowing, seamlessReloadScript, swiftCopiesProblem, swiftNodeProblem, swiftProbe, swiftRolling } from './rolling.js';
 
 /** A tempauth user (`user_<account>_<user> = <password> <roles>`): lab and test clusters. */
 export interface SwiftTempauthUser extends Record<string, unknown> {
@@ -67,7 +75,22 @@ export interface SwiftVars extends Record<string, unknown> {
   swiftRsyncMaxConnections: number;
   /** Background services started on storage nodes besides the three servers. */
   swiftStorageDaemons: string[];
+  /** Seconds between the replicators' passes (`interval`; a rolled node is done after one pass). @default 30 (swift's) */
+  swiftReplicationInterval: number;
   swiftPackages: { storage: string[]; proxy: string[]; keystone: string[] };
+  /** More `[app:proxy-server]` options (e.g. `strict_cors_mode`); reach the proxies by a seamless reload. @default {} */
+  swiftProxyOptions: Record<string, string>;
+  /**
+   * The HAProxy nodes (host pattern) and listeners whose server for a proxy is drained before its restart (rolling
+   * contract; `false`: no HAProxy in front of the proxies). @default { hosts: 'haproxy', backends: ['swift_proxy'] }
+   */
+  swiftHaproxy: { hosts: string; backends: string[] } | false;
+  /**
+   * Test objects (`<account>/<container>/<object>`, e.g. `AUTH_admin/canary/obj`) whose copies the rolling gates
+   * count on the object servers (direct HEAD, no proxy): every copy must be found before and after each node.
+   * @default []
+   */
+  swiftTestObjects: string[];
 }
 
 /** The known variables without the index signature (Omit on a Record type would drop them all). */
@@ -96,6 +119,11 @@ export const swiftDefaults: Known<SwiftVars, 'swiftHashPathSuffix' | 'swiftHashP
     proxy: ['swift', 'swift-proxy', 'memcached', 'python3-swiftclient'],
     keystone: ['python3-keystonemiddleware'],
   },
+  swiftProxyOptions: {},
+  swiftReplicationInterval: 30,
+  // playbooks/site.ts runs role haproxy on group `haproxy`; inventory/lab.ts names the listener `swift_proxy`.
+  swiftHaproxy: { hosts: 'haproxy', backends: ['swift_proxy'] },
+  swiftTestObjects: [],
 };
 
 const port = { type: 'integer', minimum: 1, maximum: 65535 };
@@ -181,11 +209,25 @@ export const swiftSchema = {
       required: ['storage', 'proxy', 'keystone'],
       additionalProperties: false,
     },
+    swiftReplicationInterval: { type: 'integer', minimum: 1 },
+    swiftProxyOptions: { type: 'object', propertyNames: { pattern: '^[a-z0-9_]+$' }, additionalProperties: { type: 'string', pattern: '^[^\\n%]*$' } },
+    swiftHaproxy: {
+      oneOf: [
+        { const: false },
+        {
+          type: 'object',
+          properties: { hosts: { type: 'string', minLength: 1 }, backends: { type: 'array', minItems: 1, items: { type: 'string', pattern: NAME } } },
+          required: ['hosts', 'backends'],
+          additionalProperties: false,
+        },
+      ],
+    },
+    swiftTestObjects: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+$' } },
   },
   required: [
     'swiftStep', 'swiftProxies', 'swiftStorage', 'swiftPartPower', 'swiftReplicas', 'swiftMinPartHours', 'swiftDevices', 'swiftMountCheck',
     'swiftPorts', 'swiftHashPathSuffix', 'swiftHashPathPrefix', 'swiftAuth', 'swiftWorkers', 'swiftMemcachedPort', 'swiftRsyncMaxConnections',
-    'swiftStorageDaemons', 'swiftPackages',
+    'swiftStorageDaemons', 'swiftPackages', 'swiftProxyOptions', 'swiftHaproxy', 'swiftTestObjects', 'swiftReplicationInterval',
   ],
 };
 
@@ -240,15 +282,52 @@ export function healthcheckCommand(address: string, ports: number[]): string {
   return `python3 -c ${shq(`import urllib.request\nfor u in ${JSON.stringify(urls)}: urllib.request.urlopen(u, timeout=2)`)}`;
 }
 
+/** The plan for `ring` on the ring host from its registered builder state (ringPlan). */
+function planFor(v: SwiftVars, r: RingName, ctx: TaskContext): ReturnType<typeof ringPlan> {
+  const stdout = ctx.results['swiftBuilders']?.['stdout'];
+  if (typeof stdout !== 'string') throw new Error('swift: the ring builders were not read (task "ring builders")');
+  return ringPlan(r, ringParams(v), ringDevices(r, ringParams(v), ctx.hostsOf(v.swiftStorage), v.swiftDevices), parseRingState(stdout)[r]);
+}
+
+/**
+ * Role guard: a part power change cannot be applied (it needs a data migration), so it is refused naming
+ * swiftPartPower before any host is changed (exit 2); the rings step runs the same check before touching a builder.
+ */
+export function swiftGuards(v: SwiftVars, ctx: { host: string; hostsOf(p: string): HostInfo[] }): RoleGuard[] {
+  if (v.swiftStep !== 'rings' || ringHost(v, (p) => ctx.hostsOf(p)) !== ctx.host) return [];
+  return [
+    {
+      name: 'swift part power unchanged',
+      // No swift installed yet, or no builder: nothing to compare.
+      command: [`python3 -c 'import swift' 2>/dev/null || { echo '{"account": null, "container": null, "object": null}'; exit 0; }`, ringStateScript()].join('\n'),
+      check: (o) => {
+        if (o.exitCode !== 0) return `${ctx.host}: reading the ring builders failed (rc=${o.exitCode ?? 'none'}): ${o.stderr.trim().slice(0, 200)}`;
+        const state = parseRingState(o.stdout);
+        for (const r of RINGS) {
+          const s = state[r];
+          if (s && s.partPower !== v.swiftPartPower) return ringPlan(r, ringParams(v), [], s).refused;
+        }
+        return undefined;
+      },
+    },
+  ];
+}
+
 function ringsStep(v: SwiftVars): TaskDef[] {
   const isRingHost = (ctx: TaskContext): boolean => ringHost(v, (p) => ctx.hostsOf(p)) === ctx.host;
   return [
     tasks.package('swift (ring builder)', { name: ['swift'], state: 'present' }, { when: isRingHost }),
+    tasks.probe('ring builders', { cmd: ringStateScript() }, { when: isRingHost, register: 'swiftBuilders' }),
     ...RINGS.map((r) =>
       tasks.shell(
         `${r} ring`,
-        (ctx) => ({ cmd: ringBuildScript(r, ringParams(v), ringDevices(r, ringParams(v), ctx.hostsOf(v.swiftStorage), v.swiftDevices)), changedWhen: (o) => o.stdout.includes('CHANGED') }),
-        { when: isRingHost },
+        (ctx) => {
+          const plan = planFor(v, r, ctx);
+          // Nothing is changed: the message names the variable (swiftGuards refuses it before any host when wired).
+          if (plan.refused !== undefined) return { cmd: `echo ${shq(plan.refused)} >&2; exit 2` };
+          return { cmd: ringApplyScript(r, plan.commands), changedWhen: (o) => o.stdout.includes('CHANGED') };
+        },
+        { when: (ctx) => isRingHost(ctx) && (planFor(v, r, ctx).commands.length > 0 || planFor(v, r, ctx).refused !== undefined) },
       ),
     ),
     tasks.probe('export the rings', { cmd: ringExportScript() }, { when: isRingHost, register: 'swiftRings' }),
@@ -302,7 +381,10 @@ function nodesStep(v: SwiftVars): TaskDef[] {
     tasks.package('swift proxy packages', { name: [...v.swiftPackages.proxy, ...(v.swiftAuth.type === 'keystone' ? v.swiftPackages.keystone : [])], state: 'present' }, {
       when: isProxy,
     }),
-    tasks.template('swift.conf', { src: 'swift.conf.ejs', dest: '/etc/swift/swift.conf', owner: 'root', group: 'swift', mode: '0640' }, { notify: ['restart swift'] }),
+    // Every server reads swift.conf.
+    tasks.template('swift.conf', { src: 'swift.conf.ejs', dest: '/etc/swift/swift.conf', owner: 'root', group: 'swift', mode: '0640' }, {
+      notify: [...SERVERS.map(reloadHandler), reloadHandler('proxy'), RESTART_DAEMONS],
+    }),
     ...RINGS.map((r) =>
       tasks.copy(`${r}.ring.gz`, (ctx) => ({ dest: `/etc/swift/${r}.ring.gz`, content: ringsFrom(v, ctx)[r].content, owner: 'root', group: 'swift', mode: '0644' })),
     ),
@@ -327,14 +409,16 @@ function nodesStep(v: SwiftVars): TaskDef[] {
           owner: 'root',
           group: 'swift',
           mode: '0640',
-          vars: { kind, address: own(ctx), port: v.swiftPorts[kind], mountCheck: v.swiftMountCheck, workers: v.swiftWorkers },
+          vars: { kind, address: own(ctx), port: v.swiftPorts[kind], mountCheck: v.swiftMountCheck, workers: v.swiftWorkers, replicationInterval: v.swiftReplicationInterval },
         }),
-        { when: isStorage, notify: ['restart swift'] },
+        // The daemons read their sections of the same file (replicator, auditor, updater, reaper).
+        { when: isStorage, notify: [reloadHandler(kind), RESTART_DAEMONS] },
       ),
     ),
-    ...[...servers.map((k) => `swift-${k}`), ...v.swiftStorageDaemons].map((unit) =>
-      tasks.service(`${unit} enabled and started`, { name: unit, state: 'started', enabled: true }, { when: isStorage }),
+    ...servers.map((k) =>
+      tasks.service(`swift-${k} enabled and started`, { name: `swift-${k}`, state: 'started', enabled: true }, { when: isStorage, register: startedKey(k) }),
     ),
+    ...v.swiftStorageDaemons.map((unit) => tasks.service(`${unit} enabled and started`, { name: unit, state: 'started', enabled: true }, { when: isStorage })),
     // Proxies.
     tasks.lineinfile('memcached listens on this node', (ctx) => ({ path: '/etc/memcached.conf', regexp: '^-l ', line: `-l ${own(ctx)}` }), {
       when: isProxy,
@@ -349,14 +433,13 @@ function nodesStep(v: SwiftVars): TaskDef[] {
         owner: 'root',
         group: 'swift',
         mode: '0640',
-        vars: { address: own(ctx), port: v.swiftPorts.proxy, workers: v.swiftWorkers, auth: v.swiftAuth, memcacheServers: memcacheServers(ctx) },
+        vars: { address: own(ctx), port: v.swiftPorts.proxy, workers: v.swiftWorkers, auth: v.swiftAuth, memcacheServers: memcacheServers(ctx), options: v.swiftProxyOptions },
       }),
-      { when: isProxy, notify: ['restart swift'] },
+      { when: isProxy, notify: [reloadHandler('proxy')] },
     ),
-    tasks.service('swift-proxy enabled and started', { name: 'swift-proxy', state: 'started', enabled: true }, { when: isProxy }),
-    // The restarts a config change notified happen now, so the deploy ends with every server answering (a server
-    // still starting would make the first writes land on fewer replicas).
-    tasks.flushHandlers(),
+    tasks.service('swift-proxy enabled and started', { name: 'swift-proxy', state: 'started', enabled: true }, { when: isProxy, register: startedKey('proxy') }),
+    // A server still starting when the deploy ends would make the first writes land on fewer replicas. Config changes
+    // reach the running servers through the handlers: seamless reloads, node by node with the phase's `rolling`.
     tasks.waitFor('storage servers answer /healthcheck', (ctx) => ({ command: healthcheckCommand(own(ctx), servers.map((k) => v.swiftPorts[k])), timeout: 60 }), {
       when: isStorage,
     }),
@@ -364,16 +447,40 @@ function nodesStep(v: SwiftVars): TaskDef[] {
   ];
 }
 
+type ServerKind = 'proxy' | (typeof SERVERS)[number];
+const reloadHandler = (kind: ServerKind): string => `reload swift-${kind} (seamless)`;
+const startedKey = (kind: ServerKind): string => `swiftStarted_${kind}`;
+const RESTART_DAEMONS = 'restart swift storage daemons';
+
 export default defineRole<SwiftVars>({
   name: 'swift',
   defaults: swiftDefaults,
   schema: swiftSchema,
+  rolling: swiftRolling,
+  guards: swiftGuards,
   tasks: (v) => (v.swiftStep === 'rings' ? ringsStep(v) : nodesStep(v)),
-  handlers: (v) => [
-    // Not right after this run started them: they read the new config when they started.
-    tasks.service('restart rsync', { name: 'rsync', state: 'restarted' }, { when: (ctx) => !startedThisRun(ctx, 'swiftRsync') }),
-    tasks.service('restart memcached', { name: 'memcached', state: 'restarted' }, { when: (ctx) => !startedThisRun(ctx, 'swiftMemcached') }),
-    // try-restart: only the units that run on this node (proxy and/or storage).
-    tasks.command('restart swift', { cmd: ['systemctl', 'try-restart', 'swift-proxy', 'swift-account', 'swift-container', 'swift-object', ...v.swiftStorageDaemons] }),
-  ],
+  handlers: (v) => {
+    const runsHere = (pattern: string) => member(pattern);
+    return [
+      // Not right after this run started them: they read the new config when they started.
+      tasks.service('restart rsync', { name: 'rsync', state: 'restarted' }, { when: (ctx) => !startedThisRun(ctx, 'swiftRsync') }),
+      tasks.service('restart memcached', { name: 'memcached', state: 'restarted' }, { when: (ctx) => !startedThisRun(ctx, 'swiftMemcached') }),
+      ...(['proxy', ...SERVERS] as const).map((kind) =>
+        tasks.shell(reloadHandler(kind), (ctx) => ({ cmd: seamlessReloadScript(`swift-${kind}`, own(ctx), v.swiftPorts[kind]) }), {
+          when: (ctx) => runsHere(kind === 'proxy' ? v.swiftProxies : v.swiftStorage)(ctx) && !startedThisRun(ctx, startedKey(kind)),
+        }),
+      ),
+      // Background daemons serve no client: a restart (try-restart: only the ones running) is harmless.
+      tasks.command(RESTART_DAEMONS, { cmd: ['systemctl', 'try-restart', ...v.swiftStorageDaemons] }, { when: (ctx) => v.swiftStorageDaemons.length > 0 && runsHere(v.swiftStorage)(ctx) }),
+    ];
+  },
+  converge: {
+    'swift.conf': via('reload', 'seamless reload of every server of the node (SIGUSR1: swift re-executes itself with the new file, the old workers finish their requests) and a restart of the storage daemons; node by node with the phase option `rolling: { role: \'swift\' }` (playbooks/site.ts). A hash prefix/suffix change is refused (hash guard)'),
+    '*-server.conf': via('reload', '`reload swift-<server> (seamless)` (proxy, account, container, object): SIGUSR1 to the unit\'s main process, done when new listen sockets replaced the old ones; storage daemons (their sections of the same file) restarted; rolled node by node with `rolling`, each proxy drained from HAProxy first, recon-gated'),
+    '*.ring.gz': via('runtime', 'every swift server re-reads a ring file whose mtime changed (the ring\'s reload_time, 15 s); ring changes on the ring host are applied with swift-ring-builder (set_weight, set_zone, set_info, set_replicas, set_min_part_hours, add; rebalance or write_ring); a part power change is refused before any host is changed (role guard)'),
+    'rsyncd.conf': via('reload', '`restart rsync` (replication traffic only, no client request), node by node with `rolling`'),
+    'memcached listens on this node': via('reload', '`restart memcached` (tokens cached there are lost: clients authenticate again), node by node with `rolling`'),
+    '/srv/node': via('inert', 'a directory (root 0755: an unmounted drive must not let rsync fill the root disk)'),
+    'device *: owned by swift': via('inert', 'ownership of a device directory, read by the servers at each request'),
+  },
 });

@@ -1,7 +1,8 @@
-// Swift rings: the devices each ring must hold (one zone per storage node), the one-exec script that creates the
-// builder when absent, adds missing devices and rebalances only when it added something (a second deploy never
-// rebalances unchanged rings), and the transport of the built ring files from the ring host to every node
-// (a probe's output, read by the other hosts through ctx.resultsOf after the phase barrier).
+// Swift rings: the devices each ring must hold (one zone per storage node, each tagged with its node), the builder's
+// state read through swift's RingBuilder, the plan that converges it with swift-ring-builder (set_replicas,
+// set_min_part_hours, set_zone, set_info, set_weight, add; rebalance or write_ring only when something changed: a
+// second deploy changes nothing), and the transport of the built ring files from the ring host to every node (a
+// probe's output, read by the other hosts through ctx.resultsOf after the phase barrier).
 import { shjoin, shq, type HostInfo } from 'haplay';
 
 export type RingName = 'account' | 'container' | 'object';
@@ -34,38 +35,177 @@ export interface RingDevice {
   port: number;
   device: string;
   weight: number;
+  /** The storage node (inventory name): the device's identity with `device`, kept in the builder as meta `haplay:<host>`. */
+  host: string;
 }
 
 /** Every storage node's devices in a ring: region 1, zone = the node's position in the storage group (1-based). */
 export function ringDevices(ring: RingName, p: RingParams, storage: HostInfo[], fallback: SwiftDevice[]): RingDevice[] {
   return storage.flatMap((h, i) => {
     const devices = (h.vars['swiftDevices'] as SwiftDevice[] | undefined) ?? fallback;
-    return devices.map((d) => ({ region: 1, zone: i + 1, ip: h.address, port: p.ports[ring], device: d.name, weight: d.weight }));
+    return devices.map((d) => ({ region: 1, zone: i + 1, ip: h.address, port: p.ports[ring], device: d.name, weight: d.weight, host: h.name }));
   });
 }
 
-const devArgs = (d: RingDevice): string[] => ['--region', String(d.region), '--zone', String(d.zone), '--ip', d.ip, '--port', String(d.port), '--device', d.device];
+/** The builder's meta tag naming the node a device belongs to (matches it again after an ip, port or zone change). */
+export const deviceMeta = (host: string): string => `haplay:${host}`;
+
+/** One device as the builder holds it (ringStateScript's output). */
+export interface BuilderDevice {
+  id: number;
+  region: number;
+  zone: number;
+  ip: string;
+  port: number;
+  /** Where replicators connect (set to ip/port by `add`; kept in step with them). */
+  replication_ip: string;
+  replication_port: number;
+  device: string;
+  weight: number;
+  meta: string;
+}
+
+/** A builder file's state (ringStateScript's output), null when the builder does not exist. */
+export interface BuilderState {
+  partPower: number;
+  replicas: number;
+  minPartHours: number;
+  /** Seconds before partitions may move again (min_part_hours since the last rebalance). */
+  minPartSecondsLeft: number;
+  /** Balance in percent (how far the assignment is from the weights); null when unknown. */
+  balance: number | null;
+  /** The distributable <ring>.ring.gz exists and is not empty. */
+  ringFile: boolean;
+  devs: BuilderDevice[];
+}
 
 /**
- * Builds `<ring>.builder` in `dir` idempotently: create when absent, add each device `search` does not find,
- * rebalance only when something was added or the ring file is missing. Prints CHANGED when it changed anything.
- * swift-ring-builder exits 1 for a rebalance warning (the ring is written), 2 for an error.
+ * Read-only: every builder's parameters and devices as JSON `{ "account": state|null, … }`, through swift's own
+ * RingBuilder (python3-swift is on every swift node): the plan is computed on the controller (ringPlan).
  */
-export function ringBuildScript(ring: RingName, p: RingParams, devices: RingDevice[], dir = '/etc/swift'): string {
+export function ringStateScript(dir = '/etc/swift'): string {
+  const py = [
+    'import json, os, sys',
+    'from swift.common.ring import RingBuilder',
+    'd = sys.argv[1]',
+    'out = {}',
+    "for r in ('account', 'container', 'object'):",
+    "    f = os.path.join(d, r + '.builder')",
+    '    if not os.path.exists(f):',
+    '        out[r] = None',
+    '        continue',
+    '    b = RingBuilder.load(f)',
+    '    try:',
+    '        balance = b.get_balance()',
+    '    except Exception:',
+    '        balance = None',
+    "    ring = os.path.join(d, r + '.ring.gz')",
+    "    devs = [{k: dev[k] for k in ('id', 'region', 'zone', 'ip', 'port', 'replication_ip', 'replication_port', 'device', 'weight', 'meta')} for dev in b.devs if dev is not None]",
+    "    out[r] = {'partPower': b.part_power, 'replicas': b.replicas, 'minPartHours': b.min_part_hours, 'minPartSecondsLeft': b.min_part_seconds_left,",
+    "              'balance': balance, 'ringFile': os.path.exists(ring) and os.path.getsize(ring) > 0, 'devs': devs}",
+    'print(json.dumps(out))',
+  ].join('\n');
+  return `python3 -c ${shq(py)} ${shq(dir)}`;
+}
+
+/** Parses ringStateScript's output; throws on anything but its JSON shape. */
+export function parseRingState(stdout: string): Record<RingName, BuilderState | null> {
+  const parsed = JSON.parse(stdout.trim()) as Record<string, unknown>;
+  for (const r of RINGS) if (!(r in parsed)) throw new Error(`ring builder state: ${r} missing`);
+  return parsed as Record<RingName, BuilderState | null>;
+}
+
+/** What one deploy does to one builder: swift-ring-builder argv (after the builder file), or a refusal. */
+export interface RingPlan {
+  commands: string[][];
+  /** Why the declared ring cannot be reached without a data migration haplay does not do (names the variable). */
+  refused?: string;
+}
+
+/** A balance above this (percent) with min_part_hours passed: partitions still to move, rebalance again (swift's own hint). */
+export const REBALANCE_BALANCE = 5;
+
+const addArgs = (d: RingDevice): string[] => [
+  'add', '--region', String(d.region), '--zone', String(d.zone), '--ip', d.ip, '--port', String(d.port), '--device', d.device,
+  '--weight', String(d.weight), '--meta', deviceMeta(d.host),
+];
+
+/** The builder's device that is `d`: tagged for its node, else (a builder from before the tags) same ip and name. */
+function findDevice(devs: BuilderDevice[], d: RingDevice): BuilderDevice | undefined {
+  return devs.find((x) => x.meta === deviceMeta(d.host) && x.device === d.device) ?? devs.find((x) => !x.meta.startsWith('haplay:') && x.ip === d.ip && x.device === d.device);
+}
+
+/**
+ * Converges one builder to the declared ring: create when absent; replicas and min_part_hours set (set_replicas,
+ * set_min_part_hours); each declared device found by identity (node + name) updated in place — zone (set_zone),
+ * ip/port (set_info), weight (set_weight) — never added twice; missing ones added; then `rebalance --force` when
+ * placement changed (saves the ring even when min_part_hours lets no partition move yet: the new weights are in it),
+ * `write_ring` when only device info changed, a plain rebalance when an earlier change left partitions to move and
+ * min_part_hours has passed. A part power change is refused (it needs a partition power increase and a relinker
+ * run over every object: a migration haplay does not do). Devices no longer declared are left in the ring.
+ */
+export function ringPlan(ring: RingName, p: RingParams, devices: RingDevice[], state: BuilderState | null): RingPlan {
+  if (state === null) {
+    return { commands: [['create', String(p.partPower), String(p.replicas), String(p.minPartHours)], ...devices.map(addArgs), ['rebalance']] };
+  }
+  if (state.partPower !== p.partPower) {
+    return {
+      commands: [],
+      refused:
+        `swiftPartPower is ${p.partPower} but ${ring}.builder has part power ${state.partPower}: changing it needs a partition power ` +
+        'increase (prepare_increase_partition_power, swift-object-relinker on every node, finish_increase_partition_power), ' +
+        `a data migration haplay does not do; set swiftPartPower back to ${state.partPower}`,
+    };
+  }
+  const commands: string[][] = [];
+  let placement = false;
+  let info = false;
+  if (Math.abs(state.replicas - p.replicas) > 1e-9) {
+    commands.push(['set_replicas', String(p.replicas)]);
+    placement = true;
+  }
+  if (state.minPartHours !== p.minPartHours) commands.push(['set_min_part_hours', String(p.minPartHours)]);
+  for (const d of devices) {
+    const cur = findDevice(state.devs, d);
+    if (cur === undefined) {
+      commands.push(addArgs(d));
+      placement = true;
+      continue;
+    }
+    const id = `d${cur.id}`;
+    if (cur.region !== d.region) commands.push(['set_region', id, String(d.region)]);
+    if (cur.zone !== d.zone) commands.push(['set_zone', id, String(d.zone)]);
+    const moved = cur.ip !== d.ip || cur.port !== d.port || cur.replication_ip !== d.ip || cur.replication_port !== d.port;
+    // The replication address follows (add sets it to ip:port; set_info alone would leave replicators on the old one).
+    if (moved) commands.push(['set_info', id, `${d.ip}:${d.port}R${d.ip}:${d.port}`]);
+    if (cur.meta !== deviceMeta(d.host)) commands.push(['set_info', id, `_${deviceMeta(d.host)}`]);
+    if (cur.weight !== d.weight) commands.push(['set_weight', id, String(d.weight)]);
+    if (cur.region !== d.region || cur.zone !== d.zone || cur.weight !== d.weight) placement = true;
+    else if (moved || cur.meta !== deviceMeta(d.host)) info = true;
+  }
+  if (placement) commands.push(['rebalance', '--force']);
+  else if (info || !state.ringFile) commands.push(['write_ring']);
+  else if (state.minPartSecondsLeft <= 0 && (state.balance ?? 0) > REBALANCE_BALANCE) commands.push(['rebalance']);
+  return { commands };
+}
+
+/**
+ * Applies a plan to `<ring>.builder` in `dir` in one exec; prints CHANGED when the builder or the ring file changed
+ * (a rebalance that could move nothing yet changes nothing). swift-ring-builder exits 1 for a rebalance warning
+ * (the ring is written, or nothing could move), 2 for an error.
+ */
+export function ringApplyScript(ring: RingName, commands: string[][], dir = '/etc/swift'): string {
   const b = `${ring}.builder`;
+  const files = `${shq(b)} ${shq(`${ring}.ring.gz`)}`;
   return [
     `cd ${shq(dir)} || exit 1`,
-    'changed=0',
-    `if [ ! -f ${shq(b)} ]; then ${shjoin(['swift-ring-builder', b, 'create', String(p.partPower), String(p.replicas), String(p.minPartHours)])} >&2 || exit 1; changed=1; fi`,
-    ...devices.map(
-      (d) =>
-        `if ! ${shjoin(['swift-ring-builder', b, 'search', ...devArgs(d)])} >/dev/null 2>&1; then ` +
-        `${shjoin(['swift-ring-builder', b, 'add', ...devArgs(d), '--weight', String(d.weight)])} >&2 || exit 1; changed=1; fi`,
+    `before=$(cat ${files} 2>/dev/null | md5sum)`,
+    ...commands.map((c) =>
+      c[0] === 'rebalance'
+        ? `${shjoin(['swift-ring-builder', b, ...c])} >&2; rc=$?; [ $rc -le 1 ] || exit $rc`
+        : `${shjoin(['swift-ring-builder', b, ...c])} >&2 || exit 1`,
     ),
-    `if [ $changed = 1 ] || [ ! -s ${shq(`${ring}.ring.gz`)} ]; then`,
-    `  ${shjoin(['swift-ring-builder', b, 'rebalance'])} >&2; rc=$?; [ $rc -le 1 ] || exit $rc; changed=1`,
-    'fi',
-    '[ $changed = 0 ] || echo CHANGED',
+    `[ "$before" = "$(cat ${files} 2>/dev/null | md5sum)" ] || echo CHANGED`,
   ].join('\n');
 }
 

@@ -3,7 +3,9 @@
 import { createInterface } from 'node:readline/promises';
 import { HaplayError } from '../errors.js';
 // Straight from the modules, not inventory/index.js: that one re-exports the YAML parser, loaded only for YAML files.
-import { loadInventory } from '../inventory/load.js';
+import { loadInventory, type LoadOptions } from '../inventory/load.js';
+import { vaultSecrets } from '../inventory/vault.js';
+import { readConnectionVars } from '../inventory/connection-vars.js';
 import { selectHosts } from '../inventory/patterns.js';
 import type { Host, Inventory } from '../inventory/types.js';
 import { registerSecretValue, revealSecret } from '../secret.js';
@@ -15,62 +17,60 @@ import { resolveTarget } from '../ssh/targets.js';
 import { Transport } from '../ssh/transport.js';
 import type { ConnectTarget } from '../ssh/types.js';
 import { intOption } from './args.js';
+import { defineOptions, HELP_OPTION, optionsHelp, type ValuesOf } from './options.js';
 
-export const CONNECT_OPTIONS = {
-  limit: { type: 'string', short: 'l' },
-  forks: { type: 'string', short: 'f' },
-  timeout: { type: 'string', short: 'T' },
-  'connect-timeout': { type: 'string' },
-  user: { type: 'string', short: 'u' },
-  identity: { type: 'string', short: 'i', multiple: true },
-  'known-hosts': { type: 'string', multiple: true },
-  'host-key-policy': { type: 'string' },
-  'ssh-config': { type: 'string', short: 'F' },
-  'passphrase-env': { type: 'string' },
-  become: { type: 'boolean', short: 'b' },
-  'become-user': { type: 'string' },
-  'become-password-env': { type: 'string' },
-  'ask-become-pass': { type: 'boolean', short: 'K' },
-  verbose: { type: 'boolean', short: 'v', multiple: true },
-  help: { type: 'boolean', short: 'h' },
-} as const;
+/** Options of every command that reads an inventory: Ansible's extra vars and vault passwords. */
+export const INVENTORY_OPTIONS = defineOptions({
+  'extra-vars': { type: 'string', short: 'e', multiple: true, arg: 'VARS', help: 'key=value words, YAML/JSON, or @FILE (repeatable); above every other variable' },
+  'vault-password-file': { type: 'string', multiple: true, arg: 'FILE', help: 'Ansible Vault password from FILE (an executable FILE prints it); repeatable' },
+  'vault-id': { type: 'string', multiple: true, arg: '[LABEL@]FILE', help: 'a vault password with its vault ID; FILE may be "prompt" (repeatable)' },
+  'ask-vault-pass': { type: 'boolean', short: 'J', help: 'prompt for the vault password' },
+});
 
-export const CONNECT_HELP = `Connection options:
-  -l, --limit PATTERN          further limit the hosts (same pattern grammar)
-  -f, --forks N                hosts worked on at once (default ${DEFAULT_FORKS})
-  -T, --timeout S              per-command time limit in seconds, enforced on the host and locally (default ${DEFAULT_COMMAND_TIMEOUT_S})
-      --connect-timeout S      time for TCP connect, key exchange and authentication (default 20)
-  -u, --user USER              remote user where the inventory names none
-  -i, --identity FILE          private key (repeatable) where the inventory names none; ssh-agent is tried first
-      --passphrase-env NAME    read the identity files' passphrase from this environment variable (else prompt on a TTY)
-      --known-hosts FILE       known_hosts file(s) to use instead of ~/.ssh/known_hosts (repeatable; the first records new keys)
-      --host-key-policy P      strict (default: unknown keys refused) or accept-new (unknown keys recorded); changed keys are always refused
-  -F, --ssh-config FILE        ssh_config to honour (default ~/.ssh/config; "none" to ignore)
-  -b, --become                 run commands through sudo (non-interactive unless a password is given)
-      --become-user USER       sudo to this user (default root)
-      --become-password-env NAME  sudo password from this environment variable (sent on the channel's stdin only)
-  -K, --ask-become-pass        prompt for the sudo password
-  -v, --verbose                more output (-vvv: connection attempts and error causes)
-`;
+export const INVENTORY_HELP_OPTIONS = `Inventory options (<inventory>: a file, a directory of inventory files, or several joined by commas; the
+group_vars/ and host_vars/ beside each are read, as Ansible does):
+${optionsHelp(INVENTORY_OPTIONS)}`;
 
-export interface ConnectValues {
-  limit?: string;
-  forks?: string;
-  timeout?: string;
-  'connect-timeout'?: string;
-  user?: string;
-  identity?: string[];
-  'known-hosts'?: string[];
-  'host-key-policy'?: string;
-  'ssh-config'?: string;
-  'passphrase-env'?: string;
-  become?: boolean;
-  'become-user'?: string;
-  'become-password-env'?: string;
-  'ask-become-pass'?: boolean;
-  verbose?: boolean[];
-  help?: boolean;
+export type InventoryValues = ValuesOf<typeof INVENTORY_OPTIONS>;
+
+/** The inventory loading options the command line gives (vault passwords read here: from files or a prompt only). */
+export async function inventoryLoadOptions(values: InventoryValues, playbookDir?: string): Promise<LoadOptions> {
+  const vault = await vaultSecrets(
+    {
+      ...(values['vault-password-file'] ? { passwordFiles: values['vault-password-file'] } : {}),
+      ...(values['vault-id'] ? { ids: values['vault-id'] } : {}),
+      ...(values['ask-vault-pass'] ? { ask: true } : {}),
+    },
+    promptHidden,
+  );
+  return { vault, ...(values['extra-vars'] ? { extraVars: values['extra-vars'] } : {}), ...(playbookDir !== undefined ? { playbookDir } : {}) };
 }
+
+/** Options of every command that talks to hosts (run, ping, deploy, rolling): parse rules, help and types in one. */
+export const CONNECT_OPTIONS = defineOptions({
+  ...INVENTORY_OPTIONS,
+  limit: { type: 'string', short: 'l', arg: 'PATTERN', help: 'further limit the hosts (same pattern grammar)' },
+  forks: { type: 'string', short: 'f', arg: 'N', help: `hosts worked on at once (default ${DEFAULT_FORKS})` },
+  timeout: { type: 'string', short: 'T', arg: 'S', help: `per-command time limit in seconds, enforced on the host and locally (default ${DEFAULT_COMMAND_TIMEOUT_S}; 0 = no limit)` },
+  'connect-timeout': { type: 'string', arg: 'S', help: 'time for TCP connect, key exchange and authentication (default 20)' },
+  user: { type: 'string', short: 'u', arg: 'USER', help: 'remote user where the inventory names none' },
+  identity: { type: 'string', short: 'i', multiple: true, arg: 'FILE', help: 'private key (repeatable) where the inventory names none; ssh-agent is tried first' },
+  'passphrase-env': { type: 'string', arg: 'NAME', help: "read the identity files' passphrase from this environment variable (else prompt on a TTY)" },
+  'known-hosts': { type: 'string', multiple: true, arg: 'FILE', help: 'known_hosts file(s) to use instead of ~/.ssh/known_hosts (repeatable; the first records new keys)' },
+  'host-key-policy': { type: 'string', arg: 'P', help: 'strict (default: unknown keys refused) or accept-new (unknown keys recorded); changed keys are always refused' },
+  'ssh-config': { type: 'string', short: 'F', arg: 'FILE', help: 'ssh_config to honour (default ~/.ssh/config; "none" to ignore)' },
+  become: { type: 'boolean', short: 'b', help: 'run commands through sudo (non-interactive unless a password is given)' },
+  'become-user': { type: 'string', arg: 'USER', help: 'sudo to this user (default root)' },
+  'become-password-env': { type: 'string', arg: 'NAME', help: "sudo password from this environment variable (sent on the channel's stdin only)" },
+  'ask-become-pass': { type: 'boolean', short: 'K', help: 'prompt for the sudo password' },
+  verbose: { type: 'boolean', short: 'v', multiple: true, help: 'more output (-vvv: connection attempts and error causes)' },
+  ...HELP_OPTION,
+});
+
+const CONNECTION_ONLY = Object.fromEntries(Object.entries(CONNECT_OPTIONS).filter(([name]) => !(name in INVENTORY_OPTIONS)));
+export const CONNECT_HELP = `${INVENTORY_HELP_OPTIONS}\nConnection options:\n${optionsHelp(CONNECTION_ONLY)}`;
+
+export type ConnectValues = ValuesOf<typeof CONNECT_OPTIONS>;
 
 export interface SelectedHost {
   host: Host;
@@ -93,6 +93,8 @@ export async function openSession(
   pattern: string,
   values: ConnectValues,
   log: (text: string) => void,
+  /** deploy: the playbook's directory, whose group_vars/ and host_vars/ are read too. */
+  playbookDir?: string,
 ): Promise<Session> {
   const forks = intOption('forks', values.forks, DEFAULT_FORKS);
   const timeoutS = intOption('timeout', values.timeout, DEFAULT_COMMAND_TIMEOUT_S, 0);
@@ -100,7 +102,7 @@ export async function openSession(
   const policy = parseHostKeyPolicy(values['host-key-policy']);
   const verbosity = values.verbose?.length ?? 0;
 
-  const inventory = await loadInventory(inventoryFile);
+  const inventory = await loadInventory(inventoryFile, await inventoryLoadOptions(values, playbookDir));
   const selected = selectHosts(inventory, pattern, values.limit);
   const sshConfigFile = values['ssh-config'];
   const sshConfig = sshConfigFile === 'none' ? undefined : await loadSshConfig(sshConfigFile);
@@ -122,6 +124,8 @@ export async function openSession(
     policy,
     ...(verbosity > 0 ? { onDecision: (t, d) => log(`${t.name}: ${d}\n`) } : {}),
   });
+  // Always: unreadable files and skipped marker lines (a mistyped @revoked); with -v: every skipped line.
+  for (const w of verbosity > 0 ? hostKeys.warnings : hostKeys.alerts) log(`haplay: known_hosts ${w}\n`);
   const transport = new Transport({
     hostKeys,
     connectTimeoutMs: connectTimeoutS * 1000,
@@ -133,7 +137,7 @@ export async function openSession(
   return { inventory, hosts, transport, forks, timeoutS, verbosity };
 }
 
-interface CliBecome {
+export interface CliBecome {
   enabled: boolean;
   user?: string;
   password?: string;
@@ -148,7 +152,7 @@ async function cliBecomeOptions(values: ConnectValues): Promise<CliBecome> {
   } else if (values['ask-become-pass']) {
     password = await promptHidden('BECOME password: ');
   }
-  if (password !== undefined) registerSecretValue(password);
+  if (password !== undefined) registerSecretValue(password, envName ? `--become-password-env ${envName}` : '--ask-become-pass');
   return {
     enabled: values.become === true || values['become-user'] !== undefined || password !== undefined,
     ...(values['become-user'] ? { user: values['become-user'] } : {}),
@@ -157,10 +161,13 @@ async function cliBecomeOptions(values: ConnectValues): Promise<CliBecome> {
 }
 
 // The inventory's become settings win over the command line's, as Ansible's ansible_become_* do.
-function becomeFor(host: Host, cli: CliBecome): BecomeOptions | false {
-  if (!host.become && !cli.enabled) return false;
-  const user = host.become?.user ?? cli.user ?? 'root';
-  const password = host.become?.password ? revealSecret(host.become.password) : cli.password;
+export function becomeFor(host: Host, cli: CliBecome): BecomeOptions | false {
+  // Ansible's ansible_become* variables (any level) win over -b/--become-user too: `no` keeps the host out of -b.
+  const vars = readConnectionVars(host.vars).fields;
+  if (!host.become && (!cli.enabled || vars.become === false)) return false;
+  const user = host.become?.user ?? vars.becomeUser ?? cli.user ?? 'root';
+  const secretPassword = host.become?.password ?? vars.becomePassword;
+  const password = secretPassword ? revealSecret(secretPassword) : cli.password;
   return { user, ...(password !== undefined ? { password } : {}) };
 }
 
@@ -171,7 +178,8 @@ function passphraseSource(envName: string | undefined): (file: string) => Promis
     if (!pending) {
       pending = (async () => {
         const value = envName ? process.env[envName] : process.stdin.isTTY ? await promptHidden(`Passphrase for ${file}: `) : undefined;
-        if (value !== undefined) registerSecretValue(value);
+        // An empty answer means no passphrase: nothing to mask.
+        if (value !== undefined && value !== '') registerSecretValue(value, `passphrase for ${file}`);
         return value;
       })();
       cache.set(file, pending);

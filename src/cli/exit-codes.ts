@@ -10,10 +10,14 @@ export const EXIT = {
   BAD_INPUT: 2,
   /** At least one host failed (task failed, auth refused, host key refused, timeout). */
   HOSTS_FAILED: 3,
+  /** `deploy --detailed-exitcode`: every host succeeded and some task changed (or would, with --check). */
+  DRIFT: 2,
   /** Some hosts were unreachable and none failed. */
   HOSTS_UNREACHABLE: 4,
   /** The lab could not be built, started or torn down. */
   LAB: 5,
+  /** Bad input under `deploy --detailed-exitcode`, where 2 means drift: the two never share a code. */
+  BAD_INPUT_DETAILED: 6,
   /** Interrupted (SIGINT / SIGTERM). */
   INTERRUPTED: 130,
 } as const;

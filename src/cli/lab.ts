@@ -4,12 +4,13 @@ import { spawn } from 'node:child_process';
 import pLimit from 'p-limit';
 import { HaplayError } from '../errors.js';
 import { ensureImage, listImages } from '../lab/image.js';
-import { parseGroups } from '../lab/inventory.js';
+import { parseGroups, registerLabSecrets } from '../lab/inventory.js';
 import { checkPreconditions, DEFAULT_BOOT_TIMEOUT_S, labDown, labStatus, labUp, type LabStatus } from '../lab/lab.js';
 import { healNode, isPartitioned, MAX_NODES, partitionNode } from '../lab/network.js';
 import { findInit, findNspawn, killNode, nodeRunning, sshArgs, startNode, stopNode } from '../lab/nodes.js';
 import { DEFAULT_LAB, DEFAULT_NODES, checkLabName, findNode, listLabs, requireLabState, writeLabState, type LabState, type NodeState } from '../lab/state.js';
 import { run } from '../lab/sys.js';
+import { createLineMasker, redactValue } from '../secret.js';
 import { intOption, parseCommand, usage } from './args.js';
 import { EXIT } from './exit-codes.js';
 import type { CommandIo } from './main.js';
@@ -33,10 +34,12 @@ Commands:
                                    deletes the lab's keys and console logs
   status [--json]                  the lab's nodes: running/stopped, partitioned, sshd answering
   ssh <node> [-- command]          OpenSSH to the node as root (strict host-key checking with the lab's known_hosts)
-  exec <target> [--nsenter] -- command
+  exec <target> [--nsenter] [--json] -- command
                                    run a shell command on a node, a group, "all", or a comma list; several
                                    targets run in parallel and print "n1 | ok | rc=0 | 12 ms" then the output.
-                                   --nsenter enters the node's namespaces instead of SSH (works when partitioned)
+                                   --nsenter enters the node's namespaces instead of SSH (works when partitioned);
+                                   --json prints one JSON object per node (JSON Lines: node, exitCode, signal,
+                                   unreachable, stdout, stderr, durationMs) and nothing else
   kill <node>                      power cut: the node's cable is pulled and its init SIGKILLed (all at once)
   stop <node> [--timeout S]        clean poweroff: SIGTERM to the node's systemd-nspawn, wait (default 30 s)
   start <node|all> [--timeout S]   boot a stopped or killed node (or every one) again: same disk, address, keys
@@ -179,7 +182,7 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<num
   },
 
   async exec(argv, io) {
-    const { values, positionals, rest, name } = parse('exec', argv, { nsenter: { type: 'boolean' }, timeout: { type: 'string' } });
+    const { values, positionals, rest, name } = parse('exec', argv, { nsenter: { type: 'boolean' }, json: { type: 'boolean' }, timeout: { type: 'string' } });
     if (values['help']) return help(io);
     const [target, ...extra] = positionals;
     if (target === undefined) usage('lab exec: name a node, a group or "all", then -- and the command');
@@ -187,12 +190,13 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<num
     if (rest.length === 0) usage('lab exec: give the command after --');
     await rootOnly();
     const state = requireLabState(name);
+    registerLabSecrets(state.dir); // remote output may quote a lab password: masked like any other output
     const nodes = selectNodes(state, target);
     const command = rest.join(' ');
     const timeoutMs = intOption('timeout', str(values['timeout']), 600) * 1000;
     const exec = (node: NodeState, stream: boolean): Promise<ExecResult> =>
       values['nsenter'] ? execNsenter(node, command, timeoutMs, stream ? io : undefined) : execSsh(state, node, command, timeoutMs, stream ? io : undefined);
-    if (nodes.length === 1 && target !== 'all' && !(target in state.groups)) {
+    if (nodes.length === 1 && target !== 'all' && !(target in state.groups) && !values['json']) {
       const r = await exec(nodes[0] as NodeState, true);
       if (r.unreachable && r.stderr.trim() === '') io.err(`${r.node}: unreachable\n`);
       return r.unreachable ? EXIT.HOSTS_UNREACHABLE : r.code === 0 ? EXIT.OK : EXIT.HOSTS_FAILED;
@@ -202,6 +206,11 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<num
       nodes.map((node) =>
         limit(async () => {
           const r = await exec(node, false);
+          if (values['json']) {
+            // Masked before JSON escaping (an escaped secret no longer matches its raw form).
+            io.out(`${JSON.stringify(redactValue({ node: r.node, exitCode: r.code, signal: r.signal, unreachable: r.unreachable, stdout: r.stdout, stderr: r.stderr, durationMs: r.ms }))}\n`);
+            return r;
+          }
           const status = r.unreachable ? 'unreachable' : r.code === 0 ? 'ok' : 'failed';
           io.out(`${node.name} | ${status} | rc=${r.code ?? r.signal ?? '?'} | ${r.ms} ms\n${r.stdout}`);
           if (r.stderr) io.out(r.stderr.endsWith('\n') ? r.stderr : `${r.stderr}\n`);
@@ -211,7 +220,7 @@ const SUBCOMMANDS: Record<string, (argv: string[], io: CommandIo) => Promise<num
     );
     const failed = results.filter((r) => !r.unreachable && r.code !== 0).length;
     const unreachable = results.filter((r) => r.unreachable).length;
-    io.out(`${results.length} nodes: ${results.length - failed - unreachable} ok, ${failed} failed, ${unreachable} unreachable\n`);
+    if (!values['json']) io.out(`${results.length} nodes: ${results.length - failed - unreachable} ok, ${failed} failed, ${unreachable} unreachable\n`);
     return failed > 0 ? EXIT.HOSTS_FAILED : unreachable > 0 ? EXIT.HOSTS_UNREACHABLE : EXIT.OK;
   },
 
@@ -363,10 +372,13 @@ async function runStreaming(cmd: string, args: string[], timeoutMs: number, stre
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => stream.out(d));
+    // Whole lines only: a secret split across two chunks is still masked.
+    const out = createLineMasker(stream.out);
+    const err = createLineMasker(stream.err);
+    child.stdout.setEncoding('utf8').on('data', (d: string) => out.write(d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
-      stream.err(d);
+      err.write(d);
     });
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -374,6 +386,8 @@ async function runStreaming(cmd: string, args: string[], timeoutMs: number, stre
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      out.end();
+      err.end();
       resolve({ code, signal, stdout: '', stderr });
     });
   });

@@ -2,6 +2,7 @@
 import { errorCodeOf, HaplayError } from '../errors.js';
 import { EXIT, exitCodeForError } from './exit-codes.js';
 import { formatError } from './print-error.js';
+import { redact } from '../secret.js';
 
 export interface CommandIo {
   out: (text: string) => void;
@@ -22,6 +23,9 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMai
     summary: 'restart or upgrade a role node by node, gated on cluster health (--resume <id>)',
     load: async () => (await import('./rolling.js')).rollingMain,
   },
+  runs: { summary: 'list the recorded deploy and rolling runs (.haplay/runs)', load: async () => (await import('./runs.js')).runsMain },
+  report: { summary: 'write a self-contained HTML report of a recorded run', load: async () => (await import('./runs.js')).reportMain },
+  health: { summary: 'check every role read-only: one table per role, one line per problem (exit 3 when unhealthy)', load: async () => (await import('./health.js')).healthMain },
   inventory: { summary: 'show an inventory (--list | --graph)', load: async () => (await import('./inventory.js')).inventoryMain },
   demo: {
     summary: 'the main job: start loopback hosts and run haplay against them',
@@ -43,13 +47,17 @@ ${Object.entries(COMMANDS)
   .join('\n')}
 
 Run "haplay <command> --help" for a command's options. Exit codes: 0 ok, 1 internal error, 2 bad input (nothing
-touched), 3 some host failed, 4 some host unreachable (none failed), 5 lab error, 130 interrupted.
+touched), 3 some host failed, 4 some host unreachable (none failed), 5 lab error, 130 interrupted; with
+deploy --detailed-exitcode: 2 drift (some task changed or would change), 6 bad input.
 `;
 
 /** Runs the CLI and returns the exit code. */
 export async function main(argv: string[], io: CommandIo = defaultIo()): Promise<number> {
+  // The one masking function (redact) sits between every command and the terminal: whatever a command prints —
+  // reports, JSON, errors, remote output — has every registered secret and its escaped forms masked.
+  const masked: CommandIo = { out: (t) => io.out(redact(t)), err: (t) => io.err(redact(t)) };
   try {
-    return await dispatch(argv, io);
+    return await dispatch(argv, masked);
   } finally {
     pendingFlush?.();
   }
@@ -73,7 +81,9 @@ async function dispatch(argv: string[], io: CommandIo): Promise<number> {
     return await run(rest, io);
   } catch (error) {
     io.err(formatError(error, verbose));
-    return exitCodeForError(errorCodeOf(error));
+    const code = exitCodeForError(errorCodeOf(error));
+    // With --detailed-exitcode a deploy's 2 means drift: bad input moves to its own code.
+    return code === EXIT.BAD_INPUT && name === 'deploy' && rest.includes('--detailed-exitcode') ? EXIT.BAD_INPUT_DETAILED : code;
   }
 }
 

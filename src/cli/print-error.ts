@@ -1,6 +1,6 @@
 // Formats an error for the operator: one line naming what failed, then details; a stack only for internal errors.
 import { isHaplayError } from '../errors.js';
-import { escapeControl } from '../report/escape.js';
+import { escapeControl } from '../text/escape.js';
 
 export function formatError(error: unknown, verbose = false): string {
   if (isHaplayError(error)) {

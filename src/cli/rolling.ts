@@ -3,19 +3,38 @@
 import { resolve } from 'node:path';
 import { HaplayError } from '../errors.js';
 import { selectHosts } from '../inventory/patterns.js';
-import { escapeControl } from '../report/escape.js';
-import { redactValue } from '../secret.js';
+import { EventBus } from '../engine/events.js';
+import { createJsonlReporter } from '../report/jsonl.js';
+import { createLinesReporter } from '../report/lines.js';
+import { startRecordingOrSkip } from '../report/runs.js';
+import { writeReport } from './runs.js';
 import { detectActive, runRolling } from '../rolling/engine.js';
-import { execVia } from '../rolling/exec.js';
+import { execVia } from '../engine/exec-via.js';
 import { loadHaproxyAdmin } from '../rolling/haproxy.js';
 import { loadJournal, newRunId, saveJournal } from '../rolling/journal.js';
-import { rollingOrder } from '../rolling/plan.js';
+import { rollingOrder } from '../contract/plan.js';
 import { planRollout } from '../rolling/setup.js';
-import type { RollingEvent, RollingJournal } from '../rolling/types.js';
-import { intOption, parseCommand, usage } from './args.js';
-import { CONNECT_HELP, CONNECT_OPTIONS, openSession, type ConnectValues } from './connect-options.js';
+import type { RollingEvent, RollingJournal } from '../contract/rolling.js';
+import { intOption, usage } from './args.js';
+import { CONNECT_HELP, CONNECT_OPTIONS, openSession } from './connect-options.js';
+import { defineOptions, optionsHelp, parseOptions, type ValuesOf } from './options.js';
 import { EXIT } from './exit-codes.js';
 import type { CommandIo } from './main.js';
+
+const ROLLING_OPTIONS = defineOptions({
+  role: { type: 'string', arg: 'ROLE[,ROLE]', help: 'roles whose contract is used (several: stopped in this order, started in reverse)' },
+  restart: { type: 'boolean', help: "restart the role's units (the default)" },
+  upgrade: { type: 'boolean', help: "upgrade packages: those named after <pattern>, else the roles' own packages" },
+  batch: { type: 'string', arg: 'N', help: 'nodes rolled at once (default 1)' },
+  'max-failed': { type: 'string', arg: 'N', help: 'failed nodes tolerated before the run stops (default 0)' },
+  playbook: { type: 'string', arg: 'FILE', help: "take the roles' variables from the phase of FILE that runs them (and look roles up there)" },
+  'haproxy-hosts': { type: 'string', arg: 'PATTERN', help: "HAProxy nodes to drain through (default: each contract's)" },
+  'gate-timeout': { type: 'string', arg: 'S', help: 'seconds a health gate may take to pass (default 120)' },
+  'drain-timeout': { type: 'string', arg: 'S', help: "seconds for a drained server's sessions to end (default 60)" },
+  resume: { type: 'string', arg: 'ID', help: 'continue run ID from its journal (roles, order and options come from the journal)' },
+  json: { type: 'boolean', help: 'JSON Lines events instead of text' },
+  report: { type: 'string', arg: 'FILE', help: "also write the run's HTML report to FILE (every run is recorded in .haplay/runs: haplay runs, haplay report <id>)" },
+});
 
 export const ROLLING_HELP = `Usage: haplay rolling <inventory> <pattern> --role <role[,role]> [--restart | --upgrade [packages...]] [options]
        haplay rolling --resume <id> [options]
@@ -28,49 +47,14 @@ untouched and the failed node stays drained. Every step is journaled in .haplay/
 working directory); --resume <id> continues from the failed node once it is repaired. See docs/rolling.md.
 
 Options:
-      --role ROLE[,ROLE]       roles whose contract is used (several: stopped in this order, started in reverse)
-      --restart                restart the role's units (the default)
-      --upgrade                upgrade packages: those named after <pattern>, else the roles' own packages
-      --batch N                nodes rolled at once (default 1)
-      --max-failed N           failed nodes tolerated before the run stops (default 0)
-      --playbook FILE          take the roles' variables from the phase of FILE that runs them (and look roles up there)
-      --haproxy-hosts PATTERN  HAProxy nodes to drain through (default: each contract's)
-      --gate-timeout S         seconds a health gate may take to pass (default 120)
-      --drain-timeout S        seconds for a drained server's sessions to end (default 60)
-      --resume ID              continue run ID from its journal (roles, order and options come from the journal)
-      --json                   JSON Lines events instead of text
-Exit codes: 0 every node rolled, 2 bad input (nothing touched), 3 a node failed (the run stopped; see the report).
+${optionsHelp(ROLLING_OPTIONS)}Exit codes: 0 every node rolled, 2 bad input (nothing touched), 3 a node failed (the run stopped; see the report).
+
 ${CONNECT_HELP}`;
 
-interface RollingValues extends ConnectValues {
-  role?: string;
-  restart?: boolean;
-  upgrade?: boolean;
-  batch?: string;
-  'max-failed'?: string;
-  playbook?: string;
-  'haproxy-hosts'?: string;
-  'gate-timeout'?: string;
-  'drain-timeout'?: string;
-  resume?: string;
-  json?: boolean;
-}
+type RollingValues = ValuesOf<typeof CONNECT_OPTIONS & typeof ROLLING_OPTIONS>;
 
 export async function rollingMain(argv: string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parseCommand<RollingValues>('rolling', argv, {
-    ...CONNECT_OPTIONS,
-    role: { type: 'string' },
-    restart: { type: 'boolean' },
-    upgrade: { type: 'boolean' },
-    batch: { type: 'string' },
-    'max-failed': { type: 'string' },
-    playbook: { type: 'string' },
-    'haproxy-hosts': { type: 'string' },
-    'gate-timeout': { type: 'string' },
-    'drain-timeout': { type: 'string' },
-    resume: { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const { values, positionals } = parseOptions('rolling', argv, { ...CONNECT_OPTIONS, ...ROLLING_OPTIONS });
   if (values.help) {
     io.out(ROLLING_HELP);
     return EXIT.OK;
@@ -97,14 +81,23 @@ export async function rollingMain(argv: string[], io: CommandIo): Promise<number
       journal.order = rollingOrder(nodes, active);
       for (const n of nodes) journal.nodes[n] = { status: 'pending', active: active.has(n), steps: [] };
     } else journal.resumes.push(new Date().toISOString());
-    // Step messages carry remote stderr: secret values known to the run are masked, control characters escaped.
-    const text = textPrinter((t) => io.out(escapeControl(t)));
-    const print = values.json ? (e: RollingEvent) => io.out(`${JSON.stringify(redactValue(e))}\n`) : text;
+    // One event stream for every command: text or JSON Lines from the same reporters as a deploy (secrets masked,
+    // remote text escaped there).
+    const bus = new EventBus();
+    bus.on(values.json ? createJsonlReporter(io.out) : createLinesReporter(io.out, { verbosity: session.verbosity, diff: false }));
+    const print = (event: RollingEvent): void => bus.emit({ type: 'rolling', at: event.at, event });
+    // Recorded under the journal's id (a resume appends to the same run's events).
+    const recording = await startRecordingOrSkip({ id: journal.id, command: 'rolling', inventory: journal.inventory, ...(journal.playbook ? { playbook: journal.playbook } : {}) });
+    bus.on(recording.listener);
+    if (recording.skipped) io.err(`NOTICE: ${recording.skipped}\n`);
     const end = await runRolling(
       { journal, plans, exec, admin, hostsOf: (p) => selectHosts(session.inventory, p).map((h) => h.name), emit: print, save: (j) => saveJournal(j) },
       values.resume !== undefined,
     );
-    return end.status === 'done' ? EXIT.OK : EXIT.HOSTS_FAILED;
+    const code = end.status === 'done' ? EXIT.OK : EXIT.HOSTS_FAILED;
+    await recording.finish(code, end.status === 'done' ? 'ok' : 'failed');
+    if (values.report !== undefined && !recording.skipped) io.out(`report: ${await writeReport(recording.id, values.report)}\n`);
+    return code;
   } finally {
     await session.transport.close();
   }
@@ -151,35 +144,4 @@ async function resumeJournal(values: RollingValues, positionals: string[]): Prom
   if (values['gate-timeout']) journal.gateTimeoutS = intOption('gate-timeout', values['gate-timeout'], 120);
   if (values['drain-timeout']) journal.drainTimeoutS = intOption('drain-timeout', values['drain-timeout'], 60);
   return journal;
-}
-
-/** One line per step, and a report naming node, step and gate when the run stops. */
-export function textPrinter(out: (t: string) => void): (e: RollingEvent) => void {
-  return (e) => {
-    switch (e.type) {
-      case 'rolling-start':
-        out(`rolling ${e.id}${e.resumed ? ' (resumed)' : ''}: order ${e.order.join(', ')}${e.active.length ? ` (active, last: ${e.active.join(', ')})` : ''}\n`);
-        break;
-      case 'node-start':
-        out(`${e.node}: start${e.active ? ' (active)' : ''}\n`);
-        break;
-      case 'step-end':
-        if (e.status !== 'skipped') out(`${e.node} | ${e.step} | ${e.status === 'ok' ? 'ok' : 'FAILED'} | ${e.ms} ms${e.message ? ` | ${e.message}` : ''}\n`);
-        break;
-      case 'node-end':
-        out(`${e.node}: ${e.status}\n`);
-        break;
-      case 'notice':
-        out(`NOTICE: ${e.message}\n`);
-        break;
-      case 'rolling-end':
-        if (e.status === 'done') out(`rolling ${e.id}: done (${e.done.join(', ')}) in ${(e.durationMs / 1000).toFixed(1)} s\n`);
-        else {
-          for (const f of e.failed) out(`rolling ${e.id}: STOPPED at node ${f.node}, step ${f.step}${f.gate ? `, gate "${f.gate}"` : ''}: ${f.message}\n`);
-          out(`  done: ${e.done.join(', ') || '-'}; untouched: ${e.untouched.join(', ') || '-'}; journal: ${e.journal}\n`);
-          out(`  after repairing, continue with: haplay rolling --resume ${e.id}\n`);
-        }
-        break;
-    }
-  };
 }

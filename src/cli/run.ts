@@ -1,10 +1,18 @@
 // `haplay run <inventory> <pattern> -- <command...>`: one command on every matching host in parallel.
 import { runAdhoc, type AdhocResult } from '../engine/adhoc.js';
-import { createStreamPrinter, jsonLine, printGrouped, recapLine } from '../report/adhoc.js';
-import { usage, parseCommand } from './args.js';
-import { CONNECT_HELP, CONNECT_OPTIONS, openSession, type ConnectValues } from './connect-options.js';
+import { EventBus } from '../engine/events.js';
+import { adhocEnd, createAdhocReporter, createLineSplitter, hostRecord } from '../report/adhoc.js';
+import { createJsonlReporter } from '../report/jsonl.js';
+import { usage } from './args.js';
+import { defineOptions, optionsHelp, parseOptions } from './options.js';
+import { CONNECT_HELP, CONNECT_OPTIONS, openSession } from './connect-options.js';
 import { exitCodeForHosts, EXIT } from './exit-codes.js';
 import type { CommandIo } from './main.js';
+
+const RUN_OPTIONS = defineOptions({
+  stream: { type: 'boolean', help: 'print output live, each line prefixed with its host' },
+  json: { type: 'boolean', help: 'JSON Lines events instead of text: a host-result event per host (its result: host, status, exitCode, stdout, stderr, …), then adhoc-end' },
+});
 
 export const RUN_HELP = `Usage: haplay run <inventory> <pattern> [options] -- <command...>
 
@@ -13,21 +21,11 @@ Output is grouped per host as each finishes, then one summary line per host and 
 The exit code is 0 only when every host succeeded (3: some failed, 4: some unreachable).
 
 Options:
-      --stream                 print output live, each line prefixed with its host
-      --json                   one JSON object per host (JSON Lines) instead of text
+${optionsHelp(RUN_OPTIONS)}
 ${CONNECT_HELP}`;
 
-interface RunValues extends ConnectValues {
-  stream?: boolean;
-  json?: boolean;
-}
-
 export async function runMain(argv: string[], io: CommandIo): Promise<number> {
-  const { values, positionals, rest } = parseCommand<RunValues>('run', argv, {
-    ...CONNECT_OPTIONS,
-    stream: { type: 'boolean' },
-    json: { type: 'boolean' },
-  });
+  const { values, positionals, rest } = parseOptions('run', argv, { ...CONNECT_OPTIONS, ...RUN_OPTIONS });
   if (values.help) {
     io.out(RUN_HELP);
     return EXIT.OK;
@@ -40,34 +38,27 @@ export async function runMain(argv: string[], io: CommandIo): Promise<number> {
   const command = words.join(' ');
 
   const session = await openSession(inventoryFile, pattern, values, io.err);
-  const results: AdhocResult[] = [];
+  const started = Date.now();
+  // One event stream: JSON Lines, or the text reporter (grouped per host, or live lines with --stream).
+  const bus = new EventBus();
+  bus.on(values.json ? createJsonlReporter(io.out) : createAdhocReporter(io.out, { stream: values.stream === true }));
+  let results: AdhocResult[] = [];
   try {
-    const stream = values.stream && !values.json ? createStreamPrinter(io.out) : undefined;
-    await runAdhoc(
+    const lines = values.stream ? createLineSplitter((host, stream, line) => bus.emit({ type: 'output', at: Date.now(), host, stream, line })) : undefined;
+    results = await runAdhoc(
       session.transport,
       session.hosts.map((h) => ({ name: h.host.name, target: h.target, become: h.become })),
       command,
       {
         forks: session.forks,
         timeoutS: session.timeoutS,
-        ...(stream ? { onOutput: stream } : {}),
-        onResult: (r) => {
-          results.push(r);
-          if (values.json) io.out(jsonLine(r));
-          else if (!stream) printGrouped(io.out, r);
-        },
+        ...(lines ? { onOutput: lines } : {}),
+        onResult: (r) => bus.emit({ type: 'host-result', at: Date.now(), command: 'run', result: hostRecord(r) }),
       },
     );
   } finally {
     await session.transport.close();
   }
-  if (!values.json) {
-    if (values.stream) for (const r of results) io.out(`${summaryOf(r)}\n`);
-    io.out(recapLine(results));
-  }
+  bus.emit(adhocEnd('run', results, started));
   return exitCodeForHosts(results.map((r) => r.status));
-}
-
-function summaryOf(r: AdhocResult): string {
-  return `${r.host} | ${r.status === 'ok' ? 'ok' : r.status.toUpperCase()} | rc=${r.exitCode ?? '-'} | ${r.durationMs} ms${r.message ? ` | ${r.message}` : ''}`;
 }

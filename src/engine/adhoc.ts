@@ -1,4 +1,5 @@
 // Ad-hoc commands: one command on every selected host in parallel, results as data.
+import { truncatedNote } from '../ssh/capture.js';
 import pLimit from 'p-limit';
 import { isHaplayError, type ErrorCode } from '../errors.js';
 import type { Transport } from '../ssh/transport.js';
@@ -91,6 +92,12 @@ async function runOnHost(transport: Transport, host: AdhocHost, command: string,
 
 /** Maps one exec to a host outcome: a lost connection is unreachable, a timeout or refused sudo is failed. */
 export function fromExec(host: string, exec: ExecResult, lostReason?: string): AdhocResult {
+  const r = fromExecUntruncated(host, exec, lostReason);
+  if (!exec.truncated) return r;
+  return { ...r, message: [r.message, truncatedNote(exec.truncated)].filter(Boolean).join('; ') };
+}
+
+function fromExecUntruncated(host: string, exec: ExecResult, lostReason?: string): AdhocResult {
   const base = {
     host,
     exitCode: exec.exitCode,

@@ -86,130 +86,166 @@ export async function runBatch(
   onEnd: OnTaskEnd,
   pre?: PreScript,
 ): Promise<number> {
-  let next = 0;
-  let stopped = false;
-  const end = (p: PreparedTask, r: TaskResult): void => {
-    next += 1;
-    if (!onEnd(p, r)) stopped = true;
-  };
-  // Tasks whose result is known, up to the next one that runs remotely: false when the batch is over.
-  const settleKnown = (): boolean => {
-    while (!stopped && next < batch.length && batch[next]!.result) {
-      onStart(batch[next]!);
-      end(batch[next]!, batch[next]!.result!);
-    }
-    return !stopped && next < batch.length;
-  };
-  if (!settleKnown()) return next;
+  const run = new BatchRun(state, batch, options, onStart, onEnd, pre);
+  if (!run.settleKnown()) return run.next;
+  const remote = batch.slice(run.next).filter((p) => p.plan);
+  // One remote task: its own plain exec (no driver, no go-ahead round trip).
+  if (remote.length === 1 && !pre) await run.single();
+  else await run.driven(remote);
+  return run.next;
+}
 
-  const remote = batch.slice(next).filter((p) => p.plan);
-  if (remote.length === 1 && !pre) {
-    // One remote task: its own plain exec (no driver, no go-ahead round trip).
-    const p = batch[next]!;
-    onStart(p);
-    end(p, await executePrepared(state, p, options));
-    settleKnown();
-    return next;
+/**
+ * One batch on its way through a host. The host side waits for a go-ahead before each part; the controller sends it
+ * once the previous part's two frames (stdout with the exit code, stderr) have arrived and `onEnd` said go on:
+ *   pre-script (optional) → task → task … → end of input (the driver exits)
+ */
+class BatchRun {
+  /** Index of the next task without a result. */
+  next = 0;
+  #stopped = false;
+  #pre: 'none' | 'waiting' | 'running' | 'done';
+  #running: PreparedTask | undefined;
+  #watchdog: NodeJS.Timeout | undefined;
+  #channel: ExecIO | undefined;
+  readonly #outFrames: Frame[] = [];
+  readonly #errFrames: Frame[] = [];
+
+  constructor(
+    readonly state: HostState,
+    readonly batch: PreparedTask[],
+    readonly options: TaskRunOptions,
+    readonly onStart: (prepared: PreparedTask) => void,
+    readonly onEnd: OnTaskEnd,
+    readonly pre: PreScript | undefined,
+  ) {
+    this.#pre = pre ? 'waiting' : 'none';
   }
-  const marker = newBatchMarker();
-  const parts = remote.map((p) => ({ script: p.plan!.script, stdinLength: p.plan!.stdin?.length ?? 0 }));
-  const script = batchScript(pre ? [{ script: pre.script, stdinLength: 0 }, ...parts] : parts, marker);
-  const total = remote.some((p) => !(p.timeoutS > 0)) ? 0 : remote.reduce((s, p) => s + p.timeoutS, pre ? PRE_TIMEOUT_S : 0);
-  let preState: 'waiting' | 'running' | 'done' = pre ? 'waiting' : 'done';
-  const preDone = (exitCode: number | null, stdout: Buffer): void => {
-    preState = 'done';
-    pre?.done(exitCode, stdout);
-  };
-  const out = new FrameSplitter(marker);
-  const err = new FrameSplitter(marker);
-  const outFrames: Frame[] = [];
-  const errFrames: Frame[] = [];
-  let running: PreparedTask | undefined;
-  let watchdog: NodeJS.Timeout | undefined;
-  let channel: ExecIO | undefined;
-  let lostReason: () => string | undefined = () => undefined;
 
-  const go = (): void => {
-    if (preState === 'waiting') {
-      preState = 'running';
-      channel!.write(GO);
+  #end(p: PreparedTask, r: TaskResult): void {
+    this.next += 1;
+    if (!this.onEnd(p, r)) this.#stopped = true;
+  }
+
+  /** Reports tasks whose result is known, up to the next one that runs remotely; false when the batch is over. */
+  settleKnown(): boolean {
+    const { batch } = this;
+    while (!this.#stopped && this.next < batch.length && batch[this.next]!.result) {
+      this.onStart(batch[this.next]!);
+      this.#end(batch[this.next]!, batch[this.next]!.result!);
+    }
+    return !this.#stopped && this.next < batch.length;
+  }
+
+  async single(): Promise<void> {
+    const p = this.batch[this.next]!;
+    this.onStart(p);
+    this.#end(p, await executePrepared(this.state, p, this.options));
+    this.settleKnown();
+  }
+
+  /** The remote tasks (and the pre-script) in one exec of the batch driver. */
+  async driven(remote: PreparedTask[]): Promise<void> {
+    const { pre } = this;
+    const marker = newBatchMarker();
+    const parts = remote.map((p) => ({ script: p.plan!.script, stdinLength: p.plan!.stdin?.length ?? 0 }));
+    const script = batchScript(pre ? [{ script: pre.script, stdinLength: 0 }, ...parts] : parts, marker);
+    const total = remote.some((p) => !(p.timeoutS > 0)) ? 0 : remote.reduce((s, p) => s + p.timeoutS, pre ? PRE_TIMEOUT_S : 0);
+    const out = new FrameSplitter(marker);
+    const err = new FrameSplitter(marker);
+    const first = this.batch[this.next]!;
+    let lostReason: () => string | undefined = () => undefined;
+    let result: ExecResult;
+    try {
+      const conn = await this.options.transport.connect(first.execOn.target);
+      lostReason = () => conn.lostReason;
+      result = await conn.exec(script, {
+        timeoutS: total,
+        become: first.become,
+        onStdout: (chunk) => this.#frames(this.#outFrames, out.push(chunk)),
+        onStderr: (chunk) => this.#frames(this.#errFrames, err.push(chunk)),
+        interactive: (io) => {
+          this.#channel = io;
+          this.#go();
+        },
+      });
+    } catch (error) {
+      this.#finishPre();
+      const p = this.#running ?? this.batch[this.next]!;
+      if (p !== this.#running) this.onStart(p);
+      this.#end(p, errorResult(p, error));
       return;
     }
-    if (!settleKnown()) {
-      running = undefined;
-      channel?.end();
+    this.#finishPre();
+    this.#unfinished(result, Buffer.concat([...this.#outFrames.map((f) => f.body), out.rest()]), Buffer.concat([...this.#errFrames.map((f) => f.body), err.rest()]), lostReason());
+  }
+
+  /** Sends the next go-ahead: to the pre-script, to the next remote task, or ends the input when the batch is over. */
+  #go(): void {
+    const channel = this.#channel!;
+    if (this.#pre === 'waiting') {
+      this.#pre = 'running';
+      channel.write(GO);
       return;
     }
-    running = batch[next]!;
-    onStart(running);
+    if (!this.settleKnown()) {
+      this.#running = undefined;
+      channel.end();
+      return;
+    }
+    const running = (this.#running = this.batch[this.next]!);
+    this.onStart(running);
     running.started = performance.now();
     const stdin = running.plan!.stdin;
-    channel!.write(stdin && stdin.length > 0 ? Buffer.concat([Buffer.from(GO), stdin]) : GO);
+    channel.write(stdin && stdin.length > 0 ? Buffer.concat([Buffer.from(GO), stdin]) : GO);
     // Capped at setTimeout's limit (~24.8 days): beyond it Node would fire at once.
-    if (running.timeoutS > 0) watchdog = setTimeout(() => channel?.abort(), Math.min(running.timeoutS * 1000, 2 ** 31 - 1));
-  };
-  // A task is complete once both of its frames (stdout with the exit code, stderr) have arrived.
-  const collect = (): void => {
-    while (preState === 'running' && outFrames.length > 0 && errFrames.length > 0) {
-      const o = outFrames.shift()!;
-      errFrames.shift();
-      preDone(o.exitCode ?? null, o.body);
-      go();
-    }
-    while (running && outFrames.length > 0 && errFrames.length > 0) {
-      const o = outFrames.shift()!;
-      const e = errFrames.shift()!;
-      const p = running;
-      clearTimeout(watchdog);
-      const exec: ExecResult = { exitCode: o.exitCode ?? null, stdout: o.body, stderr: e.body, lost: false, timedOut: false, durationMs: Math.round(performance.now() - p.started) };
-      end(p, completeTask(state, p, exec, undefined));
-      go();
-    }
-  };
-
-  let result: ExecResult;
-  try {
-    const conn = await options.transport.connect(batch[next]!.execOn.target);
-    lostReason = () => conn.lostReason;
-    result = await conn.exec(script, {
-      timeoutS: total,
-      become: batch[next]!.become,
-      onStdout: (chunk) => {
-        outFrames.push(...out.push(chunk));
-        collect();
-      },
-      onStderr: (chunk) => {
-        errFrames.push(...err.push(chunk));
-        collect();
-      },
-      interactive: (io) => {
-        channel = io;
-        go();
-      },
-    });
-  } catch (error) {
-    clearTimeout(watchdog);
-    if (preState !== 'done') preDone(null, Buffer.alloc(0));
-    const p = running ?? batch[next]!;
-    if (p !== running) onStart(p);
-    end(p, errorResult(p, error));
-    return next;
+    if (running.timeoutS > 0) this.#watchdog = setTimeout(() => channel.abort(), Math.min(running.timeoutS * 1000, 2 ** 31 - 1));
   }
-  clearTimeout(watchdog);
-  if (preState !== 'done') preDone(null, Buffer.alloc(0));
-  // The exec ended with a task still running (or before the first began): its result comes from the exec's end.
-  const p = running ?? (!stopped && next < batch.length ? batch[next] : undefined);
-  if (p && next < batch.length && batch[next] === p) {
-    if (!running) onStart(p);
-    const exec: ExecResult = {
-      ...result,
-      stdout: Buffer.concat([...outFrames.map((f) => f.body), out.rest()]),
-      stderr: Buffer.concat([...errFrames.map((f) => f.body), err.rest()]),
-      durationMs: Math.round(performance.now() - p.started),
-    };
+
+  /** New frames of one stream; a part is complete once both of its frames have arrived. */
+  #frames(into: Frame[], frames: Frame[]): void {
+    into.push(...frames);
+    while (this.#outFrames.length > 0 && this.#errFrames.length > 0) {
+      const o = this.#outFrames.shift()!;
+      const e = this.#errFrames.shift()!;
+      if (this.#pre === 'running') {
+        this.#pre = 'done';
+        this.pre?.done(o.exitCode ?? null, o.body);
+      } else if (this.#running) {
+        const p = this.#running;
+        clearTimeout(this.#watchdog);
+        this.#end(p, completeTask(this.state, p, this.#execOf(p, { exitCode: o.exitCode ?? null, lost: false, timedOut: false }, o.body, e.body), undefined));
+      } else {
+        // Frames with nothing waiting for them: kept for the exec's end (a driver that went wrong).
+        this.#outFrames.unshift(o);
+        this.#errFrames.unshift(e);
+        return;
+      }
+      this.#go();
+    }
+  }
+
+  /** The exec ended: the pre-script, if it never reported, gets no output. */
+  #finishPre(): void {
+    clearTimeout(this.#watchdog);
+    if (this.#pre === 'waiting' || this.#pre === 'running') {
+      this.#pre = 'done';
+      this.pre?.done(null, Buffer.alloc(0));
+    }
+  }
+
+  /** The exec ended with a task still running (or before the first began): its result comes from the exec's end. */
+  #unfinished(result: ExecResult, stdout: Buffer, stderr: Buffer, lostReason: string | undefined): void {
+    const p = this.#running ?? (!this.#stopped && this.next < this.batch.length ? this.batch[this.next] : undefined);
+    if (!p || this.next >= this.batch.length || this.batch[this.next] !== p) return;
+    if (!this.#running) this.onStart(p);
+    const exec = this.#execOf(p, result, stdout, stderr);
     // The driver exited 0 without finishing the task: a frame went missing, never a success.
     if (!exec.lost && !exec.timedOut && !exec.becomeFailed && exec.exitCode === 0) exec.exitCode = 1;
-    end(p, completeTask(state, p, exec, lostReason()));
+    this.#end(p, completeTask(this.state, p, exec, lostReason));
   }
-  return next;
+
+  #execOf(p: PreparedTask, r: Omit<ExecResult, 'stdout' | 'stderr' | 'durationMs'>, stdout: Buffer, stderr: Buffer): ExecResult {
+    return { ...r, stdout, stderr, durationMs: Math.round(performance.now() - p.started) };
+  }
 }

@@ -1,5 +1,5 @@
 // Everything a run produces is a stream of typed events; reporters, the journal and tests consume them.
-import type { RollingEvent } from '../rolling/types.js';
+import type { RollingEvent } from '../contract/rolling.js';
 import type { TaskResult } from './types.js';
 
 export interface HostRecap {
@@ -23,9 +23,31 @@ export type RunEvent =
   | { type: 'host-end'; at: number; phase: string; host: string; status: 'ok' | 'failed' | 'unreachable' }
   | { type: 'phase-end'; at: number; phase: string; failedHosts: string[] }
   | { type: 'notice'; at: number; message: string; host?: string; phase?: string }
-  /** A step of a phase's rolling handlers (phase option `rolling`). */
-  | { type: 'rolling'; at: number; phase: string; event: RollingEvent }
-  | { type: 'run-end'; at: number; recap: HostRecap[]; aborted?: string; durationMs: number };
+  /** A rolling step: of a phase's rolling handlers (phase option `rolling`, `phase` set) or of `haplay rolling`. */
+  | { type: 'rolling'; at: number; phase?: string; event: RollingEvent }
+  | { type: 'run-end'; at: number; recap: HostRecap[]; aborted?: string; durationMs: number }
+  /** `run` / `ping`: one host's result (output as text; reporters mask secrets). */
+  | { type: 'host-result'; at: number; command: 'run' | 'ping'; result: HostResultRecord }
+  /** `run --stream`: one complete line of a host's output as it arrives. */
+  | { type: 'output'; at: number; host: string; stream: 'stdout' | 'stderr'; line: string }
+  /** The end of `run` / `ping`: counts per status. */
+  | { type: 'adhoc-end'; at: number; command: 'run' | 'ping'; hosts: number; ok: number; failed: number; unreachable: number; durationMs: number }
+  /** `deploy --detailed-exitcode`: every task that changed (or would, with --check), after run-end. */
+  | { type: 'drift'; at: number; check: boolean; changes: Array<{ host: string; role?: string; task: string; handler?: boolean }> };
+
+/** An ad-hoc result as data: `haplay run --json` prints it inside a `host-result` event. */
+export interface HostResultRecord {
+  host: string;
+  status: 'ok' | 'failed' | 'unreachable';
+  exitCode: number | null;
+  signal: string | null;
+  durationMs: number;
+  stdout: string;
+  stderr: string;
+  /** Stable code of what went wrong (E_UNREACHABLE, E_AUTH, E_HOSTKEY_*, E_TIMEOUT, …), null when ok. */
+  errorCode: string | null;
+  message: string | null;
+}
 
 export type RunEventType = RunEvent['type'];
 export type Listener = (event: RunEvent) => void;

@@ -11,8 +11,8 @@ import { FLUSH_HANDLERS } from './host-run.js';
 import { loadRole } from './load.js';
 import type { CountOrPercent, PhaseDef, PlaybookDef, RoleDef, RoleRef, TaskDef } from './types.js';
 import { mergeVars, validateRoleVars } from './vars.js';
-import { checkHaproxyHosts, planNode, type NodePlan } from '../rolling/plan.js';
-import type { RollingPhase } from '../rolling/types.js';
+import { checkHaproxyHosts, planNode, type NodePlan } from '../contract/plan.js';
+import type { RollingPhase } from '../contract/rolling.js';
 
 export interface PlannedPhase {
   def: PhaseDef;
@@ -88,7 +88,7 @@ async function planPhase(
     const host = inventory.hosts.get(name)!;
     const hostUnits: Unit[] = [];
     for (const { role, vars, tags } of roles) {
-      const merged = mergeVars(role.defaults, inventory.vars, host.vars, def.vars, vars);
+      const merged = mergeVars(role.defaults, inventory.vars, host.vars, def.vars, vars, inventory.extraVars);
       validateRoleVars(role, name, merged);
       if (role === rollingRole) {
         const plan = planNode([role.rolling!(merged, { host: name, address: host.address, hostsOf })]);
@@ -112,10 +112,11 @@ async function planPhase(
         vars: merged,
         tasks: tasks.map(withTags),
         handlers,
+        ...(role.guards ? { guards: role.guards(merged, { host: name, address: host.address, hostsOf }) } : {}),
       });
     }
     if (def.tasks?.length) {
-      hostUnits.push({ vars: mergeVars(inventory.vars, host.vars, def.vars), tasks: def.tasks.map((t) => ({ ...t, tags: [...(t.tags ?? []), ...(def.tags ?? [])] })), handlers: [] });
+      hostUnits.push({ vars: mergeVars(inventory.vars, host.vars, def.vars, inventory.extraVars), tasks: def.tasks.map((t) => ({ ...t, tags: [...(t.tags ?? []), ...(def.tags ?? [])] })), handlers: [] });
     }
     for (const unit of hostUnits) {
       checkTasks(unit, where, file);

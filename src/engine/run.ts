@@ -10,7 +10,7 @@ import type { HostState } from './host-state.js';
 import type { PlannedPhase } from './preflight.js';
 import { gatherFacts } from './task-runner.js';
 import type { HostInfo, TaskDef } from './types.js';
-import { rollDeferredHandlers } from '../rolling/phase.js';
+import type { PhaseRoller } from './phase-roller.js';
 
 export interface RunOptions {
   transport: Transport;
@@ -27,6 +27,8 @@ export interface RunOptions {
   tags?: string[];
   skipTags?: string[];
   playbook: string;
+  /** Rolls the deferred handlers of phases with `rolling: { role }` (the CLI passes src/rolling/phase.ts's). */
+  rollPhase?: PhaseRoller;
 }
 
 export interface RunSummary {
@@ -98,7 +100,9 @@ export async function runPhases(phases: PlannedPhase[], options: RunOptions): Pr
       }
     }
     if (phase.rolling && !aborted && !options.check) {
-      const stopped = await rollDeferredHandlers({
+      // A bug, not bad input: preflight accepted the phase, so the caller must supply the rolling layer.
+      if (!options.rollPhase) throw new Error(`phase "${phase.def.name}" has rolling handlers but runPhases was given no rollPhase`);
+      const stopped = await options.rollPhase({
         phase: phase.def.name,
         spec: phase.rolling.spec,
         plans: phase.rolling.plans,

@@ -1,9 +1,10 @@
 // Runs one task on one host: evaluate `when` and arguments, compile the module to one remote script (prepareTask), run
 // it in an exec of its own or in a batch (batch.ts), parse the result (completeTask). Every outcome is a TaskResult;
 // nothing here throws for a host's failure.
+import { truncatedNote } from '../ssh/capture.js';
 import { isHaplayError } from '../errors.js';
 import { redact } from '../secret.js';
-import { tail } from '../report/escape.js';
+import { tail } from '../text/escape.js';
 import type { BecomeOptions } from '../ssh/command.js';
 import type { Transport } from '../ssh/transport.js';
 import { modules } from '../tasks/index.js';
@@ -143,11 +144,12 @@ export function completeTask(state: HostState, prepared: PreparedTask, exec: Exe
     const failed = outcome.status === 'failed';
     // command/shell report their command's exit code in data (the remote wrapper itself exits 0): show that one.
     const commandRc = outcome.data?.['exitCode'];
+    const message = [outcome.message, exec.truncated && truncatedNote(exec.truncated)].filter(Boolean).join('; ');
     return taskResult(prepared, outcome.status, {
       ...io,
       ...(typeof commandRc === 'number' && Number.isInteger(commandRc) ? { exitCode: commandRc } : {}),
       ...(outcome.diff ? { diff: redact(outcome.diff) } : {}),
-      ...(outcome.message ? { message: redact(outcome.message) } : {}),
+      ...(message ? { message: redact(message) } : {}),
       ...(failed ? { stderr: tail(stderr) } : {}),
       ...(outcome.data && task.register ? { data: outcome.data } : {}),
     });

@@ -1,6 +1,9 @@
 // The shapes of roles, playbooks, tasks and their results: what users write and what a run produces.
 import type { Facts, ModuleOutcome, TaskStatus } from '../tasks/types.js';
-import type { RollingContract, RollingPhase } from '../rolling/types.js';
+import type { HostInfo, ProbeOutput, RollingContract, RollingHostContext, RollingPhase } from '../contract/rolling.js';
+import type { HealthContract } from '../contract/health.js';
+
+export type { HostInfo };
 
 /** What a task's argument function and `when` see on one host. */
 export interface TaskContext {
@@ -20,12 +23,6 @@ export interface TaskContext {
    */
   resultsOf(host: string): Record<string, Record<string, unknown> | undefined>;
   check: boolean;
-}
-
-export interface HostInfo {
-  name: string;
-  address: string;
-  vars: Record<string, unknown>;
 }
 
 /** A task: one module call. Build them with the helpers in `tasks` (e.g. `tasks.file(...)`). */
@@ -59,6 +56,29 @@ export interface TaskDef<A = unknown> {
  */
 export type VarsWithout<V, K extends keyof V = never> = { [P in keyof V as string extends P ? never : P extends K ? never : P]: V[P] };
 
+/**
+ * How a written file or setting reaches the running process (issue 14, the convergence rule): `reload` (a handler
+ * reloads the process), `rolling` (a restart through the role's rolling contract, node by node), `pacemaker` (a
+ * Pacemaker-managed restart or update), `runtime` (applied live: `SET GLOBAL`, `sysctl -w`, `pcs resource update`),
+ * `on-use` (read afresh by each use: a script run per connection, a SQL file run by the next task), `refused` (a
+ * change needs a migration haplay does not do: refused before any host is touched), `inert` (no process reads it:
+ * a directory, a marker). Then, after `: `, how — the role README's table is generated from these.
+ */
+export type ConvergePath = `${'reload' | 'rolling' | 'pacemaker' | 'runtime' | 'on-use' | 'refused' | 'inert'}: ${string}`;
+
+/**
+ * A read-only probe run on each host of the role before any host is touched: a declared change the running cluster
+ * cannot take (it needs a migration haplay does not do) is refused with exit 2, naming the variable.
+ */
+export interface RoleGuard {
+  /** Named in the refusal. */
+  name: string;
+  /** Read-only shell command (values through `shq`), run as the phase's become. */
+  command: string;
+  /** undefined = the change is acceptable; else why not, naming the variable. An unreachable host has exitCode null. */
+  check: (output: ProbeOutput) => string | undefined;
+}
+
 /** A role: tasks plus typed, validated variables and handlers. */
 export interface RoleDef<V extends Record<string, unknown> = Record<string, unknown>> {
   name: string;
@@ -74,6 +94,15 @@ export interface RoleDef<V extends Record<string, unknown> = Record<string, unkn
   clustered?: boolean;
   /** How `haplay rolling` restarts/upgrades its nodes one at a time: units, health gates, HAProxy backends, active node (docs/rolling.md). */
   rolling?: RollingContract<V>;
+  /**
+   * Path of each file-writing task's content to its process, by task name (`*` matches any characters): the
+   * convergence rule (test/roles/convergence.test.ts) and the README table "what the role writes" come from it.
+   */
+  converge?: Record<string, ConvergePath>;
+  /** Read-only probes refusing (exit 2, before any host is touched) a change the running cluster cannot take. */
+  guards?: (vars: V, ctx: RollingHostContext) => RoleGuard[];
+  /** What `haplay health` reads besides the rolling gates: one read-only command per host, judged into tables and problems (docs/health.md). */
+  health?: HealthContract<V>;
   /** Directory of the role (templates/, files/); set from where the role was defined. */
   dir?: string;
   tags?: string[];

@@ -1,6 +1,6 @@
 // Ansible INI inventories -> InventorySpec. Errors name "<file>:<line>".
 import { HaplayError } from '../errors.js';
-import { hostSpecFromAnsibleVars, protectVars } from './connection-vars.js';
+import { checkConnectionVars, protectVars } from './connection-vars.js';
 import { expandHostRange, splitHostPort } from './host-ranges.js';
 import { parseIniValue, shlexSplit } from './ini-values.js';
 import { nameProblem } from './names.js';
@@ -9,14 +9,14 @@ import type { InventorySpec } from './types.js';
 
 type Kind = 'hosts' | 'children' | 'vars';
 
-const SECTION = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:[#;].*)?$/;
+const SECTION = /^\[([^:\]\s]+)(?::(\w+))?\]\s*(?:#.*)?$/;
 
 interface Pending {
   line: number;
   message: string;
 }
 
-/** Parses an Ansible INI inventory (hosts before any section are ungrouped; `;` and `#` start comments). */
+/** Parses an Ansible INI inventory (hosts before any section are ungrouped; lines starting with `;` or `#` are comments). */
 export function parseAnsibleIni(text: string, file: string): InventorySpec {
   const builder = new SpecBuilder();
   const declared = new Set<string>(['all', 'ungrouped']);
@@ -70,19 +70,17 @@ export function parseAnsibleIni(text: string, file: string): InventorySpec {
       const { name, port } = splitHostPort(pattern);
       const names = expandHostRange(name);
       if (typeof names === 'string') fail(names);
-      const { spec, problems } = hostSpecFromAnsibleVars(vars);
-      const problem = problems[0];
-      if (problem) fail(`${problem.key}: ${problem.message}`);
-      if (port !== undefined && spec.port === undefined) {
-        if (port < 1 || port > 65535) fail(`port ${port} must be an integer between 1 and 65535`);
-        spec.port = port;
-      }
+      if (port !== undefined && (port < 1 || port > 65535)) fail(`port ${port} must be an integer between 1 and 65535`);
+      // As Ansible: `host:port` sets ansible_port; an explicit ansible_port=… on the line wins.
+      const hostVars = protectVars({ ...(port !== undefined ? { ansible_port: port } : {}), ...vars }, `${file}:${lineNo}`);
+      const problem = checkConnectionVars(hostVars);
+      if (problem) fail(problem);
       for (const host of names) {
         checkName(host, 'host');
-        builder.host(host, spec, group);
+        builder.host(host, Object.keys(hostVars).length > 0 ? { vars: hostVars } : {}, group);
       }
     } else if (kind === 'children') {
-      const child = /^([^:\]\s]+)\s*(?:[#;].*)?$/.exec(line)?.[1];
+      const child = /^([^:\]\s]+)\s*(?:#.*)?$/.exec(line)?.[1];
       if (child === undefined) fail(`expected a group name, got "${line}"`);
       checkName(child, 'group');
       if (child === 'all' || child === 'ungrouped') fail(`"${child}" is implicit and cannot be a child group`);
@@ -93,7 +91,8 @@ export function parseAnsibleIni(text: string, file: string): InventorySpec {
     } else {
       const eq = line.indexOf('=');
       if (eq <= 0) fail(`expected key=value, got "${line}"`);
-      builder.vars(group, protectVars({ [line.slice(0, eq).trim()]: parseIniValue(line.slice(eq + 1)) }));
+      // The whole rest of the line is the value (a trailing `# note` is part of it unless it parses as Python).
+      builder.vars(group, protectVars({ [line.slice(0, eq).trim()]: parseIniValue(line.slice(eq + 1).trim()) }, `${file}:${lineNo}`));
     }
   }
   for (const [name, { line, message }] of pending) if (!declared.has(name)) fail(message, line);

@@ -1,9 +1,8 @@
-// Ansible connection variables (ansible_host, ansible_user, ...). Converters turn host-level ones into HostSpec fields;
-// group/global ones stay variables, and resolve.ts uses them for the fields a host does not set itself.
-import { isSecret, secret } from '../secret.js';
+// Ansible connection variables (ansible_host, ansible_user, ...). They stay variables (as in Ansible, at any level);
+// resolve.ts reads them from a host's effective variables for the connection fields the host does not set itself.
+import { isSecret, registerSecretValue, secret } from '../secret.js';
 import type { Secret } from '../secret.js';
 import { shlexSplit } from './ini-values.js';
-import type { HostSpec } from './types.js';
 
 /** Accepted without error and dropped: haplay builds its own ssh options. */
 export const IGNORED_VARS: ReadonlySet<string> = new Set<string>();
@@ -118,43 +117,28 @@ export function jumpFromSshArgs(value: unknown): { jump?: string[] } | { problem
   return { jump: jump.split(',').map((j) => j.trim()).filter(Boolean) };
 }
 
-/** Wraps plain-text password variables in secret() and drops ignored ones (for group and global vars). */
-export function protectVars(vars: Record<string, unknown>): Record<string, unknown> {
+/**
+ * Wraps plain-text password variables in secret() and drops ignored ones (for group and global vars).
+ * @param where - names the place ("hosts.ini:3") in the error for a password too short to be masked.
+ * @throws HaplayError E_VARS for a password shorter than MIN_SECRET_LENGTH.
+ */
+export function protectVars(vars: Record<string, unknown>, where = ''): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(vars)) {
     if (IGNORED_VARS.has(key)) continue;
-    out[key] = PASSWORD_VARS.has(key) && typeof value === 'string' ? secret(value) : value;
+    if (PASSWORD_VARS.has(key) && typeof value === 'string') {
+      registerSecretValue(value, `${where ? `${where}: ` : ''}${key}`);
+      out[key] = secret(value);
+    } else out[key] = value;
   }
   return out;
 }
 
-// Become variables stay variables unless the host turns become on itself: a group may set the flag, the host the user.
-const FIELD_VARS = new Set<string>([...NAMES.address, ...NAMES.port, ...NAMES.user, ...NAMES.identityFile, ...SSH_ARGS_VARS]);
-
-/**
- * Splits a host's Ansible variables into HostSpec fields and the remaining variables.
- * Problems (wrong types) are returned so the converter can name its file and line.
- */
-export function hostSpecFromAnsibleVars(vars: Record<string, unknown>): { spec: HostSpec; problems: VarProblem[] } {
-  const { fields, problems } = readConnectionVars(vars);
-  const rest = protectVars(vars);
-  const spec: HostSpec = {};
-  if (fields.address !== undefined) spec.address = fields.address;
-  if (fields.port !== undefined) spec.port = fields.port;
-  if (fields.user !== undefined) spec.user = fields.user;
-  if (fields.identityFile !== undefined) spec.identityFile = fields.identityFile;
-  if (fields.jump !== undefined) spec.jump = fields.jump;
-  for (const key of FIELD_VARS) delete rest[key];
-  if (fields.become !== undefined) {
-    for (const key of [...NAMES.become, ...NAMES.becomeUser, ...NAMES.becomePassword]) delete rest[key];
-    if (!fields.become) spec.become = false;
-    else if (fields.becomeUser === undefined && fields.becomePassword === undefined) spec.become = true;
-    else {
-      spec.become = { method: 'sudo' };
-      if (fields.becomeUser !== undefined) spec.become.user = fields.becomeUser;
-      if (fields.becomePassword !== undefined) spec.become.password = fields.becomePassword;
-    }
-  }
-  if (Object.keys(rest).length > 0) spec.vars = rest;
-  return { spec, problems };
+/** The first problem of the connection variables in `vars`, as "<variable>: <message>" (undefined: none). */
+export function checkConnectionVars(vars: Record<string, unknown>): string | undefined {
+  const problem = readConnectionVars(vars).problems[0];
+  return problem ? `${problem.key}: ${problem.message}` : undefined;
 }
+
+/** The Ansible variable names (preferred first, then aliases) that set each connection field. */
+export const CONNECTION_VAR_NAMES: Readonly<Record<keyof typeof NAMES, readonly string[]>> = NAMES;

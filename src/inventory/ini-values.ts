@@ -1,4 +1,5 @@
-// Lexing for Ansible INI lines: shlex-style token splitting and Python-literal value parsing (ast.literal_eval subset).
+// Lexing for Ansible INI lines: shlex-style token splitting and Python-literal value parsing (ast.literal_eval).
+import { pythonLiteral } from './py-literal.js';
 
 /** POSIX shlex.split with comments, as Ansible splits host lines; a string result is the error. */
 export function shlexSplit(line: string): string[] | string {
@@ -16,7 +17,7 @@ export function shlexSplit(line: string): string[] | string {
       const end = findClosingQuote(line, i);
       if (end < 0) return 'no closing quotation';
       const body = line.slice(i + 1, end);
-      token += c === '"' ? body.replace(/\\(["\\$`])/g, '$1') : body;
+      token += c === '"' ? body.replace(/\\(["\\])/g, '$1') : body;
       [inToken, i] = [true, end];
     } else if (c === '\\' && i + 1 < line.length) {
       [token, inToken, i] = [token + (line[i + 1] ?? ''), true, i + 1];
@@ -37,31 +38,11 @@ function findClosingQuote(line: string, start: number): number {
   return -1;
 }
 
-const PY_ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', "'": "'", '"': '"', '0': '\0' };
-
 /**
- * Ansible's _parse_value: Python literals become values (42, 1.5, True, False, None, 'quoted', [..]/{..} when valid JSON),
- * anything else stays the string as written. Note lowercase `true` stays a string, as in Ansible.
+ * Ansible's _parse_value: the text as a Python literal (42, 1.5, True, None, 'quoted', [..], {..}, (a, b)) when it is
+ * one, else the text unchanged. Note lowercase `true` and `no` stay strings, as in Ansible.
  */
 export function parseIniValue(text: string): unknown {
-  const v = text.trim();
-  if (v === 'True') return true;
-  if (v === 'False') return false;
-  if (v === 'None') return null;
-  if (/^[-+]?(?:0|[1-9](?:_?\d)*)$/.test(v)) return Number(v.replace(/_/g, ''));
-  if (/^[-+]?0[xX][0-9a-fA-F]+$|^[-+]?0[oO][0-7]+$|^[-+]?0[bB][01]+$/.test(v)) {
-    const sign = v.startsWith('-') ? -1 : 1;
-    return sign * Number(v.replace(/^[-+]/, '').toLowerCase());
-  }
-  if (/^[-+]?(?:\d+\.\d*|\.\d+|\d+(?=[eE]))(?:[eE][-+]?\d+)?$/.test(v)) return Number(v);
-  const quoted = /^(['"])((?:\\.|(?!\1).)*)\1$/s.exec(v);
-  if (quoted) return (quoted[2] ?? '').replace(/\\(.)/gs, (all, c: string) => PY_ESCAPES[c] ?? all);
-  if (/^[[{]/.test(v)) {
-    try {
-      return JSON.parse(v) as unknown;
-    } catch {
-      return v; // Python-only syntax (single quotes, tuples) stays a string
-    }
-  }
-  return v;
+  const literal = pythonLiteral(text);
+  return literal ? literal.value : text;
 }

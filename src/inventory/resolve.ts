@@ -1,10 +1,20 @@
 // Spec -> resolved Inventory: merges host definitions, computes group membership (with ancestors) and variable precedence.
 import { homedir } from 'node:os';
 import { dirname, join, resolve as resolvePath } from 'node:path';
+import { HaplayError } from '../errors.js';
 import { readConnectionVars } from './connection-vars.js';
 import { mergeHostSpecs } from './merge.js';
 import type { ConnectionVars } from './connection-vars.js';
 import type { BecomeSpec, Group, Host, HostSpec, Inventory, InventorySpec } from './types.js';
+import type { VarsLayer } from './vars-dirs.js';
+
+/** Variables from outside the inventory file(s), in Ansible's precedence. */
+export interface ExtraLayers {
+  /** group_vars/host_vars directories in order: the inventory sources', then the playbook's. */
+  dirs?: readonly VarsLayer[];
+  /** -e / --extra-vars: above everything. */
+  extra?: Record<string, unknown>;
+}
 
 // Ansible's group depth: longest parent chain from 'all' (top-level groups are 1); deeper groups override shallower.
 function groupDepths(parents: Map<string, string[]>): Map<string, number> {
@@ -38,8 +48,10 @@ function resolveBecome(spec: HostSpec, fromVars: ConnectionVars): Host['become']
   return become;
 }
 
-function resolveHost(name: string, spec: HostSpec, groups: string[], vars: Record<string, unknown>): Host {
-  const fromVars = readConnectionVars(vars).fields;
+function resolveHost(name: string, spec: HostSpec, groups: string[], vars: Record<string, unknown>, file: string): Host {
+  const { fields: fromVars, problems } = readConnectionVars(vars);
+  const problem = problems[0];
+  if (problem) throw new HaplayError('E_INVENTORY', `${file}: host "${name}": variable ${problem.key}: ${problem.message}`, { file });
   const host: Host = {
     name,
     address: spec.address ?? fromVars.address ?? name,
@@ -58,8 +70,16 @@ function resolveHost(name: string, spec: HostSpec, groups: string[], vars: Recor
   return host;
 }
 
-/** Resolves a validated spec. Host order = first appearance (top-level hosts, then groups in definition order). */
-export function resolveInventory(spec: InventorySpec, file: string): Inventory {
+/**
+ * Resolves a validated spec. Host order = first appearance (top-level hosts, then groups in definition order).
+ * Variable precedence is Ansible's: inventory `all` < inventory groups < group_vars/all < group_vars/<group> (groups
+ * by depth, then name; directories in order) < inventory host < host_vars/<host> < extra vars.
+ */
+export function resolveInventory(spec: InventorySpec, file: string, layers: ExtraLayers = {}): Inventory {
+  const dirs = layers.dirs ?? [];
+  const extra = layers.extra ?? {};
+  const fromDirs = (kind: 'groups' | 'hosts', name: string): Array<Record<string, unknown>> =>
+    dirs.map((d) => d[kind].get(name) ?? {});
   const groupSpecs = spec.groups ?? {};
   const definitions = new Map<string, HostSpec[]>();
   const direct = new Map<string, string[]>(); // host -> groups listing it directly
@@ -89,23 +109,41 @@ export function resolveInventory(spec: InventorySpec, file: string): Inventory {
     const memberOf = new Set<string>();
     for (const group of direct.get(name) ?? []) ancestors(group, parents, memberOf.add(group));
     const ordered = [...memberOf].sort(byPrecedence);
-    const vars = Object.assign({}, globalVars, ...ordered.map((g) => groupSpecs[g]?.vars ?? {}), merged.vars);
     const groups = ['all', ...(ordered.length === 0 ? ['ungrouped'] : ordered)];
-    hosts.set(name, resolveHost(name, merged, groups, vars));
+    const fileGroups = dirs.flatMap((d) => groups.slice(1).map((g) => d.groups.get(g) ?? {}));
+    const vars = Object.assign(
+      {},
+      globalVars,
+      ...ordered.map((g) => groupSpecs[g]?.vars ?? {}),
+      ...fromDirs('groups', 'all'),
+      ...fileGroups,
+      merged.vars,
+      ...fromDirs('hosts', name),
+      extra,
+    ) as Record<string, unknown>;
+    hosts.set(name, resolveHost(name, merged, groups, vars, file));
   }
 
   const names = [...hosts.keys()];
-  const topLevel = Object.keys(groupSpecs).filter((g) => parents.get(g)?.length === 0);
+  // Children of all: those named so (YAML `all: children:`), then every group without a parent, as Ansible lists them.
+  const topLevel = [...new Set([...(spec.children ?? []), ...Object.keys(groupSpecs).filter((g) => parents.get(g)?.length === 0)])];
+  // A group's own variables: the inventory's, then its group_vars files (what `ansible-inventory --export` shows).
+  const groupVars = (name: string, own: Record<string, unknown> | undefined): Record<string, unknown> =>
+    Object.assign({}, own, ...fromDirs('groups', name)) as Record<string, unknown>;
   const groups = new Map<string, Group>([
-    ['all', { name: 'all', hosts: [], children: ['ungrouped', ...topLevel], vars: globalVars }],
-    ['ungrouped', { name: 'ungrouped', hosts: names.filter((h) => !direct.has(h)), children: [], vars: {} }],
+    ['all', { name: 'all', hosts: [], children: ['ungrouped', ...topLevel], vars: groupVars('all', globalVars) }],
+    ['ungrouped', { name: 'ungrouped', hosts: names.filter((h) => !direct.has(h)), children: [], vars: groupVars('ungrouped', {}) }],
   ]);
   for (const [name, def] of Object.entries(groupSpecs)) {
     const members = new Set(Object.keys(def.hosts ?? {}));
-    const group: Group = { name, hosts: names.filter((h) => members.has(h)), children: [...(def.children ?? [])], vars: def.vars ?? {} };
+    // In the order the group received them, as Ansible lists a group's hosts (patterns still select in inventory order).
+    const group: Group = { name, hosts: [...members].filter((h) => hosts.has(h)), children: [...(def.children ?? [])], vars: groupVars(name, def.vars) };
     groups.set(name, group);
   }
-  const inventory: Inventory = { file, hosts, groups, vars: globalVars };
+  const inventory: Inventory = { file, hosts, groups, vars: groups.get('all')?.vars ?? {} };
+  if (Object.keys(extra).length > 0) inventory.extraVars = extra;
+  const ownVars = new Map([...definitions].map(([name, specs]) => [name, Object.assign({}, ...specs.map((s) => s.vars ?? {}), ...fromDirs('hosts', name)) as Record<string, unknown>]));
+  inventory.hostOwnVars = ownVars;
   if (spec.knownHosts !== undefined) {
     // Relative to the inventory file, so a generated inventory and its known_hosts travel together.
     const base = dirname(resolvePath(file));

@@ -66,6 +66,7 @@ export const inventorySchema: SchemaObject = {
     },
     hosts: { type: 'object', additionalProperties: host },
     groups: { type: 'object', additionalProperties: group },
+    children: { type: 'array', items: nonEmptyString },
     vars,
   },
 };
@@ -86,7 +87,7 @@ const onlyKeys = (o: Record<string, unknown>, keys: ReadonlySet<string>): boolea
 const HOST_KEYS = new Set(['address', 'port', 'user', 'identityFile', 'jump', 'become', 'vars']);
 const BECOME_KEYS = new Set(['method', 'user', 'password']);
 const GROUP_KEYS = new Set(['hosts', 'children', 'vars']);
-export const FAST_PATH_KEYS = { root: new Set(['knownHosts', 'hosts', 'groups', 'vars']), host: HOST_KEYS, group: GROUP_KEYS };
+export const FAST_PATH_KEYS = { root: new Set(['knownHosts', 'hosts', 'groups', 'children', 'vars']), host: HOST_KEYS, group: GROUP_KEYS };
 const ROOT_KEYS = FAST_PATH_KEYS.root;
 
 function quickHost(h: unknown): boolean {
@@ -116,6 +117,7 @@ function quickHost(h: unknown): boolean {
 export function plainlyValid(spec: unknown): boolean {
   if (!isPlainObject(spec) || !onlyKeys(spec, ROOT_KEYS)) return false;
   if ('vars' in spec && !isPlainObject(spec['vars'])) return false;
+  if ('children' in spec && !(Array.isArray(spec['children']) && spec['children'].every(isNonEmptyString))) return false;
   if ('knownHosts' in spec) {
     const k = spec['knownHosts'];
     if (Array.isArray(k) ? k.length === 0 || !k.every(isNonEmptyString) : !isNonEmptyString(k)) return false;

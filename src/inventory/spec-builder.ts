@@ -13,6 +13,7 @@ export class SpecBuilder {
   readonly #hosts = new Map<string, HostSpec>();
   readonly #groups = new Map<string, GroupDraft>();
   #vars: Record<string, unknown> = {};
+  readonly #allChildren = new Set<string>();
 
   /** Creates the group if needed; 'all' and 'ungrouped' are implicit and never created. */
   group(name: string): GroupDraft | undefined {
@@ -36,6 +37,7 @@ export class SpecBuilder {
 
   child(parent: string, child: string): void {
     this.group(child);
+    if (parent === 'all' && child !== 'ungrouped') this.#allChildren.add(child);
     this.group(parent)?.children.add(child);
   }
 
@@ -60,6 +62,7 @@ export class SpecBuilder {
       }
       spec.groups = groups;
     }
+    if (this.#allChildren.size > 0) spec.children = [...this.#allChildren];
     if (Object.keys(this.#vars).length > 0) spec.vars = this.#vars;
     return spec;
   }

@@ -44,6 +44,11 @@ export interface InventorySpec {
   knownHosts?: string | string[];
   hosts?: Record<string, HostSpec>;
   groups?: Record<string, GroupSpec>;
+  /**
+   * Groups that are children of `all` even though another group is their parent too (Ansible YAML `all: children:`);
+   * groups without a parent are children of `all` anyway.
+   */
+  children?: string[];
   /** Global variables (group `all`). */
   vars?: Record<string, unknown>;
 }
@@ -58,7 +63,10 @@ export interface Host {
   /** Jump hosts in hop order; empty when connecting directly. */
   jump: string[];
   become?: { method: 'sudo'; user: string; password?: Secret };
-  /** Merged: global < group (parents before children, alphabetical among equals) < host. */
+  /**
+   * Merged as Ansible does: inventory all < inventory groups < group_vars/all < group_vars/<group> < inventory host
+   * < host_vars/<host> < extra vars; groups by depth (parents before children), then name.
+   */
   vars: Record<string, unknown>;
   /** 'all', then every group incl. ancestors in variable-precedence order ('ungrouped' if no group). */
   groups: string[];
@@ -81,5 +89,10 @@ export interface Inventory {
   hosts: Map<string, Host>;
   /** 'all' and 'ungrouped' first, then groups in definition order. */
   groups: Map<string, Group>;
+  /** Group `all`'s variables (inventory, then group_vars/all). */
   vars: Record<string, unknown>;
+  /** -e / --extra-vars: above every other variable, play and role variables included. */
+  extraVars?: Record<string, unknown>;
+  /** Each host's own variables (inventory host vars, then host_vars files): what `ansible-inventory --export` shows. */
+  hostOwnVars?: Map<string, Record<string, unknown>>;
 }

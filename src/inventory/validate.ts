@@ -116,6 +116,9 @@ function groupProblems(spec: InventorySpec): string[] {
       else if (!Object.hasOwn(groups, child)) out.push(at(path, `unknown group "${child}"${didYouMean(child, Object.keys(groups))}`));
     });
   }
+  (spec.children ?? []).forEach((child, i) => {
+    if (!Object.hasOwn(groups, child)) out.push(at(`children[${i}]`, `unknown group "${child}"${didYouMean(child, Object.keys(groups))}`));
+  });
   const cycle = findCycle(Object.keys(groups), (g) => (groups[g]?.children ?? []).filter((c) => Object.hasOwn(groups, c)));
   if (cycle) out.push(at(`groups.${cycle[0]}.children`, `group cycle ${cycle.join(' -> ')}`));
   return out;

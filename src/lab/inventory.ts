@@ -5,13 +5,13 @@
 //   1-3 nodes: controllers = storage = every node; computes = the last node (co-located, for nova-network tests)
 //   4+ nodes:  controllers = storage = n1..n3; computes = n4..nN
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HaplayError } from '../errors.js';
 import { BRIDGE_ADDRESS, LAB_NETWORK, LAB_PREFIX, MAX_NODES, NODE_INTERFACE } from './network.js';
 import type { InventorySpec } from '../inventory/types.js';
-import { secret, type Secret } from '../secret.js';
+import { MIN_SECRET_LENGTH, registerSecretValue, secret, type Secret } from '../secret.js';
 import { nodeName, requireLabState, type LabState, type NodeState } from './state.js';
 
 const GROUP_NAME_RE = /^[a-z][a-z0-9_]*$/;
@@ -156,4 +156,32 @@ export function labSecret(key: string, options: { length?: number; lab?: string 
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
   return secret(readFileSync(file, 'utf8').trim());
+}
+
+/**
+ * Registers every labSecret of a lab for masking (`lab exec` prints remote output without loading an inventory, yet
+ * that output may quote a lab password). Returns how many were registered.
+ */
+export function registerLabSecrets(stateDir: string): number {
+  const dir = join(stateDir, 'secrets');
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return 0;
+  }
+  let n = 0;
+  for (const name of names) {
+    let value: string;
+    try {
+      value = readFileSync(join(dir, name), 'utf8').trim();
+    } catch {
+      continue;
+    }
+    // Too short to mask: labSecret() refuses such a value when a deploy loads it.
+    if (value.length < MIN_SECRET_LENGTH) continue;
+    registerSecretValue(value, `lab secret ${name}`);
+    n++;
+  }
+  return n;
 }

@@ -8,13 +8,14 @@
 // open-file limit of this process does not grow with the host count; each *connection* costs the server side
 // 2-3 processes (sshd [priv], sshd user@notty, the command), which is what counts against `ulimit -u`.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { openSync, closeSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { openSync, closeSync, statSync } from 'node:fs';
+import { chmod, lstat, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import pLimit from 'p-limit';
 import { HaplayError } from '../errors.js';
 import { isSecret, revealSecret, type Secret } from '../secret.js';
+import { cmdlineOf, descendants, isAlive, procTable, readTail, run, runOk, sleep, trySignal, waitGone } from './sys.js';
 
 export const SSHD_PATH = '/usr/sbin/sshd';
 const SSH_KEYGEN = 'ssh-keygen';
@@ -48,7 +49,16 @@ export interface LoopbackOptions {
    * ListenAddress, HostKey and PidFile are owned by the harness and rejected.
    */
   sshdOptions?: Record<string, string>;
+  /**
+   * More ports each sshd listens on (same address): several inventory hosts that are one sshd (as behind a port
+   * forwarding load balancer), e.g. to drive sshd's MaxStartups with concurrent handshakes. The readiness probe and
+   * known_hosts use `port` only.
+   */
+  extraPorts?: number[];
   hostKeyType?: 'ed25519';
+  /** More host keys each sshd serves besides ed25519 (`<dir>/<host>/ssh_host_<type>_key.pub`); known_hosts keeps
+   * the ed25519 key only. For tests of hosts known by another key type. */
+  extraHostKeyTypes?: ('ecdsa' | 'rsa')[];
   /** Concurrency for ssh-keygen (default 8) and for starting sshd (default 16). */
   keygenConcurrency?: number;
   startConcurrency?: number;
@@ -121,137 +131,7 @@ export interface LoopbackState {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Small process helpers
-
-interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: readonly string[], input?: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-    child.stdin.on('error', () => {}); // EPIPE if the command exits early; the exit code tells the story
-    child.stdin.end(input ?? '');
-  });
-}
-
-async function runOk(command: string, args: readonly string[], what: string, input?: string): Promise<RunResult> {
-  let result: RunResult;
-  try {
-    result = await run(command, args, input);
-  } catch (cause) {
-    throw new HaplayError('E_LAB', `${what}: cannot run ${command}`, { cause });
-  }
-  if (result.code !== 0) {
-    throw new HaplayError('E_LAB', `${what}: ${command} exited with ${result.code ?? result.signal}`, {
-      details: tailLines(result.stderr + result.stdout, 10),
-    });
-  }
-  return result;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function tailLines(text: string, n: number): string[] {
-  return text
-    .split('\n')
-    .map((l) => l.trimEnd())
-    .filter((l) => l !== '')
-    .slice(-n);
-}
-
-function readTail(file: string, n = 15): string[] {
-  try {
-    const text = readFileSync(file, 'utf8');
-    return tailLines(text.slice(-8192), n);
-  } catch {
-    return [];
-  }
-}
-
-interface ProcInfo {
-  ppid: number;
-  state: string;
-}
-
-/** Snapshot of /proc: pid → parent pid and state. Synchronous so that the process 'exit' hook can use it. */
-function procTable(): Map<number, ProcInfo> {
-  const table = new Map<number, ProcInfo>();
-  let entries: string[];
-  try {
-    entries = readdirSync('/proc');
-  } catch {
-    return table;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const info = procInfo(Number(entry));
-    if (info) table.set(Number(entry), info);
-  }
-  return table;
-}
-
-function procInfo(pid: number): ProcInfo | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  // `pid (comm) S ppid ...` — comm may contain spaces and parentheses, so cut at the last ')'.
-  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-  return { state: fields[0] ?? '?', ppid: Number(fields[1]) };
-}
-
-/** Alive = exists and is not a zombie (PID 1 in some containers never reaps re-parented children). */
-function isAlive(pid: number): boolean {
-  const info = procInfo(pid);
-  return info !== undefined && info.state !== 'Z' && info.state !== 'X';
-}
-
-function cmdlineOf(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-  } catch {
-    return '';
-  }
-}
-
-function descendants(root: number, table: Map<number, ProcInfo>): number[] {
-  const children = new Map<number, number[]>();
-  for (const [pid, info] of table) {
-    const list = children.get(info.ppid);
-    if (list) list.push(pid);
-    else children.set(info.ppid, [pid]);
-  }
-  const out: number[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    const pid = queue.shift() as number;
-    for (const child of children.get(pid) ?? []) {
-      out.push(child);
-      queue.push(child);
-    }
-  }
-  return out;
-}
-
-function trySignal(pid: number, signal: NodeJS.Signals | number): void {
-  try {
-    process.kill(pid, signal);
-  } catch {
-    // already gone
-  }
-}
+// Process trees (the /proc and process helpers are lab/sys.ts's)
 
 /**
  * Signals a listener and its whole process tree. sshd puts every connection in its own session (setsid), so a
@@ -269,16 +149,6 @@ function signalTree(roots: readonly number[], signal: NodeJS.Signals): number[] 
   // Thaw what we (or an earlier kill(name, 'SIGSTOP')) froze, so a SIGTERM/SIGHUP/SIGCONT is acted upon.
   if (signal !== 'SIGKILL' && signal !== 'SIGSTOP') for (const pid of all) trySignal(pid, 'SIGCONT');
   return all;
-}
-
-async function waitGone(pids: readonly number[], timeoutMs: number): Promise<number[]> {
-  const deadline = Date.now() + timeoutMs;
-  let left = pids.filter(isAlive);
-  while (left.length > 0 && Date.now() < deadline) {
-    await sleep(25);
-    left = left.filter(isAlive);
-  }
-  return left;
 }
 
 const TERMINATING = new Set<NodeJS.Signals>(['SIGKILL', 'SIGTERM', 'SIGINT', 'SIGQUIT']);
@@ -447,7 +317,7 @@ async function configureSudo(user: string, sudo: LoopbackOptions['sudo'], dir: s
       throw new HaplayError('E_LAB', 'sudo password must be non-empty and single-line');
     }
     await retrying(`cannot set the password of ${user}`, () =>
-      runOk('chpasswd', [], `setting the password of ${user}`, `${user}:${password}\n`),
+      runOk('chpasswd', [], `setting the password of ${user}`, { input: `${user}:${password}\n` }),
     );
     rule = `${user} ALL=(ALL:ALL) ALL`;
   }
@@ -464,21 +334,30 @@ async function configureSudo(user: string, sudo: LoopbackOptions['sudo'], dir: s
   await rm(tmp, { force: true });
 }
 
-async function generateKey(file: string, comment: string): Promise<string> {
+async function generateKey(file: string, comment: string, type: 'ed25519' | 'ecdsa' | 'rsa' = 'ed25519'): Promise<string> {
   await rm(file, { force: true });
   await rm(`${file}.pub`, { force: true });
-  await runOk(SSH_KEYGEN, ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file], `generating key ${file}`);
+  await runOk(SSH_KEYGEN, ['-q', '-t', type, '-N', '', '-C', comment, '-f', file], `generating key ${file}`);
   await chmod(file, 0o600);
   return (await readFile(`${file}.pub`, 'utf8')).trim();
 }
 
 const HARNESS_KEYS = new Set(['listenaddress', 'hostkey', 'pidfile']);
 
-function sshdConfig(host: { address: string; port: number; dir: string }, user: string, authorizedKeys: string, extra: Record<string, string>): string {
+function sshdConfig(
+  host: { address: string; port: number; dir: string },
+  user: string,
+  authorizedKeys: string,
+  extra: Record<string, string>,
+  extraPorts: number[] = [],
+  extraHostKeyTypes: readonly string[] = [],
+): string {
   const defaults: Array<[string, string]> = [
     ['ListenAddress', `${host.address}:${host.port}`],
+    ...extraPorts.map((p): [string, string] => ['ListenAddress', `${host.address}:${p}`]),
     ['AddressFamily', 'inet'],
     ['HostKey', path.join(host.dir, 'ssh_host_ed25519_key')],
+    ...extraHostKeyTypes.map((t): [string, string] => ['HostKey', path.join(host.dir, `ssh_host_${t}_key`)]),
     ['PidFile', path.join(host.dir, 'sshd.pid')],
     ['AuthorizedKeysFile', authorizedKeys],
     // The state dir usually lives under /tmp (world-writable), which StrictModes would reject.
@@ -778,11 +657,13 @@ export async function startLoopbackHosts(opts: LoopbackOptions): Promise<Loopbac
   }
 
   const dir = path.resolve(opts.dir);
+  await checkStateDir(dir);
   const addresses = loopbackAddresses(opts.firstAddress ?? 0x000101, count);
   await checkBindable(addresses[0] as string);
 
   await mkdir(dir, { recursive: true });
   await chmod(dir, 0o755);
+  await writeFile(path.join(dir, STATE_DIR_MARKER), 'created by the haplay loopback harness\n', { mode: 0o644 });
   await mkdir(PRIVSEP_DIR, { recursive: true, mode: 0o755 });
   await chmod(PRIVSEP_DIR, 0o755);
   const skel = path.join(dir, '.empty-skel');
@@ -823,7 +704,8 @@ export async function startLoopbackHosts(opts: LoopbackOptions): Promise<Loopbac
       keygen(async () => {
         await mkdir(h.dir, { recursive: true, mode: 0o755 });
         h.hostPublicKey = await generateKey(path.join(h.dir, 'ssh_host_ed25519_key'), h.name);
-        await writeFile(h.configFile, sshdConfig(h, user, authorizedKeysFile, opts.sshdOptions ?? {}));
+        for (const t of opts.extraHostKeyTypes ?? []) await generateKey(path.join(h.dir, `ssh_host_${t}_key`), h.name, t);
+        await writeFile(h.configFile, sshdConfig(h, user, authorizedKeysFile, opts.sshdOptions ?? {}, opts.extraPorts, opts.extraHostKeyTypes));
       }),
     ),
   ]);
@@ -907,4 +789,34 @@ export async function stopLoopbackHostsFromState(dir: string): Promise<number> {
 }
 
 // For tests and tools that need to look at sshd processes.
+/** Written into every state directory the harness creates; a non-empty directory without it is not reused. */
+export const STATE_DIR_MARKER = '.haplay-loopback';
+
+/**
+ * The harness runs as root and writes sshd configs, keys and sudoers-relevant files into the state directory: it
+ * refuses one that another user could have prepared or can change (not root's, writable by group or others, a
+ * symlink) and one with content it did not create (no marker). New, empty, or earlier harness directories are fine.
+ */
+async function checkStateDir(dir: string): Promise<void> {
+  const refuse = (why: string): never => {
+    throw new HaplayError('E_LAB', `loopback state directory ${dir}: ${why}; use a new or empty directory owned by root`);
+  };
+  let st;
+  try {
+    st = await lstat(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if (st.isSymbolicLink()) refuse('is a symbolic link');
+  if (!st.isDirectory()) refuse('is not a directory');
+  if (st.uid !== 0) refuse(`is owned by uid ${st.uid}, not root`);
+  if ((st.mode & 0o022) !== 0) refuse(`is writable by group or others (mode ${(st.mode & 0o7777).toString(8)})`);
+  const entries = await readdir(dir);
+  // state.json: a directory of a harness from before the marker (bench and demo directories are reused).
+  if (entries.length > 0 && !entries.includes(STATE_DIR_MARKER) && !entries.includes('state.json')) {
+    refuse(`holds files the harness did not create (no ${STATE_DIR_MARKER})`);
+  }
+}
+
 export const _internal = { procTable, descendants, isAlive, cmdlineOf, sshdConfig };

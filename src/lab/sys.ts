@@ -155,6 +155,20 @@ export function cmdlineOf(pid: number): string[] {
   }
 }
 
+/** Every process below `root` (children, their children, …), breadth first, from one snapshot of /proc. */
+export function descendants(root: number, table: ProcInfo[] = procTable()): number[] {
+  const children = new Map<number, number[]>();
+  for (const p of table) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p.pid]);
+  const out: number[] = [];
+  for (let queue = [root]; queue.length > 0; ) {
+    for (const child of children.get(queue.shift()!) ?? []) {
+      out.push(child);
+      queue.push(child);
+    }
+  }
+  return out;
+}
+
 export function childrenOf(pid: number, table: ProcInfo[] = procTable()): number[] {
   return table.filter((p) => p.ppid === pid && p.state !== 'Z').map((p) => p.pid);
 }

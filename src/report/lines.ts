@@ -1,12 +1,15 @@
 // Plain-line reporter (no TTY, or past the TTY renderer's host threshold): one line per notable event.
 import type { RunEvent } from '../engine/events.js';
 import type { TaskResult } from '../engine/types.js';
-import { escapeControl } from './escape.js';
-import { recapTable } from './recap.js';
+import { escapeControl } from '../text/escape.js';
+import { recapTable, type RecapMode } from './recap.js';
+import { indentLines, rollingText } from './rolling.js';
 
 export interface LinesOptions {
   verbosity: number;
   diff: boolean;
+  /** The recap: hosts that ended alike grouped (default), or a row per host. */
+  recap?: RecapMode;
 }
 
 const LABEL: Record<TaskResult['status'], string> = { ok: 'ok', changed: 'changed', skipped: 'skipped', failed: 'FAILED', unreachable: 'UNREACHABLE' };
@@ -35,17 +38,32 @@ export function createLinesReporter(write: (text: string) => void, options: Line
       case 'notice':
         write(`NOTICE${e.host ? ` ${e.host}` : ''}: ${escapeControl(e.message)}\n`);
         break;
+      case 'rolling':
+        write(e.phase === undefined ? rollingText(e.event) : indentLines(rollingText(e.event), '  '));
+        break;
       case 'phase-end':
         if (e.failedHosts.length) write(`  phase ${e.phase}: failed hosts: ${e.failedHosts.join(', ')}\n`);
         break;
       case 'run-end':
-        write(`\n${recapTable(e.recap)}`);
+        write(`\n${recapTable(e.recap, options.recap)}`);
         if (e.aborted) write(`ABORTED: ${e.aborted}\n`);
+        break;
+      case 'drift':
+        write(driftText(e));
         break;
       default:
         break;
     }
   };
+}
+
+/** `deploy --detailed-exitcode`: the drifted tasks, or that there are none. */
+export function driftText(e: Extract<RunEvent, { type: 'drift' }>): string {
+  const verb = e.check ? 'would change' : 'changed';
+  if (e.changes.length === 0) return `NO DRIFT: no task ${verb}\n`;
+  const hosts = new Set(e.changes.map((c) => c.host)).size;
+  const lines = e.changes.map((c) => `  ${c.host} | ${escapeControl(`${c.role ? `${c.role}: ` : ''}${c.handler ? 'handler ' : ''}${c.task}`)}\n`);
+  return `DRIFT: ${e.changes.length} task(s) on ${hosts} host(s) ${verb}:\n${lines.join('')}`;
 }
 
 export function taskLine(r: TaskResult): string {

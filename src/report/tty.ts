@@ -3,6 +3,7 @@
 // printed by the lines reporter after the live view ends.
 import { Listr, type ListrTaskWrapper } from 'listr2';
 import type { RunEvent } from '../engine/events.js';
+import { redact } from '../secret.js';
 
 interface PhaseView {
   name: string;
@@ -40,7 +41,8 @@ export function createTtyReporter(options: TtyReporterOptions = {}): {
       const running = [...v.running.entries()].slice(0, SHOWN_RUNNING).map(([h, t]) => `${h}: ${t}`);
       const more = v.running.size > SHOWN_RUNNING ? ` +${v.running.size - SHOWN_RUNNING}` : '';
       const failed = v.failed.length ? ` — failed: ${v.failed.slice(0, 5).join(', ')}${v.failed.length > 5 ? '…' : ''}` : '';
-      v.task.title = `${v.name} ${v.done}/${v.hosts} hosts${failed}${running.length ? ` — ${running.join(', ')}${more}` : ''}`;
+      // listr2 writes to the terminal itself, past the CLI's masking writer.
+      v.task.title = redact(`${v.name} ${v.done}/${v.hosts} hosts${failed}${running.length ? ` — ${running.join(', ')}${more}` : ''}`);
     }
   };
   const listener = (e: RunEvent): void => {
@@ -95,6 +97,16 @@ export function createTtyReporter(options: TtyReporterOptions = {}): {
           else v.task.title = `${v.name} ${v.done}/${v.hosts} hosts`;
         }
         v?.resolve?.();
+        break;
+      }
+      case 'rolling': {
+        // A phase's rolled handlers: the node being rolled shows its current step in the phase row.
+        const v = e.phase === undefined ? undefined : views.get(e.phase);
+        const r = e.event;
+        if (!v) break;
+        if (r.type === 'node-start') v.running.set(r.node, 'rolling: gate-before');
+        else if (r.type === 'step-end' && r.status !== 'skipped') v.running.set(r.node, `rolling: ${r.step} ${r.status === 'ok' ? 'ok' : 'FAILED'}`);
+        else if (r.type === 'node-end') v.running.delete(r.node);
         break;
       }
       case 'run-end':

@@ -1,9 +1,11 @@
 // The rolling engine: nodes one batch at a time (passive first), each through gate-before → move-away → drain →
 // stop → upgrade → start → gate-after → enable → move-back. The first failure beyond the budget stops the run:
 // nodes not yet started stay untouched, the failed node stays drained. Every step is journaled for --resume.
-import { serverRows, socketScript, type Exec, type HaproxyAdminApi } from './haproxy.js';
-import { upgradeCommand, type NodePlan } from './plan.js';
-import { STEPS, type NodeRecord, type ProbeOutput, type RollingEvent, type RollingGate, type RollingHaproxy, type RollingJournal, type RollingStep } from './types.js';
+import type { Exec } from '../engine/exec-via.js';
+import { redact } from '../secret.js';
+import { serverRows, socketScript, type HaproxyAdminApi } from './haproxy.js';
+import { upgradeCommand, type NodePlan } from '../contract/plan.js';
+import { STEPS, type NodeRecord, type ProbeOutput, type RollingEvent, type RollingGate, type RollingHaproxy, type RollingJournal, type RollingStep } from '../contract/rolling.js';
 
 export interface RollingRun {
   journal: RollingJournal;
@@ -25,9 +27,10 @@ export interface RollingRun {
   sleep?: (ms: number) => Promise<void>;
 }
 
+/** A failed step; its message is masked here, before any cut or sink (journal, events, text). */
 class StepFailure extends Error {
   constructor(message: string, readonly gate?: string) {
-    super(message);
+    super(redact(message));
   }
 }
 
@@ -37,7 +40,8 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export function allZero(outputs: ProbeOutput[]): string | undefined {
   const bad = outputs.find((o) => o.exitCode !== 0);
   if (!bad) return undefined;
-  const text = (bad.stderr.trim() || bad.stdout.trim()).split('\n').slice(-2).join(' | ');
+  // Masked before the cut below: a cut must not leave half a secret.
+  const text = redact(bad.stderr.trim() || bad.stdout.trim()).split('\n').slice(-2).join(' | ');
   return `${bad.host}: rc=${bad.exitCode ?? 'none'}${text ? ` (${text.slice(0, 300)})` : ''}`;
 }
 
@@ -61,182 +65,211 @@ export function resumePoint(failed: RollingStep): RollingStep {
 
 /** Runs (or resumes) the journal's rollout; returns the end event (also emitted). */
 export async function runRolling(run: RollingRun, resumed = false): Promise<Extract<RollingEvent, { type: 'rolling-end' }>> {
-  const { journal } = run;
-  const started = Date.now();
-  const pollMs = run.pollMs ?? 1000;
-  const sleep = run.sleep ?? defaultSleep;
-  const active = journal.order.filter((n) => journal.nodes[n]?.active);
-  journal.status = 'running';
-  let path = await run.save(journal);
-  run.emit({ type: 'rolling-start', at: Date.now(), id: journal.id, order: journal.order, active, resumed });
+  return new Rollout(run).run(resumed);
+}
+
+/**
+ * One rollout: the nodes not done yet, `batch` at a time, each through the steps (STEPS) its plan has bodies for;
+ * the journal saved after every step. A failed step stops its node (it stays as the step left it); more failed
+ * nodes than `maxFailed` stop the rollout before the next batch.
+ */
+class Rollout {
+  readonly #journal: RollingJournal;
+  readonly #pollMs: number;
+  readonly #sleep: (ms: number) => Promise<void>;
+  #path = '';
+
+  constructor(readonly r: RollingRun) {
+    this.#journal = r.journal;
+    this.#pollMs = r.pollMs ?? 1000;
+    this.#sleep = r.sleep ?? defaultSleep;
+  }
+
+  async run(resumed: boolean): Promise<Extract<RollingEvent, { type: 'rolling-end' }>> {
+    const journal = this.#journal;
+    const started = Date.now();
+    journal.status = 'running';
+    await this.#save();
+    const active = journal.order.filter((n) => journal.nodes[n]?.active);
+    this.r.emit({ type: 'rolling-start', at: Date.now(), id: journal.id, order: journal.order, active, resumed });
+
+    const todo = journal.order.filter((n) => journal.nodes[n]?.status !== 'done');
+    let failures = 0;
+    for (let i = 0; i < todo.length && failures <= journal.maxFailed; i += journal.batch) {
+      const ok = await Promise.all(todo.slice(i, i + journal.batch).map((n) => this.#rollNode(n)));
+      failures += ok.filter((x) => !x).length;
+    }
+    if (failures > journal.maxFailed) {
+      this.r.emit({ type: 'notice', at: Date.now(), message: `${failures} node(s) failed, over --max-failed ${journal.maxFailed}: stopping; nodes not started stay untouched` });
+    }
+    const nodes = journal.order.map((n) => [n, journal.nodes[n]!] as const);
+    journal.status = nodes.some(([, r]) => r.status === 'failed') ? 'failed' : nodes.every(([, r]) => r.status === 'done') ? 'done' : 'failed';
+    await this.#save();
+    const end: Extract<RollingEvent, { type: 'rolling-end' }> = {
+      type: 'rolling-end',
+      at: Date.now(),
+      id: journal.id,
+      status: journal.status === 'done' ? 'done' : 'failed',
+      durationMs: Date.now() - started,
+      done: nodes.filter(([, r]) => r.status === 'done').map(([n]) => n),
+      failed: nodes.flatMap(([node, r]) => (r.failed ? [{ node, ...r.failed }] : [])),
+      untouched: nodes.filter(([, r]) => r.status === 'pending').map(([n]) => n),
+      journal: this.#path,
+    };
+    this.r.emit(end);
+    return end;
+  }
+
+  async #save(): Promise<void> {
+    this.#path = await this.r.save(this.#journal);
+  }
+
+  /** What each step does for this node; undefined = nothing to do (skipped). */
+  #bodies(node: string, rec: NodeRecord, plan: NodePlan): Record<RollingStep, (() => Promise<void>) | undefined> {
+    const { r } = this;
+    return {
+      'gate-before': plan.clusterGates.length ? () => this.#waitGates(node, plan.clusterGates) : undefined,
+      'move-away': rec.active && plan.moveAway.length ? () => this.#commands(node, plan.moveAway) : undefined,
+      drain: plan.haproxy.length ? () => this.#drain(node, plan) : undefined,
+      stop: r.restart ? () => r.restart!(node) : plan.stop.length ? () => this.#commands(node, plan.stop) : undefined,
+      upgrade: this.#journal.mode === 'upgrade' && !r.restart ? () => this.#upgrade(node, plan) : undefined,
+      start: plan.start.length && !r.restart ? () => this.#commands(node, plan.start) : undefined,
+      'gate-after': plan.nodeGates.length || plan.clusterGates.length ? () => this.#waitGates(node, [...plan.nodeGates, ...plan.clusterGates]) : undefined,
+      enable: plan.haproxy.length ? () => this.#enable(node, plan) : undefined,
+      'move-back': rec.active && plan.moveBack.length ? () => this.#commands(node, plan.moveBack) : undefined,
+    };
+  }
+
+  /** Rolls one node from its resume point; true when done. */
+  async #rollNode(node: string): Promise<boolean> {
+    const rec = this.#journal.nodes[node]!;
+    const fromIndex = STEPS.indexOf(rec.failed ? resumePoint(rec.failed.step) : 'gate-before');
+    delete rec.failed;
+    rec.status = 'running';
+    rec.startedAt ??= new Date().toISOString();
+    this.r.emit({ type: 'node-start', at: Date.now(), node, active: rec.active });
+    const bodies = this.#bodies(node, rec, this.r.plans.get(node)!);
+    for (const [i, step] of STEPS.entries()) {
+      const body = bodies[step];
+      if (i < fromIndex || body === undefined) {
+        this.#record(node, rec, { step, status: 'skipped', ms: 0, message: i < fromIndex ? 'done before the resume' : 'nothing to do' });
+        continue;
+      }
+      const t0 = Date.now();
+      try {
+        await body();
+        this.#record(node, rec, { step, status: 'ok', ms: Date.now() - t0 });
+      } catch (error) {
+        const message = redact(error instanceof Error ? error.message : String(error));
+        const gate = error instanceof StepFailure ? error.gate : undefined;
+        this.#record(node, rec, { step, status: 'failed', ms: Date.now() - t0, message, ...(gate ? { gate } : {}) });
+        await this.#endNode(node, rec, 'failed', { step, message, ...(gate ? { gate } : {}) });
+        return false;
+      }
+      await this.#save();
+    }
+    await this.#endNode(node, rec, 'done');
+    return true;
+  }
+
+  async #endNode(node: string, rec: NodeRecord, status: 'done' | 'failed', failed?: NonNullable<NodeRecord['failed']>): Promise<void> {
+    rec.status = status;
+    if (failed) rec.failed = failed;
+    rec.endedAt = new Date().toISOString();
+    await this.#save();
+    this.r.emit({ type: 'node-end', at: Date.now(), node, status });
+  }
+
+  #record(node: string, rec: NodeRecord, step: NodeRecord['steps'][number]): void {
+    rec.steps.push(step);
+    this.r.emit({ type: 'step-end', at: Date.now(), node, ...step });
+  }
 
   /** Polls `probe` until it returns no reason, a fatal one, or `timeoutS` passes; returns the last reason. */
-  const poll = async <R extends string | { fatal: string }>(probe: () => Promise<R | undefined>, timeoutS: number): Promise<R | undefined> => {
+  async #poll<R extends string | { fatal: string }>(probe: () => Promise<R | undefined>, timeoutS: number): Promise<R | undefined> {
     const deadline = Date.now() + timeoutS * 1000;
     for (;;) {
       const reason = await probe();
       if (reason === undefined || typeof reason === 'object' || Date.now() >= deadline) return reason;
-      await sleep(pollMs);
+      await this.#sleep(this.#pollMs);
     }
-  };
+  }
 
-  const waitGates = async (node: string, gates: RollingGate[]): Promise<void> => {
+  async #waitGates(node: string, gates: RollingGate[]): Promise<void> {
     for (const gate of gates) {
-      const hosts = gate.on === 'cluster' ? (run.clusterHosts ?? journal.order) : [node];
+      const hosts = gate.on === 'cluster' ? (this.r.clusterHosts ?? this.#journal.order) : [node];
       const check = gate.check ?? allZero;
-      const timeoutS = gate.timeoutS ?? journal.gateTimeoutS;
-      const reason = await poll<string | { fatal: string }>(async () => {
-        const outputs = await Promise.all(hosts.map((h) => run.exec(h, gate.command)));
+      const timeoutS = gate.timeoutS ?? this.#journal.gateTimeoutS;
+      const reason = await this.#poll<string | { fatal: string }>(async () => {
+        const outputs = await Promise.all(hosts.map((h) => this.r.exec(h, gate.command)));
         const fatal = gate.fatal?.(outputs, node);
         return fatal !== undefined ? { fatal } : check(outputs, node);
       }, timeoutS);
       if (typeof reason === 'object') throw new StepFailure(`gate "${gate.name}" cannot become healthy: ${reason.fatal}`, gate.name);
       if (reason !== undefined) throw new StepFailure(`gate "${gate.name}" not healthy after ${timeoutS} s: ${reason}`, gate.name);
     }
-  };
+  }
 
-  const commands = async (node: string, cmds: string[]): Promise<void> => {
+  async #commands(node: string, cmds: string[]): Promise<void> {
     for (const cmd of cmds) {
-      const out = await run.exec(node, cmd);
+      const out = await this.r.exec(node, cmd);
       if (out.exitCode !== 0) throw new StepFailure(`${allZero([out]) ?? 'failed'}: ${cmd.slice(0, 200)}`);
     }
-  };
+  }
 
-  const sendSocket = async (lbs: string[], h: RollingHaproxy, cmds: string[]): Promise<void> => {
-    const outs = await Promise.all(lbs.map((lb) => run.exec(lb, socketScript(run.admin, cmds, h.socket))));
+  async #upgrade(node: string, plan: NodePlan): Promise<void> {
+    const packages = this.#journal.packages.length ? this.#journal.packages : plan.packages;
+    if (packages.length === 0) throw new StepFailure('--upgrade: no packages named and the role declares none');
+    await this.#commands(node, [upgradeCommand(packages)]);
+  }
+
+  async #sendSocket(lbs: string[], h: RollingHaproxy, cmds: string[]): Promise<void> {
+    const outs = await Promise.all(lbs.map((lb) => this.r.exec(lb, socketScript(this.r.admin, cmds, h.socket))));
     const reason = allZero(outs);
     if (reason) throw new StepFailure(`haproxy admin socket: ${reason}`);
     // The socket answers a refused command with text (rc 0): anything but empty lines is an error.
     const said = outs.find((o) => o.stdout.trim() !== '');
-    if (said) throw new StepFailure(`haproxy admin socket on ${said.host}: ${said.stdout.trim().slice(0, 200)}`);
-  };
+    if (said) throw new StepFailure(`haproxy admin socket on ${said.host}: ${redact(said.stdout.trim()).slice(0, 200)}`);
+  }
 
-  const waitServer = async (node: string, lbs: string[], h: RollingHaproxy, gate: string, ok: (r: { scur: number; status: string }) => boolean, timeoutS: number): Promise<void> => {
+  async #waitServer(node: string, lbs: string[], h: RollingHaproxy, gate: string, ok: (r: { scur: number; status: string }) => boolean, timeoutS: number): Promise<void> {
     const server = h.server ?? node;
-    const reason = await poll(async () => {
-      const { rows, error } = await serverRows(run.admin, run.exec, lbs, h, server);
+    const reason = await this.#poll(async () => {
+      const { rows, error } = await serverRows(this.r.admin, this.r.exec, lbs, h, server);
       if (error) return error;
-      const bad = rows.find((r) => !ok(r));
+      const bad = rows.find((row) => !ok(row));
       return bad ? `${bad.lb}: ${bad.backend}/${bad.server} status ${bad.status}, ${bad.scur} session(s)` : undefined;
     }, timeoutS);
     if (reason !== undefined) throw new StepFailure(`gate "${gate}" not reached after ${timeoutS} s: ${reason}`, gate);
-  };
+  }
 
-  const drain = async (node: string, plan: NodePlan): Promise<void> => {
+  async #drain(node: string, plan: NodePlan): Promise<void> {
+    const drainS = this.#journal.drainTimeoutS;
     for (const h of plan.haproxy) {
-      const lbs = run.hostsOf(h.hosts);
+      const lbs = this.r.hostsOf(h.hosts);
       const server = h.server ?? node;
-      const a = run.admin.haproxyAdmin;
+      const a = this.r.admin.haproxyAdmin;
       if (h.database) {
         // Persistent connections never end by themselves: out of rotation and cut at once (clients reconnect).
-        await sendSocket(lbs, h, h.backends.flatMap((b) => [a.maint(b, server), a.shutdownSessions(b, server)]));
-        await waitServer(node, lbs, h, 'haproxy sessions ended', (r) => r.scur === 0 && r.status.startsWith('MAINT'), journal.drainTimeoutS);
+        await this.#sendSocket(lbs, h, h.backends.flatMap((b) => [a.maint(b, server), a.shutdownSessions(b, server)]));
+        await this.#waitServer(node, lbs, h, 'haproxy sessions ended', (r) => r.scur === 0 && r.status.startsWith('MAINT'), drainS);
       } else {
         // No new sessions, the running ones finish; then maint so failing checks during the restart change nothing.
-        await sendSocket(lbs, h, h.backends.map((b) => a.drain(b, server)));
-        await waitServer(node, lbs, h, 'haproxy sessions ended', (r) => r.scur === 0, journal.drainTimeoutS);
-        await sendSocket(lbs, h, h.backends.map((b) => a.maint(b, server)));
-        await waitServer(node, lbs, h, 'haproxy maint', (r) => r.status.startsWith('MAINT'), journal.drainTimeoutS);
+        await this.#sendSocket(lbs, h, h.backends.map((b) => a.drain(b, server)));
+        await this.#waitServer(node, lbs, h, 'haproxy sessions ended', (r) => r.scur === 0, drainS);
+        await this.#sendSocket(lbs, h, h.backends.map((b) => a.maint(b, server)));
+        await this.#waitServer(node, lbs, h, 'haproxy maint', (r) => r.status.startsWith('MAINT'), drainS);
       }
     }
-  };
+  }
 
-  const enable = async (node: string, plan: NodePlan): Promise<void> => {
+  async #enable(node: string, plan: NodePlan): Promise<void> {
     for (const h of plan.haproxy) {
-      const lbs = run.hostsOf(h.hosts);
-      await sendSocket(lbs, h, h.backends.map((b) => run.admin.haproxyAdmin.ready(b, h.server ?? node)));
+      const lbs = this.r.hostsOf(h.hosts);
+      await this.#sendSocket(lbs, h, h.backends.map((b) => this.r.admin.haproxyAdmin.ready(b, h.server ?? node)));
       // Plainly UP on every HAProxy host (`UP 1/2` means a check just failed: going down, not back yet); a server
       // without health checks shows `no check`.
-      await waitServer(node, lbs, h, 'haproxy server UP', (r) => /^(UP|no check)$/.test(r.status), journal.gateTimeoutS);
+      await this.#waitServer(node, lbs, h, 'haproxy server UP', (r) => /^(UP|no check)$/.test(r.status), this.#journal.gateTimeoutS);
     }
-  };
-
-  const rollNode = async (node: string): Promise<boolean> => {
-    const rec = journal.nodes[node]!;
-    const plan = run.plans.get(node)!;
-    const from = rec.failed ? resumePoint(rec.failed.step) : 'gate-before';
-    const fromIndex = STEPS.indexOf(from);
-    delete rec.failed;
-    rec.status = 'running';
-    rec.startedAt ??= new Date().toISOString();
-    run.emit({ type: 'node-start', at: Date.now(), node, active: rec.active });
-    const bodies: Record<RollingStep, (() => Promise<void>) | undefined> = {
-      'gate-before': plan.clusterGates.length ? () => waitGates(node, plan.clusterGates) : undefined,
-      'move-away': rec.active && plan.moveAway.length ? () => commands(node, plan.moveAway) : undefined,
-      drain: plan.haproxy.length ? () => drain(node, plan) : undefined,
-      stop: run.restart ? () => run.restart!(node) : plan.stop.length ? () => commands(node, plan.stop) : undefined,
-      upgrade: journal.mode === 'upgrade' && !run.restart ? () => upgrade(node, plan) : undefined,
-      start: plan.start.length && !run.restart ? () => commands(node, plan.start) : undefined,
-      'gate-after': plan.nodeGates.length || plan.clusterGates.length ? () => waitGates(node, [...plan.nodeGates, ...plan.clusterGates]) : undefined,
-      enable: plan.haproxy.length ? () => enable(node, plan) : undefined,
-      'move-back': rec.active && plan.moveBack.length ? () => commands(node, plan.moveBack) : undefined,
-    };
-    for (const [i, step] of STEPS.entries()) {
-      const body = bodies[step];
-      const t0 = Date.now();
-      if (i < fromIndex || body === undefined) {
-        const message = i < fromIndex ? 'done before the resume' : 'nothing to do';
-        record(node, rec, { step, status: 'skipped', ms: 0, message });
-        continue;
-      }
-      try {
-        await body();
-        record(node, rec, { step, status: 'ok', ms: Date.now() - t0 });
-      } catch (error) {
-        const message = error instanceof Error ? error.message : String(error);
-        const gate = error instanceof StepFailure ? error.gate : undefined;
-        record(node, rec, { step, status: 'failed', ms: Date.now() - t0, message, ...(gate ? { gate } : {}) });
-        rec.status = 'failed';
-        rec.failed = { step, message, ...(gate ? { gate } : {}) };
-        rec.endedAt = new Date().toISOString();
-        path = await run.save(journal);
-        run.emit({ type: 'node-end', at: Date.now(), node, status: 'failed' });
-        return false;
-      }
-      path = await run.save(journal);
-    }
-    rec.status = 'done';
-    rec.endedAt = new Date().toISOString();
-    path = await run.save(journal);
-    run.emit({ type: 'node-end', at: Date.now(), node, status: 'done' });
-    return true;
-  };
-
-  const upgrade = async (node: string, plan: NodePlan): Promise<void> => {
-    const packages = journal.packages.length ? journal.packages : plan.packages;
-    if (packages.length === 0) throw new StepFailure('--upgrade: no packages named and the role declares none');
-    await commands(node, [upgradeCommand(packages)]);
-  };
-
-  const record = (node: string, rec: NodeRecord, step: NodeRecord['steps'][number]): void => {
-    rec.steps.push(step);
-    run.emit({ type: 'step-end', at: Date.now(), node, ...step });
-  };
-
-  const todo = journal.order.filter((n) => journal.nodes[n]?.status !== 'done');
-  let failures = 0;
-  for (let i = 0; i < todo.length && failures <= journal.maxFailed; i += journal.batch) {
-    const batch = todo.slice(i, i + journal.batch);
-    const ok = await Promise.all(batch.map(rollNode));
-    failures += ok.filter((x) => !x).length;
   }
-  if (failures > journal.maxFailed) {
-    run.emit({ type: 'notice', at: Date.now(), message: `${failures} node(s) failed, over --max-failed ${journal.maxFailed}: stopping; nodes not started stay untouched` });
-  }
-  const nodes = journal.order.map((n) => [n, journal.nodes[n]!] as const);
-  journal.status = nodes.some(([, r]) => r.status === 'failed') ? 'failed' : nodes.every(([, r]) => r.status === 'done') ? 'done' : 'failed';
-  path = await run.save(journal);
-  const end: Extract<RollingEvent, { type: 'rolling-end' }> = {
-    type: 'rolling-end',
-    at: Date.now(),
-    id: journal.id,
-    status: journal.status === 'done' ? 'done' : 'failed',
-    durationMs: Date.now() - started,
-    done: nodes.filter(([, r]) => r.status === 'done').map(([n]) => n),
-    failed: nodes.flatMap(([node, r]) => (r.failed ? [{ node, ...r.failed }] : [])),
-    untouched: nodes.filter(([, r]) => r.status === 'pending').map(([n]) => n),
-    journal: path,
-  };
-  run.emit(end);
-  return end;
 }

@@ -4,8 +4,9 @@
 import { join } from 'node:path';
 import { haplayEntry } from '../inventory/load.js';
 import { jitiLib } from '../lazy.js';
+import type { Exec } from '../engine/exec-via.js';
 import { PACKAGE_ROOT } from '../engine/load.js';
-import type { ProbeOutput, RollingHaproxy } from './types.js';
+import type { RollingHaproxy } from '../contract/rolling.js';
 
 /** The subset of roles/haproxy's exports the engine uses. */
 export interface HaproxyAdminApi {
@@ -55,8 +56,6 @@ export function parseShowStat(csv: string): StatRow[] {
   return rows;
 }
 
-/** Runs one command on a host and returns its output (never throws for the host's failure). */
-export type Exec = (host: string, command: string) => Promise<ProbeOutput>;
 
 /** Admin socket commands for one HAProxy host, joined so one exec sends them all (each must succeed). */
 export function socketScript(api: HaproxyAdminApi, commands: string[], socket: string | undefined): string {

@@ -4,10 +4,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HaplayError } from '../errors.js';
-import type { RollingJournal } from './types.js';
+import type { RollingJournal } from '../contract/rolling.js';
+import { redactValue } from '../secret.js';
 
-/** The journal directory, relative to the working directory. */
-export const RUNS_DIR = join('.haplay', 'runs');
+import { RUNS_DIR } from '../report/runs.js';
 
 const ID_RE = /^[0-9]{8}-[0-9]{6}-[0-9a-f]{4}$/;
 
@@ -28,7 +28,8 @@ export async function saveJournal(journal: RollingJournal, cwd = process.cwd()):
   await mkdir(join(cwd, RUNS_DIR), { recursive: true });
   journal.updatedAt = new Date().toISOString();
   const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o600 });
+  // Masked like every other sink: step messages quote remote output, which may hold a secret.
+  await writeFile(tmp, `${JSON.stringify(redactValue(journal), null, 2)}\n`, { mode: 0o600 });
   await rename(tmp, path);
   return path;
 }

@@ -1,35 +1,18 @@
 // A playbook phase with `rolling: { role }`: after every host ran the phase's tasks, the role's notified handlers run
 // node by node through the rolling engine (gate, drain, handlers, gate, back UP) instead of on all hosts at once.
 // Until a node is rolled its handlers stay recorded as owed on it, so a stopped rollout is finished by the next run.
-import type { EventBus } from '../engine/events.js';
 import { writeOwed } from '../engine/handlers.js';
-import type { HostState } from '../engine/host-state.js';
-import { runTask, type TaskRunOptions } from '../engine/task-runner.js';
-import type { Transport } from '../ssh/transport.js';
+import type { PhaseRoller, PhaseRollingOptions } from '../engine/phase-roller.js';
+import { runTask } from '../engine/task-runner.js';
 import { detectActive, runRolling } from './engine.js';
-import { execVia } from './exec.js';
+import { execVia } from '../engine/exec-via.js';
 import { loadHaproxyAdmin } from './haproxy.js';
 import { newRunId } from './journal.js';
-import { rollingOrder, type NodePlan } from './plan.js';
-import type { RollingJournal, RollingPhase } from './types.js';
-
-export interface PhaseRollingOptions {
-  phase: string;
-  spec: RollingPhase;
-  plans: Map<string, NodePlan>;
-  /** The phase's hosts still in the run (cluster gates run on all of them). */
-  hosts: string[];
-  states: Map<string, HostState>;
-  transport: Transport;
-  bus: EventBus;
-  timeoutS: number;
-  hostsOf(pattern: string): string[];
-  /** Task options for a host's handlers (vars, role and handler flag are added here). */
-  taskOptions: Omit<TaskRunOptions, 'vars' | 'role' | 'roleDir' | 'handler'>;
-}
+import { rollingOrder, type NodePlan } from '../contract/plan.js';
+import type { RollingJournal, RollingPhase } from '../contract/rolling.js';
 
 /** Rolls the hosts with deferred handlers; returns the hosts that failed and why the phase stops, if it does. */
-export async function rollDeferredHandlers(o: PhaseRollingOptions): Promise<{ failed: string[]; message: string } | undefined> {
+export const rollDeferredHandlers: PhaseRoller = async (o: PhaseRollingOptions) => {
   const pending = o.hosts.filter((h) => o.states.get(h)?.deferred);
   if (pending.length === 0) return undefined;
   const exec = execVia(o.transport, new Map([...o.states].map(([n, s]) => [n, { target: s.target, become: s.become }])), o.timeoutS);
@@ -93,4 +76,4 @@ export async function rollDeferredHandlers(o: PhaseRollingOptions): Promise<{ fa
     failed: end.failed.map((x) => x.node),
     message: `phase "${o.phase}": rolling handlers of role ${o.spec.role} stopped at ${where}; not rolled: ${end.untouched.join(', ') || '-'} (their handlers stay owed)`,
   };
-}
+};

@@ -7,8 +7,8 @@ import type { HostInfo, PlaybookDef, RoleDef, RoleRef } from '../engine/types.js
 import { mergeVars, validateRoleVars } from '../engine/vars.js';
 import { selectHosts } from '../inventory/patterns.js';
 import type { Inventory } from '../inventory/types.js';
-import { checkHaproxyHosts, planNode, type NodePlan } from './plan.js';
-import type { RollingSpec } from './types.js';
+import { checkHaproxyHosts, planNode, type NodePlan } from '../contract/plan.js';
+import type { RollingSpec } from '../contract/rolling.js';
 
 export interface SetupOptions {
   inventory: Inventory;
@@ -35,7 +35,7 @@ export async function planRollout(o: SetupOptions): Promise<Map<string, NodePlan
   for (const name of o.nodes) {
     const host = o.inventory.hosts.get(name)!;
     const specs = roles.map((role) => {
-      const vars = mergeVars(role.defaults, o.inventory.vars, host.vars, ...(playbook ? phaseVars(playbook, role.name, name, o.inventory) : []));
+      const vars = mergeVars(role.defaults, o.inventory.vars, host.vars, ...(playbook ? phaseVars(playbook, role.name, name, o.inventory) : []), o.inventory.extraVars);
       validateRoleVars(role, name, vars);
       let spec: RollingSpec;
       try {

@@ -1,6 +1,6 @@
 // Builds the one command string sent in an SSH exec request: the user's command under /bin/sh, wrapped in a remote
 // `timeout`, and in sudo when becoming another user. Every value goes through `shq`.
-import { shq } from './quote.js';
+import { shq, shqLogin } from './quote.js';
 import { REMOTE_KILL_AFTER_S } from './limits.js';
 
 /** How to become another user on the host. */
@@ -33,19 +33,20 @@ export function buildRemoteCommand(spec: CommandSpec): string {
 }
 
 function innerCommand(spec: CommandSpec): string {
-  let inner = `/bin/sh -c ${shq(spec.command)}`;
-  if (spec.timeoutS && spec.timeoutS > 0) {
+  // `q` quotes for the shell that parses this layer: the login shell (shqLogin: fish too) or /bin/sh (shq).
+  const shell = (q: (v: string) => string): string => {
+    const inner = `/bin/sh -c ${q(spec.command)}`;
     // Inside sudo: a non-root `timeout` could not signal a root command.
-    inner = `timeout -k ${REMOTE_KILL_AFTER_S} ${Math.ceil(spec.timeoutS)} ${inner}`;
-  }
-  if (!spec.become) return inner;
+    return spec.timeoutS && spec.timeoutS > 0 ? `timeout -k ${REMOTE_KILL_AFTER_S} ${Math.ceil(spec.timeoutS)} ${inner}` : inner;
+  };
+  if (!spec.become) return shell(shqLogin);
   const user = spec.become.user ?? 'root';
   if (spec.become.password === undefined) {
-    return `sudo -n -H -u ${shq(user)} -- ${inner}`;
+    return `sudo -n -H -u ${shqLogin(user)} -- ${shell(shqLogin)}`;
   }
   if (!spec.promptMarker || !spec.becameMarker) throw new Error('become with a password needs prompt markers');
   // sudo -S reads the password from stdin only when it prompts; the command announces itself before it reads stdin,
   // so the controller writes the password only on the prompt and the command's stdin only after the announcement.
-  const announce = `printf '%s\\n' ${shq(spec.becameMarker)} >&2; exec ${inner}`;
-  return `sudo -S -H -p ${shq(spec.promptMarker)} -u ${shq(user)} -- /bin/sh -c ${shq(announce)}`;
+  const announce = `printf '%s\\n' ${shq(spec.becameMarker)} >&2; exec ${shell(shq)}`;
+  return `sudo -S -H -p ${shqLogin(spec.promptMarker)} -u ${shqLogin(user)} -- /bin/sh -c ${shqLogin(announce)}`;
 }

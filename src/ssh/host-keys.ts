@@ -24,18 +24,26 @@ export interface HostKeyOptions {
   onDecision?: (target: ConnectTarget, decision: string) => void;
 }
 
+// The dialled address first (what ssh(1) looks up), then the inventory name as an alias.
+const lookupNames = (target: ConnectTarget): string[] => (target.address === target.name ? [target.address] : [target.address, target.name]);
+
 /** Loads known_hosts once per run and verifies every connection's key against it. */
-export async function createHostKeyVerifier(options: HostKeyOptions = {}): Promise<HostKeyVerifier & { files: string[] }> {
+export async function createHostKeyVerifier(
+  options: HostKeyOptions = {},
+): Promise<HostKeyVerifier & { files: string[]; /** Skipped lines, unreadable files. */ warnings: readonly string[]; /** Those always shown. */ alerts: readonly string[] }> {
   const files = options.files?.length ? options.files : defaultKnownHostsFiles();
   const writeFile = files[0] ?? join(homedir(), '.ssh', 'known_hosts');
   const policy = options.policy ?? 'strict';
   const known = await KnownHosts.load(files);
   return {
     files,
+    warnings: known.warnings,
+    alerts: known.alerts,
+    preferredAlgorithms(target: ConnectTarget): string[] {
+      return known.knownTypes(lookupNames(target), target.port).flatMap((t) => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t]));
+    },
     async verify(target: ConnectTarget, key: Buffer): Promise<HaplayError | undefined> {
-      // The dialled address first (what ssh(1) looks up), then the inventory name as an alias.
-      const names = target.address === target.name ? [target.address] : [target.address, target.name];
-      const check = known.check(names, target.port, key);
+      const check = known.check(lookupNames(target), target.port, key);
       switch (check.status) {
         case 'match':
           return undefined;

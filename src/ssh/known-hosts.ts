@@ -186,6 +186,9 @@ function expandHome(file: string): string {
 export class KnownHosts {
   /** Skipped lines (`file:line: reason`) and unreadable files, for diagnostics. */
   readonly warnings: string[] = [];
+  /** The warnings an operator must always see: unreadable files, skipped marker lines (a mistyped `@revoked` would
+   * silently stop revoking a key). */
+  readonly alerts: string[] = [];
   readonly #entries: Entry[] = [];
 
   private constructor() {}
@@ -212,6 +215,7 @@ export class KnownHosts {
       if (isMissing(error)) return;
       // ssh(1) also carries on when a known_hosts file cannot be opened.
       this.warnings.push(`${file}: cannot read (${(error as Error).message})`);
+      this.alerts.push(`${file}: cannot read (${(error as Error).message}); its keys are not used`);
       return;
     }
     this.#addText(text, file);
@@ -221,7 +225,10 @@ export class KnownHosts {
     text.split('\n').forEach((raw, index) => {
       const parsed = parseLine(raw, file, index + 1);
       if ('entry' in parsed) this.#entries.push(parsed.entry);
-      else if (parsed.skip === 'malformed') this.warnings.push(`${file}:${index + 1}: skipped (${parsed.reason})`);
+      else if (parsed.skip === 'malformed') {
+        this.warnings.push(`${file}:${index + 1}: skipped (${parsed.reason})`);
+        if (raw.trim().startsWith('@')) this.alerts.push(`${file}:${index + 1}: marker line skipped (${parsed.reason}): it has no effect`);
+      }
     });
   }
 

@@ -12,6 +12,12 @@ export const HANDSHAKES_IN_FLIGHT = 24;
  * never starts dropping unauthenticated connections because of us. */
 export const HANDSHAKES_PER_JUMP_HOST = 8;
 
+/** Handshakes in flight to one address (through the same jump path) at the start of a run: below sshd's `MaxStartups`
+ * start value of 10. Several inventory hosts can be one sshd (hosts behind a port-forwarding balancer, aliases); each
+ * reset handshake from that address halves its limit (down to 1), so an sshd that drops concurrent handshakes
+ * (`MaxStartups 1:…`) is then dialled one handshake at a time instead of being retried until attempts run out. */
+export const HANDSHAKES_PER_ADDRESS = 8;
+
 /** Session channels (exec, sftp) open at once on one connection: below sshd's `MaxSessions` default of 10, leaving
  * room for one sftp and one control channel. Forwarded (direct-tcpip) channels to jump targets do not count. */
 export const CHANNELS_PER_CONNECTION = 8;
@@ -51,3 +57,15 @@ export const CLOSE_GRACE_MS = 2_000;
 
 /** Seconds `timeout --kill-after` waits between TERM and KILL on the host. */
 export const REMOTE_KILL_AFTER_S = 5;
+
+/** Bytes of one remote command's stdout (and, separately, stderr) the controller keeps; the rest is counted and
+ * reported as dropped. 16 MiB holds any module result (a --diff ships at most 1 MiB of old content, base64) while a
+ * host printing without end cannot exhaust the controller's memory (forks × 2 streams × this at most). Override per
+ * run with HAPLAY_MAX_OUTPUT_BYTES. */
+export const DEFAULT_MAX_OUTPUT_BYTES = 16 * 1024 * 1024;
+
+/** The capture limit of this run: HAPLAY_MAX_OUTPUT_BYTES when set to a positive integer, else the default. */
+export function maxOutputBytes(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env['HAPLAY_MAX_OUTPUT_BYTES']);
+  return Number.isInteger(v) && v >= 1024 ? v : DEFAULT_MAX_OUTPUT_BYTES;
+}

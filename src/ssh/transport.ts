@@ -9,6 +9,7 @@ import { Connection } from './connection.js';
 import {
   DEFAULT_CONNECT_TIMEOUT_MS,
   HANDSHAKES_IN_FLIGHT,
+  HANDSHAKES_PER_ADDRESS,
   HANDSHAKES_PER_JUMP_HOST,
   HANDSHAKE_ATTEMPTS,
   HANDSHAKE_BACKOFF_MAX_MS,
@@ -21,7 +22,13 @@ import type { ConnectTarget } from './types.js';
 /** Decides whether a host key is acceptable; returns the refusal as an error, or undefined to accept. */
 export interface HostKeyVerifier {
   verify(target: ConnectTarget, key: Buffer): Promise<HaplayError | undefined>;
+  /** Host key algorithms to ask the server for first: those of the keys already known for the host (as ssh(1)
+   * does), so a host known only by its RSA or ECDSA key presents that key instead of an unknown ed25519 one. */
+  preferredAlgorithms?(target: ConnectTarget): string[];
 }
+
+// ssh2's default server host key order (lib/protocol/constants.js), which the preferred algorithms are moved before.
+const DEFAULT_HOST_KEY_ALGORITHMS = ['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'];
 
 export interface TransportOptions {
   hostKeys: HostKeyVerifier;
@@ -45,6 +52,8 @@ export class Transport {
   readonly #options: TransportOptions;
   readonly #handshakes: LimitFunction = pLimit(HANDSHAKES_IN_FLIGHT);
   readonly #perJump = new Map<string, LimitFunction>();
+  /** Adaptive handshake limits per address (and jump path): halved on each reset from that sshd. */
+  readonly #perAddress = new Map<string, LimitFunction>();
   readonly #connections = new Map<string, Promise<Connection>>();
   readonly #keys = new Map<string, Promise<Buffer | ParsedKey>>();
   #closed = false;
@@ -103,9 +112,10 @@ export class Transport {
     const perJump = viaKey ? this.#jumpLimit(viaKey) : undefined;
     const auth = await this.#authMethods(target);
 
+    const perAddress = this.#addressLimit(`${viaKey ?? ''}>${target.address}`);
     for (let attempt = 1; ; attempt++) {
       const run = (): Promise<Connection> =>
-        this.#handshakes(() => this.#handshake(target, auth, via));
+        perAddress(() => this.#handshakes(() => this.#handshake(target, auth, via)));
       try {
         const conn = await (perJump ? perJump(run) : run());
         this.#options.onAttempt?.(target, attempt);
@@ -114,6 +124,8 @@ export class Transport {
         const reason = error instanceof Error ? error.message : String(error);
         this.#options.onAttempt?.(target, attempt, reason);
         if (!isRetryable(error) || attempt >= HANDSHAKE_ATTEMPTS) throw classify(target, error, attempt);
+        // This sshd drops concurrent handshakes: fewer at once from now on (multiplicative decrease, never below 1).
+        perAddress.concurrency = Math.max(1, Math.floor(perAddress.concurrency / 2));
         // Full jitter: spreads retries of hosts dropped together by MaxStartups.
         const cap = Math.min(HANDSHAKE_BACKOFF_MAX_MS, HANDSHAKE_BACKOFF_MS * 2 ** (attempt - 1));
         await sleep(Math.random() * cap);
@@ -121,13 +133,12 @@ export class Transport {
     }
   }
 
+  #addressLimit(key: string): LimitFunction {
+    return limitIn(this.#perAddress, key, HANDSHAKES_PER_ADDRESS);
+  }
+
   #jumpLimit(key: string): LimitFunction {
-    let limit = this.#perJump.get(key);
-    if (!limit) {
-      limit = pLimit(HANDSHAKES_PER_JUMP_HOST);
-      this.#perJump.set(key, limit);
-    }
-    return limit;
+    return limitIn(this.#perJump, key, HANDSHAKES_PER_JUMP_HOST);
   }
 
   async #jumpConnection(target: ConnectTarget): Promise<Connection> {
@@ -190,6 +201,10 @@ export class Transport {
         },
         authHandler: auth.handler(target.user),
       };
+      const preferred = (this.#options.hostKeys.preferredAlgorithms?.(target) ?? []).filter((a) => DEFAULT_HOST_KEY_ALGORITHMS.includes(a));
+      if (preferred.length > 0) {
+        config.algorithms = { serverHostKey: [...new Set([...preferred, ...DEFAULT_HOST_KEY_ALGORITHMS])] as never };
+      }
       const start = (sock?: NodeJS.ReadableStream): void => {
         try {
           client.connect(sock ? { ...config, sock: sock as never } : { ...config, host: target.address, port: target.port });
@@ -197,8 +212,26 @@ export class Transport {
           fail(error);
         }
       };
-      if (via) via.forwardOut(target.address, target.port).then((s) => start(s), fail);
-      else start();
+      if (via) {
+        // --connect-timeout also bounds the channel through the jump host (readyTimeout only starts once it is open):
+        // a jump host that stops answering, or cannot reach the target, must not hold the connect for minutes.
+        const timeoutMs = this.#options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+        const timer = setTimeout(
+          () => fail(Object.assign(new Error(`Timed out opening a channel through jump host ${via.target.name}`), { level: 'client-timeout' })),
+          timeoutMs,
+        );
+        via.forwardOut(target.address, target.port).then(
+          (s) => {
+            clearTimeout(timer);
+            if (settled) (s as { destroy?: () => void }).destroy?.();
+            else start(s);
+          },
+          (error: unknown) => {
+            clearTimeout(timer);
+            fail(error);
+          },
+        );
+      } else start();
     });
   }
 
@@ -266,6 +299,13 @@ class AuthPlan {
       next(index < methods.length ? methods[index++] : false);
     }) as never;
   }
+}
+
+/** The limiter of `key` in `map`, created with `concurrency` on first use. */
+function limitIn(map: Map<string, LimitFunction>, key: string, concurrency: number): LimitFunction {
+  let limit = map.get(key);
+  if (!limit) map.set(key, (limit = pLimit(concurrency)));
+  return limit;
 }
 
 export const targetKey = (t: ConnectTarget): string =>

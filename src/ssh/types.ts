@@ -26,6 +26,8 @@ export interface ExecOptions {
   /** Live output, for `--stream`. Chunks are raw bytes; decode with a StringDecoder. */
   onStdout?: (chunk: Buffer) => void;
   onStderr?: (chunk: Buffer) => void;
+  /** Bytes of stdout (and of stderr) kept; the rest is dropped and counted. @default maxOutputBytes() (16 MiB) */
+  maxOutputBytes?: number;
   /**
    * Keeps the command's stdin open and hands it to the caller once the command may read it (after a sudo password
    * handshake): the caller writes as it goes and ends it (task batches: one go-ahead per task). `stdin` is ignored.
@@ -56,5 +58,7 @@ export interface ExecResult {
   timedOut: boolean;
   /** sudo refused the password or needs one that was not given. */
   becomeFailed?: string;
+  /** Bytes dropped by the capture limit (a marker line in the output says where), when any were. */
+  truncated?: { stdout: number; stderr: number };
   durationMs: number;
 }

@@ -15,21 +15,38 @@ const isBinary = (b: Buffer): boolean => b.includes(0);
 
 /**
  * Unified diff of a file's content; `before` undefined means the file did not exist.
- * Binary content gives a one-line note; secrets are masked.
+ * Binary content gives a one-line note; secrets are masked. When the new content holds a secret (one of `secrets`,
+ * or any registered secret in any escaped form), the removed side of every changed line is hidden: the old content
+ * may hold a previous value of that secret (rotation), which is no longer known and so cannot be masked by value.
  */
-export function contentDiff(path: string, before: Buffer | undefined, after: Buffer | undefined): string {
+export function contentDiff(path: string, before: Buffer | undefined, after: Buffer | undefined, secrets: readonly string[] = []): string {
   const b = before ?? Buffer.alloc(0);
   const a = after ?? Buffer.alloc(0);
   if (isBinary(b) || isBinary(a)) return `Binary files ${path} differ\n`;
+  const newText = a.toString('utf8');
   const patch = createTwoFilesPatch(
     before === undefined ? '/dev/null' : path,
     after === undefined ? '/dev/null' : path,
     b.toString('utf8'),
-    a.toString('utf8'),
+    newText,
     before === undefined ? '(absent)' : 'before',
     after === undefined ? '(absent)' : 'after',
   );
-  return redact(patch);
+  const holdsSecret = secrets.some((s) => s !== '') || redact(newText) !== newText;
+  return redact(maskSecretLines(holdsSecret ? hideRemovedLines(patch) : patch, secrets));
+}
+
+/** Replaces the text of every removed line of a unified diff (after its first hunk header) by the mask. */
+export function hideRemovedLines(patch: string): string {
+  let inHunks = false;
+  return patch
+    .split('\n')
+    .map((line) => {
+      if (line.startsWith('@@')) inHunks = true;
+      else if (inHunks && line.startsWith('-')) return `-${SECRET_MASK}`;
+      return line;
+    })
+    .join('\n');
 }
 
 /** Unified diff of two small descriptive texts (state, attributes). */

@@ -10,7 +10,7 @@
 import { HaplayError } from '../errors.js';
 import { isSecret, revealSecret, type Secret } from '../secret.js';
 import { shq } from '../ssh/quote.js';
-import { contentDiff, maskSecretLines, textDiff } from './diff.js';
+import { contentDiff, textDiff } from './diff.js';
 import { attrApply, attrCheck, attrsBeforeAfter, attrsSchema, attrVars, FS_FUNCS, type FileAttrs } from './fsops.js';
 import { changeList, checkPath, FINISH, parseProtocol, PRELUDE, sh, shraw, STDIN_TRAILER, stdinBundle, toOutcome, type ProtocolResult } from './protocol.js';
 import type { ModuleContext, ModuleOutcome, RemoteOutput, RemotePlan } from './types.js';
@@ -165,7 +165,7 @@ export function editOutcome(p: ProtocolResult, o: EditOptions, ctx: ModuleContex
     const parts: string[] = [];
     if (changes.includes('content')) {
       const before = p.data['exists'] === '1' ? (p.old ?? Buffer.alloc(0)) : undefined;
-      parts.push(maskSecretLines(contentDiff(o.path, before, p.new ?? Buffer.alloc(0)), secretParams(o)));
+      parts.push(contentDiff(o.path, before, p.new ?? Buffer.alloc(0), secretParams(o)));
     }
     if (changes.some((c) => c === 'mode' || c === 'owner' || c === 'group')) {
       const { before, after } = attrsBeforeAfter(p.data, o.attrs);

@@ -1,7 +1,7 @@
 // Shared by command, shell and probe: run one user command on the host, capturing stdout/stderr to temp files
 // (base64 into the protocol, so the command's output can never forge protocol lines; fd 3 is closed for it).
 import { HaplayError } from '../errors.js';
-import { escapeControl, tail } from './protocol.js';
+import { escapeControl, tail } from '../text/escape.js';
 import { isSecret, revealSecret, type Secret } from '../secret.js';
 import { shjoin, shq } from '../ssh/quote.js';
 import { shraw, sh } from './protocol.js';

@@ -20,7 +20,8 @@ export interface PackageArgs {
   purge?: boolean;
 }
 
-const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.+:~=*@-]*$/;
+// A name never starts with `-` and holds no glob character (`*` only in an apt version pin: `name=1.2*`).
+const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.+:~@-]*(=[A-Za-z0-9_.+:~*-]+)?$/;
 
 const APT_ENV = 'DEBIAN_FRONTEND=noninteractive';
 const APT_OPTS = '-y -q -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold';
@@ -39,12 +40,12 @@ hp_t_out=$(mktemp) || hp_fail 'cannot create a temporary file'`;
 
 const APT_PROBE = shraw`hp_apt_probe() {
   hp_inst=
-  hp_s=$(dpkg-query -W -f='\${Status} \${Version}\n' "$1" 2>/dev/null | head -n 1)
+  hp_s=$(dpkg-query -W -f='\${Status} \${Version}\n' -- "$1" 2>/dev/null | head -n 1)
   set -- $hp_s
   if [ "\${3:-}" = installed ]; then hp_inst=\${4:-}; fi
   return 0
 }
-hp_apt_candidate() { LC_ALL=C apt-cache policy "$1" 2>/dev/null | awk '$1 == "Candidate:" { print $2; exit }'; }`;
+hp_apt_candidate() { LC_ALL=C apt-cache policy -- "$1" 2>/dev/null | awk '$1 == "Candidate:" { print $2; exit }'; }`;
 
 function aptLoop(state: string): string {
   const decide: Record<string, string> = {
@@ -68,13 +69,13 @@ function aptLoop(state: string): string {
 
 function dnfLoop(state: string): string {
   const decide: Record<string, string> = {
-    present: `  rpm -q --quiet "$hp_pkg" || hp_install="$hp_install $hp_pkg"`,
-    latest: shraw`  if ! rpm -q --quiet "$hp_pkg"; then hp_install="$hp_install $hp_pkg"
+    present: `  rpm -q --quiet -- "$hp_pkg" || hp_install="$hp_install $hp_pkg"`,
+    latest: shraw`  if ! rpm -q --quiet -- "$hp_pkg"; then hp_install="$hp_install $hp_pkg"
   else
-    "$hp_pm" -q check-update "$hp_pkg" >/dev/null 2>&1
+    "$hp_pm" -q check-update -- "$hp_pkg" >/dev/null 2>&1
     if [ $? -eq 100 ]; then hp_upgrade="$hp_upgrade $hp_pkg"; fi
   fi`,
-    absent: `  if rpm -q --quiet "$hp_pkg"; then hp_remove="$hp_remove $hp_pkg"; fi`,
+    absent: `  if rpm -q --quiet -- "$hp_pkg"; then hp_remove="$hp_remove $hp_pkg"; fi`,
   };
   return sh(`  case $hp_pkg in *=*) hp_pkg="\${hp_pkg%%=*}-\${hp_pkg#*=}" ;; esac`, decide[state]);
 }
@@ -125,8 +126,8 @@ done`,
       'done',
       act &&
         sh(
-          `if [ -n "$hp_install$hp_upgrade" ]; then hp_run 'apt-get install' env ${APT_ENV} apt-get install ${APT_OPTS} --no-install-recommends${pinned ? ' --allow-downgrades' : ''} $hp_install $hp_upgrade; fi`,
-          `if [ -n "$hp_remove" ]; then hp_run 'apt-get remove' env ${APT_ENV} apt-get remove ${APT_OPTS}${args.purge ? ' --purge' : ''} $hp_remove; fi`,
+          `if [ -n "$hp_install$hp_upgrade" ]; then hp_run 'apt-get install' env ${APT_ENV} apt-get install ${APT_OPTS} --no-install-recommends${pinned ? ' --allow-downgrades' : ''} -- $hp_install $hp_upgrade; fi`,
+          `if [ -n "$hp_remove" ]; then hp_run 'apt-get remove' env ${APT_ENV} apt-get remove ${APT_OPTS}${args.purge ? ' --purge' : ''} -- $hp_remove; fi`,
         ),
     );
     const dnf = sh(
@@ -136,9 +137,9 @@ done`,
       'done',
       act &&
         sh(
-          `if [ -n "$hp_install" ]; then hp_run "$hp_pm install" "$hp_pm" install -y -q $hp_install; fi`,
-          `if [ -n "$hp_upgrade" ]; then hp_run "$hp_pm upgrade" "$hp_pm" upgrade -y -q $hp_upgrade; fi`,
-          `if [ -n "$hp_remove" ]; then hp_run "$hp_pm remove" "$hp_pm" remove -y -q $hp_remove; fi`,
+          `if [ -n "$hp_install" ]; then hp_run "$hp_pm install" "$hp_pm" install -y -q -- $hp_install; fi`,
+          `if [ -n "$hp_upgrade" ]; then hp_run "$hp_pm upgrade" "$hp_pm" upgrade -y -q -- $hp_upgrade; fi`,
+          `if [ -n "$hp_remove" ]; then hp_run "$hp_pm remove" "$hp_pm" remove -y -q -- $hp_remove; fi`,
         ),
     );
     const script = sh(

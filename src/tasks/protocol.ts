@@ -14,6 +14,7 @@
 // part, the parts back to back, then the trailer line `@@END` (proves nothing was truncated on the way).
 import { HaplayError } from '../errors.js';
 import { isSecret, redact, revealSecret, type Secret } from '../secret.js';
+import { escapeControl, tail } from '../text/escape.js';
 import type { ModuleOutcome, RemoteOutput, TaskStatus } from './types.js';
 
 export const PROTO = '@@HAPLAY';
@@ -250,19 +251,6 @@ export function readParams(names: readonly string[]): string {
   );
 }
 
-/** Escapes control characters (except newline and tab) so remote text cannot drive the operator's terminal. */
-export function escapeControl(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
-
-/** The last lines of a text (at most `maxLines` lines and `maxChars` characters), control characters escaped. */
-export function tail(text: string, maxLines = 10, maxChars = 2000): string {
-  const lines = text.replace(/\s+$/, '').split('\n');
-  let out = lines.slice(-maxLines).join('\n');
-  if (out.length > maxChars) out = '…' + out.slice(-maxChars);
-  return escapeControl(out);
-}
-
 /**
  * Decodes one protocol value: `raw:<text>` (printed as is), `n:<enc>` (the encoding of the value plus one newline,
  * which is dropped), `hex:<hex>` (the od fallback), else base64.
@@ -329,7 +317,7 @@ export function parseProtocol(out: RemoteOutput): ProtocolResult {
     const err = tail(out.stderr);
     if (err !== '') parts.push(`stderr: ${err}`);
   }
-  if (parts.length > 0) result.message = redact(escapeControl(parts.join('; ')));
+  if (parts.length > 0) result.message = escapeControl(parts.join('; '));
   return result;
 }
 

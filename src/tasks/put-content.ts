@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
-import { contentDiff, MAX_DIFF_BYTES, maskSecretLines, textDiff } from './diff.js';
+import { contentDiff, MAX_DIFF_BYTES, textDiff } from './diff.js';
 import { attrApply, attrCheck, attrsBeforeAfter, attrVars, FS_FUNCS, type FileAttrs } from './fsops.js';
 import { changeList, checkPath, parseProtocol, PRELUDE, sh, shraw, stdinBundle, toOutcome } from './protocol.js';
 import type { ModuleContext, ModuleOutcome, RemotePlan } from './types.js';
@@ -108,7 +108,7 @@ function putDiff(data: Record<string, string>, old: Buffer | undefined, o: PutCo
     const existed = data['exists'] === '1';
     if (o.secretContent) parts.push(`content of ${dest} is secret: diff hidden\n`);
     else if (data['old.toolarge'] === '1') parts.push(`${dest}: file larger than ${MAX_DIFF_BYTES} bytes, diff skipped\n`);
-    else parts.push(maskSecretLines(contentDiff(dest, existed ? (old ?? Buffer.alloc(0)) : undefined, o.content), o.secretValues ?? []));
+    else parts.push(contentDiff(dest, existed ? (old ?? Buffer.alloc(0)) : undefined, o.content, o.secretValues ?? []));
   }
   const attrChanges = changes.filter((c) => c !== 'content');
   if (attrChanges.length > 0) {

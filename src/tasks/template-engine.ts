@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Script } from 'node:vm';
 import { HaplayError } from '../errors.js';
 import { isSecret, revealSecret } from '../secret.js';
-import { escapeControl } from './protocol.js';
+import { escapeControl } from '../text/escape.js';
 
 // ejs is loaded on the first template compiled (runs without templates never load it).
 const ejsLib = lazyRequire<typeof ejsTypes>('ejs');

@@ -1,7 +1,7 @@
 // user: a local account (useradd/usermod/userdel from shadow-utils). The password is a crypt(3) HASH, compared with
 // /etc/shadow (needs become) and set with `chpasswd -e`; it travels on stdin only, so a Secret is fine.
 import { HaplayError } from '../errors.js';
-import { type Secret } from '../secret.js';
+import { isSecret, revealSecret, type Secret } from '../secret.js';
 import { shq } from '../ssh/quote.js';
 import { NAME_PATTERN } from './group.js';
 import { changeList, parseProtocol, PRELUDE, readParams, sh, shraw, stdinBundle, toOutcome, FINISH } from './protocol.js';
@@ -63,6 +63,11 @@ export const user: ModuleDef<UserArgs> = {
     for (const g of args.groups ?? []) if (!NAME_RE.test(g)) fail(`invalid group name ${JSON.stringify(g)}`);
     if (args.comment !== undefined && /[:\n\0]/.test(args.comment)) fail('comment must not contain ":" or newlines');
     for (const [k, v] of [['shell', args.shell], ['home', args.home]] as const) if (v !== undefined && /[:\n\0]/.test(v)) fail(`invalid ${k}`);
+    // chpasswd reads `name:hash` lines: a newline would set a second account's password, a colon split the fields.
+    // The message never quotes the hash.
+    if (args.password !== undefined && /[:\n\r\0]/.test(isSecret(args.password) ? revealSecret(args.password) : args.password)) {
+      fail('password must be one crypt(3) hash: no newline, carriage return, NUL or ":"');
+    }
     const act = (s: string): string => (ctx.check ? '' : s);
     const state = args.state ?? 'present';
     const groupsCsv = [...new Set(args.groups ?? [])].sort().join(',');

@@ -9,6 +9,7 @@ import { defineRole, task } from '../../src/engine/define.js';
 import { loadPlaybook } from '../../src/engine/load.js';
 import { countOf, preflight } from '../../src/engine/preflight.js';
 import { tasks } from '../../src/engine/task-builders.js';
+import { resolveInventory } from '../../src/inventory/resolve.js';
 import type { RoleDef, TaskContext } from '../../src/engine/types.js';
 import { enginePlaybook, engineRoleFile, inventoryOf, markedLine, playbookOf, rejection } from './helpers.js';
 
@@ -47,6 +48,13 @@ describe('role variables', () => {
     // The role's task function saw exactly the merged variables.
     expect(seen.get('h1')).toEqual(h1[0]!.vars);
     expect(seen.get('h2')).toEqual(h2[0]!.vars);
+  });
+
+  it('extra vars (-e) beat phase and role-reference vars, as in Ansible', async () => {
+    const role = defineRole({ name: 'extra', defaults: { x: 'default', y: 'default' }, tasks: [] });
+    const inventory = resolveInventory({ hosts: { h1: { vars: { x: 'host' } } } }, 'i.ini', { extra: { x: 'extra' } });
+    const [phase] = await preflight(playbookOf({ phases: [{ name: 'p', hosts: 'all', vars: { x: 'phase', y: 'phase' }, roles: [{ role, vars: { x: 'ref' } }] }] }), inventory, {});
+    expect(phase!.units.get('h1')![0]!.vars).toMatchObject({ x: 'extra', y: 'phase' });
   });
 
   const schema = {

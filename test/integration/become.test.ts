@@ -7,7 +7,7 @@ import { runAdhoc } from '../../src/engine/adhoc.js';
 import { buildRemoteCommand } from '../../src/ssh/command.js';
 import type { Transport } from '../../src/ssh/transport.js';
 import { describeLoopback, useLoopbackHosts } from '../support/loopback.js';
-import { runCli, strictTransport, targetFor } from './helpers.js';
+import { hostResults, runCli, strictTransport, targetFor } from './helpers.js';
 
 // A distinct user: the harness's sudoers file is per user, and other suites use haplay-test with NOPASSWD.
 const USER = 'haplay-pw';
@@ -123,8 +123,7 @@ describeLoopback('become with a sudo password', () => {
       process.env[env] = `${PASSWORD}-wrong`;
       const bad = await runCli([...args, '--json']);
       expect(bad.code).toBe(3);
-      const [line] = bad.out.trimEnd().split('\n');
-      expect(JSON.parse(line ?? '')).toMatchObject({ host: 'h1', status: 'failed', errorCode: 'E_BECOME' });
+      expect(hostResults(bad.out)).toMatchObject([{ host: 'h1', status: 'failed', errorCode: 'E_BECOME' }]);
       expect(bad.out + bad.err).not.toContain(PASSWORD);
     } finally {
       delete process.env[env];

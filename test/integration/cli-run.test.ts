@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { describeLoopback, useLoopbackHosts } from '../support/loopback.js';
 import { CLOSE_GRACE_MS, WATCHDOG_GRACE_MS } from '../../src/ssh/limits.js';
-import { ensureBuilt, runCli, runHaplayChild } from './helpers.js';
+import { ensureBuilt, hostResults, runCli, runHaplayChild } from './helpers.js';
 
 const COUNT = 50;
 
@@ -38,10 +38,8 @@ describeLoopback(`haplay run / ping on ${COUNT} hosts`, () => {
   it('--json prints one parseable object per host with its status', async () => {
     const r = await runCli(['run', inventory, 'all', '--known-hosts', known, '--json', '--', 'echo', 'hi-$(id -un)']);
     expect(r.code).toBe(0);
-    const objects = r.out
-      .trimEnd()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { host: string; status: string; exitCode: number; stdout: string; errorCode: string | null });
+    const objects = hostResults(r.out);
+    expect(r.out.trimEnd().split('\n').at(-1)).toMatch(/^\{"type":"adhoc-end",.*"hosts":/);
     expect(objects).toHaveLength(COUNT);
     expect(objects.map((o) => o.host).sort()).toEqual([...names()].sort());
     for (const o of objects) expect(o).toMatchObject({ status: 'ok', exitCode: 0, stdout: `hi-${lab().user}\n`, errorCode: null });
@@ -112,10 +110,7 @@ describeLoopback(`haplay run / ping on ${COUNT} hosts`, () => {
     // In-process too, with --json: the dead host's object says so.
     const json = await runCli(['run', inventory, 'all', '--known-hosts', known, '--json', '--', 'true']);
     expect(json.code).toBe(4);
-    const statuses = json.out
-      .trimEnd()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { host: string; status: string; errorCode: string | null });
+    const statuses = hostResults(json.out);
     expect(statuses.filter((s) => s.status === 'ok')).toHaveLength(COUNT - 1);
     expect(statuses.find((s) => s.host === 'h17')).toMatchObject({ status: 'unreachable', errorCode: 'E_UNREACHABLE' });
   });

@@ -124,4 +124,29 @@ describeLoopback(`deploy the baseline to ${COUNT} hosts`, () => {
     // Hosts without changes carry no diff.
     expect(taskResults(real.events).filter((r) => r.diff !== undefined).map((r) => r.host)).toEqual([edited]);
   });
+
+  it('--check --detailed-exitcode: 0 without drift, 2 with the drifted tasks listed (JSON and text), 6 on bad input', async () => {
+    expect((await run()).code).toBe(0); // converged
+    const clean = await run(['--check', '--detailed-exitcode']);
+    expect(clean.code, clean.out + clean.err).toBe(0);
+    expect(clean.events.find((e) => e.type === 'drift')).toMatchObject({ check: true, changes: [] });
+
+    const [edited] = names().slice(0, 1);
+    await writeFile(path.join(roots, edited!, 'etc/haplay/motd'), 'drifted\n');
+    const drift = await run(['--check', '--detailed-exitcode']);
+    expect(drift.code, drift.out + drift.err).toBe(2);
+    expect(drift.events.find((e) => e.type === 'drift')).toMatchObject({ check: true, changes: [{ host: edited, role: 'baseline', task: 'message of the day' }] });
+    const text = await deploy(lab(), inventory, SITE_PLAYBOOK, ['--check', '--detailed-exitcode']);
+    expect(text.code).toBe(2);
+    expect(text.out).toContain(`DRIFT: 1 task(s) on 1 host(s) would change:\n  ${edited} | baseline: message of the day\n`);
+    expect(await readFile(path.join(roots, edited!, 'etc/haplay/motd'), 'utf8')).toBe('drifted\n'); // --check wrote nothing
+
+    // Without --detailed-exitcode a change is still exit 0; with it, bad input is 6 (2 means drift there).
+    expect((await run(['--check'])).code).toBe(0);
+    const bad = await deploy(lab(), inventory, SITE_PLAYBOOK, ['--check', '--detailed-exitcode', '--tags']);
+    expect(bad.code).toBe(6);
+    const real = await run(['--detailed-exitcode']);
+    expect(real.code).toBe(2); // it changed the file back: drift corrected, reported
+    expect((await run(['--detailed-exitcode'])).code).toBe(0);
+  });
 });

@@ -95,7 +95,9 @@ describeLoopback('deploy: secrets never reach the output', () => {
           // The template diff is there, with the secret lines masked (context around the changed greeting).
           expect(tmpl?.diff).toContain('+greeting = bonjour');
           expect(tmpl?.diff).toContain(SECRET_MASK);
-          expect(tmpl?.diff).toContain('-tampered');
+          // The file holds a secret: removed lines are hidden (they may hold a rotated-out value, issue #16).
+          expect(tmpl?.diff).toContain(`-${SECRET_MASK}`);
+          expect(tmpl?.diff).not.toContain('-tampered');
         }
       } else {
         expect(changed.out).toContain('+greeting = bonjour');

@@ -1,5 +1,6 @@
 // Shared helpers of the integration suites: connect targets for loopback hosts, a strict transport, sshd log counting,
 // the CLI in-process and as a child process (`node bin/haplay.js`).
+import type { HostResultRecord, RunEvent } from '../../src/engine/events.js';
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import * as path from 'node:path';
@@ -189,4 +190,13 @@ export async function runHaplayChild(
       resolve({ code: code ?? (signal ? 128 : -1), out, err, ms: ms || performance.now() - started });
     });
   });
+}
+
+/** The per-host results of `haplay run|ping --json` (one event stream: `host-result` events carry them). */
+export function hostResults(out: string): HostResultRecord[] {
+  return out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as RunEvent)
+    .flatMap((e) => (e.type === 'host-result' ? [e.result] : []));
 }

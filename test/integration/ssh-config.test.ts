@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { describeLoopback, useLoopbackHosts } from '../support/loopback.js';
-import { runCli } from './helpers.js';
+import { hostResults, runCli } from './helpers.js';
 
 describeLoopback('ssh_config and identities', () => {
   const cluster = useLoopbackHosts({ count: 3, sshdOptions: { LogLevel: 'INFO' } });
@@ -37,7 +37,7 @@ describeLoopback('ssh_config and identities', () => {
     writeFileSync(inventory, 'bastion\napp-2\n');
     const r = await runCli(['run', inventory, 'all', '-F', config, '--known-hosts', c.knownHostsFile, '--json', '--', 'echo $SSH_CONNECTION']);
     expect(r.err).toBe('');
-    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as { host: string; status: string; stdout: string });
+    const lines = hostResults(r.out);
     expect(lines.map((l) => [l.host, l.status]).sort()).toEqual([
       ['app-2', 'ok'],
       ['bastion', 'ok'],
@@ -47,7 +47,7 @@ describeLoopback('ssh_config and identities', () => {
     // The jump is really used: with the bastion's sshd down, app-2 is unreachable through it.
     await c.kill('h1');
     const down = await runCli(['run', inventory, 'app-2', '-F', config, '--known-hosts', c.knownHostsFile, '--json', '--', 'true']);
-    const result = JSON.parse(down.out.trim()) as { status: string; message: string };
+    const result = hostResults(down.out)[0]!;
     expect(result.status).toBe('unreachable');
     expect(result.message).toMatch(/jump host bastion/);
     expect(down.code).toBe(4);
@@ -65,9 +65,9 @@ describeLoopback('ssh_config and identities', () => {
     const base = ['run', inventory, 'all', '-F', 'none', '-i', key, '--known-hosts', c.knownHostsFile, '--json'];
     process.env['HAPLAY_TEST_PASSPHRASE'] = 'correct horse';
     const ok = await runCli([...base, '--passphrase-env', 'HAPLAY_TEST_PASSPHRASE', '--', 'echo hi']);
-    expect(JSON.parse(ok.out.trim()).status).toBe('ok');
+    expect(hostResults(ok.out)[0]!.status).toBe('ok');
     const missing = await runCli([...base, '--', 'echo hi']);
-    const result = JSON.parse(missing.out.trim()) as { status: string; errorCode: string; message: string };
+    const result = hostResults(missing.out)[0]!;
     expect(result.status).toBe('failed');
     expect(result.errorCode).toBe('E_AUTH');
     expect(result.message).toMatch(/encrypted.*--passphrase-env/);

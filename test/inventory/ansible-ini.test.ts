@@ -37,16 +37,17 @@ env=prod
 describe('parseAnsibleIni', () => {
   it('maps hosts, ranges, children, vars and ansible_* connection variables', () => {
     expect(parseAnsibleIni(SAMPLE, 'hosts.ini')).toEqual({
+      // Connection variables stay variables, as in Ansible (resolve.ts reads them); host:port sets ansible_port.
       hosts: {
-        bastion: { address: '203.0.113.5', user: 'ops' },
-        c1: { user: 'admin' },
-        c2: { user: 'admin' },
-        c3: { user: 'admin' },
-        c4: { port: 2222, jump: ['x'] }, // ProxyJump in ssh args becomes the jump host
-        'web01.example.com': { become: { method: 'sudo', user: 'www' }, vars: { http_port: 8080, role: 'front end' } },
-        'web02.example.com': { become: { method: 'sudo', user: 'www' }, vars: { http_port: 8080, role: 'front end' } },
-        'db-a': { port: 5022, identityFile: '~/.ssh/db' },
-        'db-b': { port: 5022, identityFile: '~/.ssh/db' },
+        bastion: { vars: { ansible_host: '203.0.113.5', ansible_user: 'ops' } },
+        c1: { vars: { ansible_user: 'admin' } },
+        c2: { vars: { ansible_user: 'admin' } },
+        c3: { vars: { ansible_user: 'admin' } },
+        c4: { vars: { ansible_port: 2222, ansible_ssh_common_args: '-o ProxyJump=x' } },
+        'web01.example.com': { vars: { http_port: 8080, role: 'front end', ansible_become: 'yes', ansible_become_user: 'www' } },
+        'web02.example.com': { vars: { http_port: 8080, role: 'front end', ansible_become: 'yes', ansible_become_user: 'www' } },
+        'db-a': { vars: { ansible_port: 5022, ansible_ssh_private_key_file: '~/.ssh/db' } },
+        'db-b': { vars: { ansible_port: 5022, ansible_ssh_private_key_file: '~/.ssh/db' } },
       },
       groups: {
         controllers: { hosts: { c1: null, c2: null, c3: null, c4: null } },
@@ -67,7 +68,7 @@ describe('parseAnsibleIni', () => {
 
   it('merges a host listed in several sections (later wins) and keeps the first position', () => {
     const spec = parseAnsibleIni('[a]\nh1 x=1 y=1\nh2\n[b]\nh1 y=2 ansible_port=23\n', 'i.ini');
-    expect(spec.hosts).toEqual({ h1: { port: 23, vars: { x: 1, y: 2 } }, h2: {} });
+    expect(spec.hosts).toEqual({ h1: { vars: { x: 1, y: 2, ansible_port: 23 } }, h2: {} });
     expect(spec.groups).toEqual({ a: { hosts: { h1: null, h2: null } }, b: { hosts: { h1: null } } });
   });
 
@@ -84,8 +85,10 @@ describe('parseAnsibleIni', () => {
 
   it('wraps plain-text passwords in secrets', () => {
     const spec = parseAnsibleIni('h1 ansible_become=true ansible_become_password=pw-host-1\n[all:vars]\nansible_password=pw-all-1\n', 'i.ini');
-    const become = spec.hosts?.h1?.become;
-    expect(typeof become === 'object' && isSecret(become.password)).toBe(true);
+    expect(isSecret(spec.hosts?.h1?.vars?.ansible_become_password)).toBe(true);
+    const host = resolveInventory(spec, 'i.ini').hosts.get('h1');
+    expect(host?.become?.user).toBe('root');
+    expect(isSecret(host?.become?.password)).toBe(true);
     expect(isSecret(spec.vars?.ansible_password)).toBe(true);
   });
 
@@ -143,10 +146,23 @@ describe('INI values (like Ansible: Python literals)', () => {
     ['010', '010'],
     ['10.0.0.1', '10.0.0.1'],
     ['"quoted # text"', 'quoted # text'],
-    ["'it''s'", "'it''s'"],
+    ["'it''s'", 'its'], // adjacent Python strings concatenate
     ["'a\\tb'", 'a\tb'],
     ['[1, "a"]', [1, 'a']],
-    ["['py', 'list']", "['py', 'list']"],
+    ["['py', 'list']", ['py', 'list']],
+    ["{ 'root': 'HDD', 'n': [1, (2, 3)] }", { root: 'HDD', n: [1, [2, 3]] }], // tuples become lists
+    ['1,2', [1, 2]], // a bare tuple
+    ["u'caf\\u00e9'", 'café'],
+    ["r'\\d+'", '\\d+'],
+    ["'a' 'b' # comment", 'ab'],
+    ['1 # comment', 1],
+    ['foo # comment', 'foo # comment'], // not a literal: the whole text, as Ansible keeps it
+    ['0o17', 15],
+    ['--1', '--1'],
+    ['1+1', '1+1'],
+    ['yes', 'yes'],
+    ['{1, 2}', '{1, 2}'], // a set has no JSON form: kept as text
+    ["f'x'", "f'x'"],
     ['', ''],
   ])('%s', (text, value) => {
     expect(parseIniValue(text)).toEqual(value);

@@ -34,12 +34,13 @@ const SAMPLE = `all:
 describe('parseAnsibleYaml', () => {
   it('maps nested groups, null hosts, vars and ansible_* variables', () => {
     expect(parseAnsibleYaml(SAMPLE, 'inv.yml')).toEqual({
+      // Connection variables stay variables, as in Ansible (resolve.ts reads them); host:port sets ansible_port.
       hosts: {
-        bastion: { address: '203.0.113.5' },
-        c1: { user: 'admin' },
-        c2: { user: 'admin' },
+        bastion: { vars: { ansible_host: '203.0.113.5' } },
+        c1: { vars: { ansible_user: 'admin' } },
+        c2: { vars: { ansible_user: 'admin' } },
         c3: { vars: { weight: 10 } },
-        'web1.example.com': { port: 2222, become: true },
+        'web1.example.com': { vars: { ansible_port: 2222, ansible_become: true } },
         loner: {},
       },
       groups: {
@@ -47,6 +48,7 @@ describe('parseAnsibleYaml', () => {
         web: { hosts: { 'web1.example.com': null }, children: ['canary'] },
         canary: { hosts: { c3: null } },
       },
+      children: ['controllers', 'web'], // named under all: children: (ungrouped is implicit)
       vars: { env: 'prod', ansible_ssh_common_args: '-o Foo=bar' }, // kept: hosts read their jump from it
     });
   });

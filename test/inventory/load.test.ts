@@ -69,17 +69,25 @@ describe('loadInventory', () => {
   });
 
   it.each([
-    ['a missing file', () => '/nonexistent/haplay/inv.ts', (f: string) => `${f}: no such file`],
-    ['a directory', () => tempFile('x', '').replace(/[/\\]x$/, ''), (f: string) => `${f}: is a directory (give the inventory file itself)`],
+    ['a missing file', () => '/nonexistent/haplay/inv.ts', (f: string) => `${f}: no such file or directory`],
+    ['a directory without inventory files', () => tempFile('README.md', '').replace(/[/\\]README\.md$/, ''), (f: string) => `${f}: is a directory without inventory files`],
     ['no default export', () => tempFile('inv.ts', 'export const hosts = {};\n'), (f: string) => `${f}: has no default export (write \`export default defineInventory({ ... })\`)`],
     ['invalid JSON', () => tempFile('inv.json', '{ "hosts": '), (f: string) => expect.stringMatching(new RegExp(`^${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: invalid JSON: `))],
-    ['an unsupported extension', () => tempFile('inv.toml', ''), (f: string) => `${f}: unsupported inventory format ".toml" (use .ts, .js, .yml, .yaml, .json, .ini or no extension)`],
+    ['an INI error in a file of another extension', () => tempFile('hosts.example', '[web\n'), (f: string) => `${f}:1: invalid section header [web`],
+    ['a YAML error in a file without extension', () => tempFile('hosts', 'all:\n  hosts:\n    10:\n'), (f: string) => `${f}:3: host pattern 10 must be a string (enclose integers and floats in quotation marks)`],
+    ['an inventory plugin configuration', () => tempFile('aws_ec2.yml', 'plugin: amazon.aws.aws_ec2\n'), (f: string) => expect.stringMatching(/is an Ansible inventory plugin configuration \(plugin: amazon\.aws\.aws_ec2\)/)],
     ['an INI error', () => tempFile('hosts.ini', '[web]\nw1\n\nw2 port\n'), (f: string) => `${f}:4: expected key=value host variable, got "port"`],
   ])('rejects %s, naming the file', async (_name, make, expected) => {
     const file = make();
     const error = await loadError(file);
     expect(error.code).toBe('E_INVENTORY');
     expect(error.message).toEqual(expected(file));
+  });
+
+  it('reads a file without extension as INI when its first line only looks like YAML (as Ansible falls back)', async () => {
+    const file = tempFile('hosts', 'w1 note="x: y"\n'); // a YAML mapping {'w1 note="x': 'y"'}, not an inventory
+    const inv = await loadInventory(file);
+    expect(inv.hosts.get('w1')?.vars['note']).toBe('x: y');
   });
 
   it.each([

@@ -37,16 +37,28 @@ describe('inventoryList', () => {
           w1: { env: 'prod', note: 'uses ******** inside' },
         },
       },
-      all: { children: ['ungrouped', 'cluster', 'spare'], vars: { env: 'prod' } },
+      // As ansible-inventory --list: group variables are in the hosts' variables, not repeated on the groups.
+      all: { children: ['ungrouped', 'cluster', 'spare'] },
       ungrouped: { hosts: ['bastion'] },
-      controllers: { hosts: ['c2', 'c1'], vars: { quorum: 2, token: '********' } },
+      controllers: { hosts: ['c2', 'c1'] },
       cluster: { children: ['web', 'controllers'] },
       web: { hosts: ['w1'] },
     });
   });
 
+  it('with --export: groups carry their own variables, hosts only theirs (as ansible-inventory --list --export)', () => {
+    const list = inventoryList(inv, true);
+    expect(list['all']).toEqual({ children: ['ungrouped', 'cluster', 'spare'], vars: { env: 'prod' } });
+    expect(list['controllers']).toEqual({ hosts: ['c2', 'c1'], vars: { quorum: 2, token: '********' } });
+    expect((list['_meta'] as { hostvars: Record<string, unknown> }).hostvars).toEqual({
+      bastion: { ansible_host: '203.0.113.5', ansible_user: 'ops' },
+      c1: { ansible_port: 2222, haplay_jump: ['bastion'], ansible_become: true, ansible_become_user: 'root', ansible_become_password: '********' },
+      w1: { note: 'uses ******** inside' },
+    });
+  });
+
   it('never contains a secret value when serialised', () => {
-    const json = JSON.stringify(inventoryList(inv));
+    const json = JSON.stringify([inventoryList(inv), inventoryList(inv, true)]);
     expect(json).not.toContain('show-pw-123');
     expect(json).not.toContain('show-token-1');
   });

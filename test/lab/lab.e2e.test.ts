@@ -15,7 +15,8 @@ const LAB = 'hpltest';
 const PATHS = labPaths(LAB);
 
 const describeLab = labDescribe('the lab e2e suite');
-const lab = testLab(LAB).run;
+const L = testLab(LAB);
+const lab = L.run;
 
 function sh(command: string): string {
   try {
@@ -86,6 +87,19 @@ describeLab('haplay lab (systemd-nspawn nodes)', () => {
     expect(r.code, r.out + r.err).toBe(0);
     for (const n of ['n1', 'n2', 'n3']) expect(r.out).toMatch(new RegExp(`^${n} \\| ok \\| rc=0 .*\\n${n}\\n`, 'm'));
     expect(r.out).toContain('3 nodes: 3 ok, 0 failed, 0 unreachable');
+  });
+
+  it('exec --json: one object per node, for tests and scripts (nothing parses printed blocks)', async () => {
+    const r = await lab('exec', 'all', '--json', '--', 'hostname; echo "to stderr" >&2; [ "$(hostname)" != n2 ] || exit 3');
+    expect(r.code, r.out + r.err).toBe(3);
+    const rows = r.out.trimEnd().split('\n').map((l) => JSON.parse(l) as { node: string; exitCode: number; stdout: string; stderr: string; durationMs: number; unreachable: boolean });
+    expect(rows.map((x) => x.node).sort()).toEqual(['n1', 'n2', 'n3']);
+    for (const row of rows) {
+      expect(row).toMatchObject({ stdout: `${row.node}\n`, stderr: 'to stderr\n', exitCode: row.node === 'n2' ? 3 : 0, unreachable: false });
+      expect(row.durationMs).toBeGreaterThanOrEqual(0);
+    }
+    const one = await L.execJson('n1', 'echo one', { nsenter: true });
+    expect(one.get('n1')).toMatchObject({ exitCode: 0, stdout: 'one\n' });
   });
 
   it('boots real systemd hosts with only the base services running', async () => {

@@ -11,7 +11,7 @@ import { addressProblem, cloneSpec, MYSQL_REPL_RESTART_HANDLER, mysqlReplDefault
 import {
   caughtUp, clusterProblem, instancesOf, mysqlReplRolling, nodeProblem, nodeStartFailed, probeCommand, startCommand, startFailure, stopCommand, switchoverCommand,
 } from '../../roles/mysql-replication/rolling.js';
-import type { ProbeOutput } from '../../src/rolling/types.js';
+import type { ProbeOutput } from '../../src/contract/rolling.js';
 import { preflight } from '../../src/engine/preflight.js';
 import { exitCodeForError } from '../../src/cli/exit-codes.js';
 import { inventoryOf, playbookOf, rejection } from '../engine/helpers.js';
@@ -39,7 +39,7 @@ describe('role mysql-replication', () => {
   });
 
   it('refuses address settings that cannot work, before any host is touched (mysqld on every address, no HAProxy listener on its port)', () => {
-    const v = { ...mysqlReplDefaults, mysqlReplStep: 'prepare', mysqlReplPassword: secret('pw'), mysqlReplVip: vip } as unknown as MysqlReplVars;
+    const v = { ...mysqlReplDefaults, mysqlReplStep: 'prepare', mysqlReplPassword: secret('pw-x'), mysqlReplVip: vip } as unknown as MysqlReplVars;
     expect(addressProblem(v)).toBeUndefined();
     expect(addressProblem({ ...v, haproxyServices: [{ name: 'nova-api', bind: ['198.18.0.100'], port: 8774 }] })).toBeUndefined();
     expect(addressProblem({ ...v, mysqlReplBindAddress: '' })).toMatch(/^mysqlReplBindAddress: '' makes mysqld listen on the node's address only: the writer VIP 198.18.0.101 would refuse every connection/);
@@ -51,7 +51,7 @@ describe('role mysql-replication', () => {
 
   it('a deploy with mysqlReplBindAddress \'\' (the seed inventory\'s old value) is refused in the preflight: exit 2, before any host', async () => {
     const inventory = inventoryOf({
-      groups: { controllers: { hosts: { c1: {}, c2: {} }, vars: { mysqlReplBindAddress: '', mysqlReplPassword: secret('pw') } } },
+      groups: { controllers: { hosts: { c1: {}, c2: {} }, vars: { mysqlReplBindAddress: '', mysqlReplPassword: secret('pw-x') } } },
     });
     const playbook = playbookOf({ phases: mysqlReplicationPhases({ hosts: 'controllers', vars: { mysqlReplVip: vip } }) });
     const error = await rejection(preflight(playbook, inventory, {}));
@@ -105,7 +105,7 @@ describe('role mysql-replication', () => {
   });
 
   it('renders the primitive alone (for updates of the clone) and inside the clone', () => {
-    const v = { ...mysqlReplDefaults, mysqlReplStep: 'cluster', mysqlReplPassword: secret('pw'), mysqlReplVip: vip } as unknown as MysqlReplVars;
+    const v = { ...mysqlReplDefaults, mysqlReplStep: 'cluster', mysqlReplPassword: secret('pw-x'), mysqlReplVip: vip } as unknown as MysqlReplVars;
     const vars = { ...v, rsc: 'mariadb_server', clone: 'mariadb_server-clone', xml: xmlAttr, ...cloneSpec(v, ['c1', 'c2', 'c3']) };
     const prim = compileTemplate(`${ROLES}mysql-replication/templates/primitive.xml.ejs`, 'c1').render(vars, 'c1').text;
     const clone = compileTemplate(`${ROLES}mysql-replication/templates/clone.xml.ejs`, 'c1').render(vars, 'c1').text;
@@ -215,7 +215,7 @@ describe('mysql-replication rolling contract', () => {
     expect(spec.start?.[0]).toContain("crm_resource --clear --resource mariadb_server-clone --node n2");
     expect(spec.moveAway?.[0]).toBe(switchoverCommand(V, 'n2'));
     expect(spec.moveAway?.[0]).toMatch(/Rpl_semi_sync_master_clients/);
-    expect(spec.moveAway?.[0]).toMatch(/crm_resource --clear .*the ban of n2 was lifted/s);
+    expect(spec.moveAway?.[0]).toMatch(/crm_resource --clear .*the ban of "n2" was lifted/s);
     expect(spec.packages).toEqual(['mariadb-server', 'mariadb-client']);
     expect(spec.clusterGates?.map((g) => g.on)).toEqual(['cluster']);
     expect(spec.nodeGates?.[0]?.fatal).toBeDefined();

@@ -5,7 +5,9 @@
 //   NAT and the metadata DNAT to the compute's own :8775 are in place, nova.conf is multi-host; n1 gets the
 //   controller side only;
 // - a DHCP client in a network namespace attached to each compute's bridge gets a lease from that compute's slice;
-// - a second deploy reports 0 changed; a deleted DNAT rule is put back by the next deploy (that host only).
+// - a second deploy reports 0 changed; a deleted DNAT rule is put back by the next deploy (that host only);
+// - a changed gateway and metadata port: the old address and the old DNAT rule are gone, exactly one new DNAT rule
+//   (haplay's chains rebuilt atomically), dnsmasq restarted node by node (the phase's rolling); next deploy 0 changed.
 // Needs root, systemd-nspawn and debootstrap (or the cached image); with CI=true it fails instead of skipping.
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -50,6 +52,8 @@ describeLab('role nova-network-multihost on the lab (without nova packages)', ()
   }, 1_800_000);
 
   afterAll(async () => {
+    delete process.env['HAPLAY_TEST_NOVA_GATEWAY'];
+    delete process.env['HAPLAY_TEST_NOVA_METADATA_PORT'];
     await L.down();
   }, 120_000);
 
@@ -78,18 +82,22 @@ describeLab('role nova-network-multihost on the lab (without nova packages)', ()
       const r = await exec(
         node,
         'ip -o -4 addr show dev br100; systemctl is-active nova-network-dnsmasq nova-network-multihost; pgrep -a dnsmasq; ' +
-          'sysctl -n net.ipv4.ip_forward; iptables -S FORWARD; iptables -t nat -S; grep -E "^(multi_host|send_arp_for_ha|share_dhcp_address|metadata_host|network_manager|flat_network_bridge|fixed_range) " /etc/nova/nova.conf',
+          'sysctl -n net.ipv4.ip_forward; iptables -S; iptables -t nat -S; grep -E "^(multi_host|send_arp_for_ha|share_dhcp_address|metadata_host|network_manager|flat_network_bridge|fixed_range) " /etc/nova/nova.conf',
       );
       expect(r.code, r.out + r.err).toBe(0);
       expect(r.out).toMatch(/br100\s+inet 198\.18\.8\.1\/24 /);
       expect(r.out).toMatch(/^active\nactive$/m);
       expect(r.out).toMatch(/dnsmasq .*--conf-file=\/etc\/nova\/dnsmasq-br100\.conf/);
       expect(r.out).toMatch(/^1$/m);
-      expect(r.out).toContain('-A FORWARD -i br100 -j ACCEPT');
-      expect(r.out).toContain('-A FORWARD -o br100 -j ACCEPT');
-      expect(r.out).toContain(`-A PREROUTING -d 169.254.169.254/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination ${own}:8775`);
-      expect(r.out).toContain(`-A POSTROUTING -s ${FIXED_RANGE} -d ${FIXED_RANGE} -j ACCEPT`);
-      expect(r.out).toContain(`-A POSTROUTING -s ${FIXED_RANGE} -j SNAT --to-source ${own}`);
+      // haplay's own chains, each jumped to once from its built-in chain by a tagged rule.
+      expect(r.out).toContain('-A FORWARD -m comment --comment haplay-nova-network -j HAPLAY-NOVA-FWD');
+      expect(r.out).toContain('-A PREROUTING -m comment --comment haplay-nova-network -j HAPLAY-NOVA-PRE');
+      expect(r.out).toContain('-A POSTROUTING -m comment --comment haplay-nova-network -j HAPLAY-NOVA-POST');
+      expect(r.out).toContain('-A HAPLAY-NOVA-FWD -i br100 -j ACCEPT');
+      expect(r.out).toContain('-A HAPLAY-NOVA-FWD -o br100 -j ACCEPT');
+      expect(r.out).toContain(`-A HAPLAY-NOVA-PRE -d 169.254.169.254/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination ${own}:8775`);
+      expect(r.out).toContain(`-A HAPLAY-NOVA-POST -s ${FIXED_RANGE} -d ${FIXED_RANGE} -j ACCEPT`);
+      expect(r.out).toContain(`-A HAPLAY-NOVA-POST -s ${FIXED_RANGE} -j SNAT --to-source ${own}`);
       for (const line of ['multi_host = True', 'send_arp_for_ha = True', 'share_dhcp_address = True', `metadata_host = ${own}`,
         'network_manager = nova.network.manager.FlatDHCPManager', 'flat_network_bridge = br100', `fixed_range = ${FIXED_RANGE}`]) {
         expect(r.out).toContain(line);
@@ -124,12 +132,40 @@ describeLab('role nova-network-multihost on the lab (without nova packages)', ()
     expect(d.code, d.out + d.err).toBe(0);
     expect(d.recap.size).toBe(3);
     for (const [host, r] of d.recap) expect(r.changed, `${host}: ${JSON.stringify(changedNonHandler(d))}`).toBe(0);
-    const del = await exec('n3', 'iptables -t nat -D PREROUTING -d 169.254.169.254/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.18.0.13:8775');
+    const del = await exec('n3', 'iptables -t nat -D HAPLAY-NOVA-PRE -d 169.254.169.254/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.18.0.13:8775');
     expect(del.code, del.err).toBe(0);
     const fix = await deploy();
     expect(fix.code, fix.out + fix.err).toBe(0);
     expect(changedNonHandler(fix).map((r) => `${r.host}/${r.task}`)).toEqual(['n3/bridge, forwarding and NAT in place']);
-    const back = await exec('n3', 'iptables -t nat -S PREROUTING');
+    const back = await exec('n3', 'iptables -t nat -S HAPLAY-NOVA-PRE');
     expect(back.out).toContain('--to-destination 198.18.0.13:8775');
   }, 180_000);
+
+  it('a changed gateway and metadata port replace the old address and rules (never a second rule); next deploy 0 changed', async () => {
+    process.env['HAPLAY_TEST_NOVA_GATEWAY'] = '198.18.8.2';
+    process.env['HAPLAY_TEST_NOVA_METADATA_PORT'] = '8776';
+    const dnsmasqPid = async (node: string): Promise<string> => (await exec(node, 'systemctl show -p MainPID --value nova-network-dnsmasq')).out.trim();
+    const pidsBefore = await Promise.all(COMPUTES.map(dnsmasqPid));
+    const d = await deploy();
+    expect(d.code, d.out + d.err).toBe(0);
+    for (const node of COMPUTES) {
+      const own = ADDRESS[node]!;
+      const r = await exec(node, 'ip -o -4 addr show dev br100; iptables -t nat -S; grep router /etc/nova/dnsmasq-br100.conf');
+      expect(r.out).toMatch(/br100\s+inet 198\.18\.8\.2\/24 /);
+      expect(r.out, 'the old gateway address is removed').not.toMatch(/inet 198\.18\.8\.1\//);
+      expect(r.out).not.toContain(`--to-destination ${own}:8775`);
+      const dnat = r.out.match(/^-A \S+ -d 169\.254\.169\.254\/32 .*DNAT.*$/gm) ?? [];
+      expect(dnat, r.out).toEqual([`-A HAPLAY-NOVA-PRE -d 169.254.169.254/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination ${own}:8776`]);
+      expect(r.out.match(/-j HAPLAY-NOVA-PRE$/gm)?.length).toBe(1);
+      expect(r.out).toContain('dhcp-option=tag:fixed,option:router,198.18.8.2');
+    }
+    // dnsmasq (its config changed) restarted through the phase's rolling: one compute at a time.
+    const pidsAfter = await Promise.all(COMPUTES.map(dnsmasqPid));
+    COMPUTES.forEach((n, i) => expect(pidsAfter[i], n).not.toBe(pidsBefore[i]));
+    const rolled = d.events.flatMap((e) => (e.type === 'rolling' && (e.event.type === 'node-start' || e.event.type === 'node-end') ? [`${e.event.type}:${e.event.node}`] : []));
+    expect(rolled).toEqual(['node-start:n2', 'node-end:n2', 'node-start:n3', 'node-end:n3']);
+    const again = await deploy();
+    expect(again.code, again.out + again.err).toBe(0);
+    for (const [host, r] of again.recap) expect(r.changed, `${host}: ${JSON.stringify(changedNonHandler(again))}`).toBe(0);
+  }, 240_000);
 });

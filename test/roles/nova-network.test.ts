@@ -8,8 +8,11 @@ import type { HostInfo, TaskContext } from '../../src/engine/types.js';
 import { validateRoleVars } from '../../src/engine/vars.js';
 import { compileTemplate } from '../../src/tasks/template-engine.js';
 import {
+  chainRules,
   computeOptions,
   controllerOptions,
+  novaNetworkRolling,
+  tryRestartScript,
   dhcpSlice,
   dnsmasqVars,
   fixedNetwork,
@@ -62,16 +65,48 @@ describe('role nova-network-multihost', () => {
     expect(controllerOptions(v)).not.toHaveProperty('metadata_host');
   });
 
-  it('renders a network script that is valid sh, with quoted values and the metadata DNAT to this host', () => {
+  it('renders a network script that is valid sh: haplay chains rebuilt whole by iptables-restore, tagged jumps, old gateway removed', () => {
     const { text } = compileTemplate(`${TEMPLATES}nova-network-multihost.sh.ejs`, 'n2').render(scriptVars({ ...v, novaNetworkPublicInterface: 'eth0' }, '198.18.0.12'), 'n2');
     execFileSync('sh', ['-n'], { input: text });
     // shq leaves safe words bare and single-quotes the rest.
     expect(text).toContain('br=br100\n');
     expect(text).toContain("grep -q ' 198.18.8.1/24 ' || fix");
     expect(text).toContain('ip addr add 198.18.8.1/24 dev "$br"');
-    expect(text).toContain('rule nat PREROUTING -d 169.254.169.254/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.18.0.12:8775');
-    expect(text).toContain('rule nat POSTROUTING -s 198.18.8.0/24 -o eth0 -j SNAT --to-source 198.18.0.12');
+    expect(text).toContain('fix "old gateway address $prev on $br" ip addr del "$prev" dev "$br"');
+    // One iptables-restore --noflush input declaring haplay's chains (flushed and refilled), the rules as data.
+    expect(text).toContain("restore() { printf '%s\\n' '*filter' ':HAPLAY-NOVA-FWD - [0:0]' '-A HAPLAY-NOVA-FWD -i br100 -j ACCEPT'");
+    expect(text).toContain("'-A HAPLAY-NOVA-PRE -d 169.254.169.254/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.18.0.12:8775' COMMIT | iptables-restore -w --noflush; }");
+    expect(text).toContain("'-A HAPLAY-NOVA-POST -s 198.18.8.0/24 -o eth0 -j SNAT --to-source 198.18.0.12'");
+    expect(text).toContain('-C PREROUTING -m comment --comment haplay-nova-network -j HAPLAY-NOVA-PRE');
     expect(text).not.toContain('master'); // no flat interface given
+    expect(() => scriptVars(v, 'compute-2.example')).toThrow(/IPv4 address/);
+  });
+
+  it('declares the rules of its own chains exactly as iptables -S prints them', () => {
+    expect(chainRules({ ...v, novaNetworkMetadataPort: 8776 }, '198.18.0.13')).toEqual({
+      'HAPLAY-NOVA-FWD': ['-A HAPLAY-NOVA-FWD -i br100 -j ACCEPT', '-A HAPLAY-NOVA-FWD -o br100 -j ACCEPT'],
+      'HAPLAY-NOVA-POST': [
+        '-A HAPLAY-NOVA-POST -s 198.18.8.0/24 -d 198.18.8.0/24 -j ACCEPT',
+        '-A HAPLAY-NOVA-POST -s 198.18.8.0/24 -d 198.18.0.13/32 -j ACCEPT',
+        '-A HAPLAY-NOVA-POST -s 198.18.8.0/24 -j SNAT --to-source 198.18.0.13',
+      ],
+      'HAPLAY-NOVA-PRE': ['-A HAPLAY-NOVA-PRE -d 169.254.169.254/32 -p tcp -m tcp --dport 80 -j DNAT --to-destination 198.18.0.13:8776'],
+    });
+  });
+
+  it('rolls nova units one node at a time: controllers drained from HAProxy when asked, gates on enabled units', () => {
+    const hosts: HostInfo[] = [{ name: 'n1', address: '198.18.0.11', vars: {} }, ...computes];
+    const ctx = (host: string) => ({ host, address: hosts.find((h) => h.name === host)!.address, hostsOf: (p: string) => (p === 'computes' ? computes : hosts) });
+    const compute = novaNetworkRolling(v, ctx('n2'));
+    expect(compute.services).toEqual(['nova-network', 'nova-api-metadata', 'openstack-nova-network', 'openstack-nova-metadata-api', 'nova-compute', 'openstack-nova-compute', 'nova-network-dnsmasq']);
+    expect(compute.stop).toEqual([]);
+    expect(compute.haproxy).toBeUndefined();
+    const controller = novaNetworkRolling({ ...v, novaNetworkHaproxy: { hosts: 'controllers', backends: ['nova-api'] } }, ctx('n1'));
+    expect(controller.services).toEqual(['nova-api', 'openstack-nova-api']);
+    expect(controller.haproxy).toEqual({ backends: ['nova-api'], hosts: 'controllers' });
+    // Against this machine: a unit that does not exist is neither restarted nor gated.
+    expect(() => execFileSync('sh', ['-c', controller.nodeGates![0]!.command], { stdio: 'ignore' })).not.toThrow();
+    expect(tryRestartScript(['haplay-no-such-unit'])).toContain("for u in haplay-no-such-unit; do if systemctl cat");
   });
 
   it("renders each compute's dnsmasq.conf with its own slice and the shared gateway", () => {

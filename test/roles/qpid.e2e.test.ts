@@ -1,28 +1,39 @@
-// End to end on the systemd-nspawn lab (lab "hplamqp", 3 nodes): role qpid (reference ha-roles.md §4.6).
+// End to end on the systemd-nspawn lab (lab "hplqp", 3 nodes): role qpid (reference ha-roles.md §4.6).
 // Independent brokers (fixture playbooks/qpid-independent.ts), RabbitMQ backend:
 // - broker 'qpid' on Debian 12 stops at its first, read-only task naming qpid-cpp-server: exit 3, nothing changed;
 // - a standalone rabbitmq-server per node on <address>:15672 only, keepalived VIP 198.18.0.110, haproxy amqp on VIP:5672;
 //   an AMQP client (amqplib) publishes and consumes through the VIP; every connection lands on one broker (stick on dst);
 // - a second deploy reports 0 changed;
+// - under a steady AMQP client through the VIP (confirmed publishes, consumed on the same connection, reconnecting
+//   through the VIP when its connection ends): a rabbitmq.conf change (channel_max) rolled by the brokers phase one
+//   broker at a time out of HAProxy, the client's broker last — every broker runs the new value, 0 failed publishes,
+//   0 lost confirmed messages, the next deploy 0 changed; then `haplay rolling --role qpid` the same way;
+// - a qpidPassword rotation: the new password works on every broker (through the VIP and directly), the old fails;
 // - `lab kill` of the active broker's node: the client sees its connection die, reconnects through the VIP to another
 //   broker and continues (publish + consume).
 // Clustered (fixture playbooks/qpid-clustered.ts), on a fresh lab: 3 running nodes, the controller-generated Erlang
 // cookie on every node (0400 rabbitmq, never printed), pause_minority, the ha-all policy; 0 changed again; a message in
-// a mirrored queue and one in a quorum queue, published on n2, are consumed on n1 after a power cut of n2.
+// a mirrored queue and one in a quorum queue, published on n2, are consumed on n1 after a power cut of n2. Under a
+// client on a quorum queue listing every broker: a rabbitmq.conf change rolled (drain, await_online_quorum_plus_one,
+// await_online_synchronized_mirror, restart, revive; gates all running, no partition, no alarm) and `haplay rolling
+// --role qpid` — 0 failed publishes, 0 lost confirmed messages; a password rotation on the cluster; a new Erlang
+// cookie refused before any change (independent brokers: a switch to qpidMode clustered refused the same way).
 // Pacemaker (fixture playbooks/qpid-pacemaker.ts), on a fresh lab: the brokers run as the clone qpidd-clone on every
 // node (systemd unit left disabled), ordered before a dependent resource; 0 changed again.
 // Needs root, systemd-nspawn and debootstrap (or the cached image); with CI=true it fails instead of skipping.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect, type ChannelModel } from 'amqplib';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { connect, type ChannelModel, type Options } from 'amqplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AMQP_PASSWORD, AMQP_USER, AMQP_VHOST, AMQP_VIP } from '../fixtures/roles/playbooks/qpid-independent.js';
-import { changedNonHandler, deployJson, labDescribe, testLab, waitFor, type Deploy } from '../support/lab.js';
+import type { RollingEvent } from '../../src/contract/rolling.js';
+import { changedNonHandler, deployJson, labDescribe, rollingJson, testLab, useScratchCwd, waitFor, type Deploy } from '../support/lab.js';
+import { AmqpLoad, drainQueue, type Endpoint } from './amqp-load.js';
 
-const L = testLab('hplamqp');
+const L = testLab('hplqp');
 const NODES = ['n1', 'n2', 'n3'];
 const ADDRESS: Record<string, string> = { n1: '198.18.0.11', n2: '198.18.0.12', n3: '198.18.0.13' };
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/roles/playbooks/${name}.ts`, import.meta.url));
@@ -30,9 +41,21 @@ const describeLab = labDescribe('the qpid (AMQP broker) lab suite');
 const lab = L.run;
 const deploy = (name: string, ...extra: string[]): Promise<Deploy> => deployJson(L.inventory, fixture(name), '-T', '300', ...extra);
 
+/** The password the brokers have now (the rotation test changes it through HAPLAY_TEST_AMQP_PASSWORD). */
+let password = AMQP_PASSWORD;
+const auth = (): { username: string; password: string; vhost: string } => ({ username: AMQP_USER, password, vhost: AMQP_VHOST });
+const ROTATED = 'hpl-amqp-Rotated-41d9';
+
+/** The suite's variables back to the fixtures' defaults (a fresh lab starts from them). */
+function resetSuiteVars(): void {
+  delete process.env['HAPLAY_TEST_AMQP_PASSWORD'];
+  delete process.env['HAPLAY_TEST_AMQP_CHANNEL_MAX'];
+  password = AMQP_PASSWORD;
+}
+
 /** An AMQP connection as the role's user (heartbeat 1 s: a dead peer is noticed within a few seconds). */
-async function amqp(hostname: string, port: number): Promise<ChannelModel> {
-  const c = await connect({ protocol: 'amqp', hostname, port, username: AMQP_USER, password: AMQP_PASSWORD, vhost: AMQP_VHOST, heartbeat: 1 }, { timeout: 3000 });
+async function amqp(hostname: string, port: number, pw = password): Promise<ChannelModel> {
+  const c = await connect({ protocol: 'amqp', hostname, port, username: AMQP_USER, password: pw, vhost: AMQP_VHOST, heartbeat: 1 }, { timeout: 3000 });
   c.on('error', () => undefined); // heartbeat timeouts arrive as 'error' then 'close'; the tests watch 'close'
   return c;
 }
@@ -56,11 +79,13 @@ function freshLabWithSecretFile(env: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'haplay-secret-'));
   const file = join(dir, 'secret');
   beforeAll(async () => {
+    resetSuiteVars();
     await L.fresh(3);
     process.env[env] = file;
   }, 1_800_000);
   afterAll(async () => {
     delete process.env[env];
+    resetSuiteVars();
     rmSync(dir, { recursive: true, force: true });
     await L.down();
   }, 120_000);
@@ -92,6 +117,49 @@ async function getOnce(host: string, queue: string): Promise<{ ok: boolean; body
   // Not awaited: closing a connection whose call still waits on a dead queue leader can itself wait.
   void (c as ChannelModel | undefined)?.close().catch(() => undefined);
   return r;
+}
+
+/** Closes a connection; a reset by HAProxy (a check flapping while it was opened) is no failure of the test. */
+async function closeQuietly(c: ChannelModel): Promise<void> {
+  await c.close().catch((e: Error) => {
+    if (!/ECONNRESET|closed|EPIPE/i.test(e.message)) throw e;
+    console.log(`[haplay] closing a connection: ${e.message} (tolerated)`);
+  });
+}
+
+/** The events of a deploy's rolling phase. */
+const rollingEvents = (d: Deploy): RollingEvent[] => d.events.flatMap((e) => (e.type === 'rolling' ? [e.event] : []));
+
+/** `channel_max` as each running broker has it (application environment): { n1: '{ok,1000}', … }. */
+async function channelMax(): Promise<Record<string, string>> {
+  const r = await lab('exec', NODES.join(','), '--', `echo "CM=$(hostname)=$(rabbitmqctl -q eval 'application:get_env(rabbit, channel_max).')"`);
+  return Object.fromEntries([...r.out.matchAll(/^CM=(\S+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!.trim()]));
+}
+
+/**
+ * Runs `action` while an AMQP client publishes (confirmed) and consumes through `endpoints`; afterwards collects the
+ * messages left on `stranded` brokers (independent brokers: a client that moved on left them there, durable) and
+ * returns what the client saw. Printed, with the definition of each count (amqp-load.ts).
+ */
+async function underLoad(what: string, endpoints: Endpoint[], queue: string, queueOptions: Options.AssertQueue, action: () => Promise<void>, stranded: Endpoint[] = []): Promise<ReturnType<AmqpLoad['stats']>> {
+  const load = new AmqpLoad(endpoints, auth(), queue, queueOptions);
+  load.start();
+  await waitFor('the client publishing', async () => load.confirmed.size, (n) => n >= 20, 60_000, 200);
+  const started = Date.now();
+  await action();
+  const actionMs = Date.now() - started;
+  const after = load.confirmed.size;
+  await waitFor('publishes after it', async () => load.confirmed.size, (n) => n >= after + 20, 60_000, 200);
+  await load.stop();
+  let collected = 0;
+  for (const ep of stranded) collected += await drainQueue(ep, auth(), queue, load.received);
+  const st = load.stats();
+  console.log(
+    `[haplay] ${what} under AMQP load (${actionMs} ms): ${st.confirmed} confirmed, ${st.failed.length} failed (given up after 30 s of retries), ` +
+      `${st.lost.length} lost (confirmed, never consumed; ${collected} collected from the brokers afterwards), ${st.closes} connections ended, ${st.reconnects} reconnects, ` +
+      `${st.retried} publishes retried on a new connection, longest gap ${st.longestGapMs} ms; first errors: ${st.errors.join(' | ') || '-'}`,
+  );
+  return st;
 }
 
 /** Nodes (of `targets`) with at least one AMQP client connection. */
@@ -142,7 +210,14 @@ describeLab('role qpid, independent brokers (RabbitMQ backend) behind the HAProx
     expect(cfg.out).toMatch(/listen amqp\n {4}bind 198\.18\.0\.110:5672\n(.*\n)* {4}stick-table type ip size 2\n {4}stick on dst\n/);
     expect(cfg.out).toMatch(/server n2 198\.18\.0\.12:15672 check inter 1s rise 2 fall 2/);
     await waitFor('one VIP holder', () => L.holders(AMQP_VIP, NODES), (h) => h.length === 1, 20_000);
-    // The haproxy checks (rise 2, inter 1 s) see the brokers up within a few seconds of the deploy.
+    // Stable checks first: a connection opened while a broker's check still flaps may be reset by HAProxy.
+    await waitFor(
+      'every amqp server UP on every HAProxy node',
+      () => Promise.all(NODES.map((n) => L.serverStatus('controllers', 'amqp', n))),
+      (all) => all.every((st) => NODES.every((h) => st[h] === 'UP')),
+      30_000,
+      500,
+    );
     const c = await waitFor('an AMQP connection through the VIP', () => amqp(AMQP_VIP, 5672).catch((e: Error) => e), (x) => !(x instanceof Error), 20_000, 500);
     const conn = c.value as ChannelModel;
     expect(await roundTrip(conn, 'hpl-q', 'hello through the VIP')).toBe('hello through the VIP');
@@ -151,10 +226,107 @@ describeLab('role qpid, independent brokers (RabbitMQ backend) behind the HAProx
     const active = await brokersWithConnections(NODES);
     console.log(`[haplay] active broker (every connection): ${active.join(',')}`);
     expect(active.length).toBe(1);
-    for (const m of [conn, ...more]) await m.close();
+    for (const m of [conn, ...more]) await closeQuietly(m);
   }, 400_000);
 
   it('reports 0 changed on a second deploy', () => secondDeployChangesNothing('qpid-independent'), 300_000);
+
+  const VIP_EP: Endpoint[] = [{ hostname: AMQP_VIP, port: 5672 }];
+  const BROKERS: Endpoint[] = NODES.map((n) => ({ hostname: ADDRESS[n]!, port: 15672 }));
+
+  it('a rabbitmq.conf change reaches every broker one at a time, the client\'s broker last, under AMQP load: 0 failed, 0 lost; then 0 changed', async () => {
+    const before = await channelMax();
+    console.log(`[haplay] channel_max before: ${JSON.stringify(before)}`);
+    expect(Object.keys(before).sort()).toEqual(NODES);
+    expect(Object.values(before)).not.toContain('{ok,1000}');
+    process.env['HAPLAY_TEST_AMQP_CHANNEL_MAX'] = '1000';
+    let d: Deploy | undefined;
+    let active: string | undefined;
+    const st = await underLoad('config change (brokers phase rolled)', VIP_EP, 'hpl-load-cfg', { durable: true }, async () => {
+      [active] = await brokersWithConnections(NODES);
+      d = await deploy('qpid-independent');
+    }, BROKERS);
+    expect(d!.code, d!.out.slice(-4000) + d!.err).toBe(0);
+    const ev = rollingEvents(d!);
+    const start = ev.find((e) => e.type === 'rolling-start');
+    const end = ev.find((e) => e.type === 'rolling-end');
+    expect(active).toBeDefined();
+    expect(start?.type === 'rolling-start' && start.order).toEqual([...NODES.filter((n) => n !== active), active]);
+    expect(end?.type === 'rolling-end' && end.status).toBe('done');
+    // Each broker restarted once, by the rolled handler (after its drain step), never two at once.
+    const restarts = d!.results.filter((r) => r.handler === true && r.task.startsWith('restart broker'));
+    expect(restarts.map((r) => `${r.host}:${r.status}`).sort()).toEqual(NODES.map((n) => `${n}:changed`));
+    const drained = ev.filter((e) => e.type === 'step-end' && e.step === 'drain' && e.status === 'ok').map((e) => (e as { node: string }).node);
+    expect(drained.sort()).toEqual(NODES);
+    expect(await channelMax()).toEqual({ n1: '{ok,1000}', n2: '{ok,1000}', n3: '{ok,1000}' });
+    expect(st.reconnects + st.retried, 'the client\'s connection was moved (its broker restarted under it)').toBeGreaterThan(0);
+    expect(st.failed).toEqual([]);
+    expect(st.lost).toEqual([]);
+    await secondDeployChangesNothing('qpid-independent');
+  }, 600_000);
+
+  describe('haplay rolling', () => {
+    useScratchCwd('hpl-qpid-');
+
+    it('haplay rolling --role qpid under AMQP load through the VIP: the client\'s broker last, 0 failed, 0 lost', async () => {
+      let r: Awaited<ReturnType<typeof rollingJson>> | undefined;
+      let active: string | undefined;
+      const st = await underLoad('haplay rolling --role qpid (independent)', VIP_EP, 'hpl-load-roll', { durable: true }, async () => {
+        [active] = await brokersWithConnections(NODES);
+        r = await rollingJson(L.inventory, 'controllers', '--role', 'qpid', '--playbook', fixture('qpid-independent'));
+      }, BROKERS);
+      expect(r!.code, r!.out.slice(-3000) + r!.err).toBe(0);
+      expect(r!.end?.status).toBe('done');
+      const start = r!.events.find((e) => e.type === 'rolling-start');
+      expect(start?.type === 'rolling-start' && start.order).toEqual([...NODES.filter((n) => n !== active), active]);
+      for (const step of ['gate-before', 'drain', 'stop', 'start', 'gate-after', 'enable']) {
+        const ok = r!.events.filter((e) => e.type === 'step-end' && e.step === step && e.status === 'ok').map((e) => (e as { node: string }).node);
+        expect(ok.sort(), step).toEqual(NODES);
+      }
+      expect(st.reconnects + st.retried, 'the client\'s connection was moved (its broker restarted under it)').toBeGreaterThan(0);
+      expect(st.failed).toEqual([]);
+      expect(st.lost).toEqual([]);
+    }, 600_000);
+  });
+
+  it('a qpidPassword rotation reaches every broker: the new password works through the VIP and on each broker, the old is refused', async () => {
+    process.env['HAPLAY_TEST_AMQP_PASSWORD'] = ROTATED;
+    const d = await deploy('qpid-independent');
+    expect(d.code, d.out.slice(-4000) + d.err).toBe(0);
+    expect(d.out + d.err).not.toContain(ROTATED);
+    expect(d.out + d.err).not.toContain(AMQP_PASSWORD);
+    // A runtime change (rabbitmqctl change_password, the password on stdin): every broker's user, no restart.
+    expect(changedNonHandler(d).map((r) => `${r.host}/${r.task}`).sort()).toEqual(NODES.map((n) => `${n}/user ${AMQP_USER}`));
+    expect(d.results.filter((r) => r.handler === true)).toEqual([]);
+    password = ROTATED;
+    for (const n of NODES) {
+      const c = await amqp(ADDRESS[n]!, 15672);
+      expect(await roundTrip(c, 'hpl-q', `new password on ${n}`)).toBe(`new password on ${n}`);
+      await closeQuietly(c);
+    }
+    const c = await amqp(AMQP_VIP, 5672);
+    expect(await roundTrip(c, 'hpl-q', 'new password through the VIP')).toBe('new password through the VIP');
+    await closeQuietly(c);
+    await expect(amqp(AMQP_VIP, 5672, AMQP_PASSWORD)).rejects.toThrow(/ACCESS_REFUSED|403/);
+    await secondDeployChangesNothing('qpid-independent');
+  }, 400_000);
+
+  it('refuses to switch these brokers to qpidMode clustered (queues would be lost), naming qpidMode, before any change', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'haplay-cookie-'));
+    process.env['HAPLAY_TEST_COOKIE_FILE'] = join(dir, 'cookie');
+    try {
+      const d = await deploy('qpid-clustered');
+      expect(d.code, d.out.slice(-3000) + d.err).toBe(3);
+      expect(d.out + d.err).toContain("qpid: refused: qpidMode is 'clustered' but this broker was deployed 'independent'");
+      expect(d.results.filter((r) => r.changed)).toEqual([]);
+      expect(d.results.filter((r) => r.status === 'failed').map((r) => `${r.host}/${r.task}`).sort()).toEqual(
+        NODES.map((n) => `${n}/no change that would lose messages (qpidMode, Erlang cookie)`),
+      );
+    } finally {
+      delete process.env['HAPLAY_TEST_COOKIE_FILE'];
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('after a power cut of the active broker the client reconnects through the VIP and continues', async () => {
     let conn = await amqp(AMQP_VIP, 5672);
@@ -213,6 +385,87 @@ describeLab('role qpid, clustered RabbitMQ (cookie, join_cluster, pause_minority
   }, 600_000);
 
   it('reports 0 changed on a second deploy', () => secondDeployChangesNothing('qpid-clustered'), 300_000);
+
+  // Clients list every broker (no load balancer); the load uses a quorum queue (replicated, leader moved by drain).
+  const CLUSTER_EP: Endpoint[] = NODES.map((n) => ({ hostname: ADDRESS[n]!, port: 5672 }));
+  const QUORUM: Options.AssertQueue = { durable: true, arguments: { 'x-queue-type': 'quorum' } };
+
+  it('a rabbitmq.conf change rolls through the cluster node by node under AMQP load (drain, quorum + 1, revive): 0 failed, 0 lost; then 0 changed', async () => {
+    process.env['HAPLAY_TEST_AMQP_CHANNEL_MAX'] = '1000';
+    let d: Deploy | undefined;
+    const st = await underLoad('config change (cluster phase rolled)', CLUSTER_EP, 'hpl-load-cfg', QUORUM, async () => {
+      d = await deploy('qpid-clustered');
+    });
+    expect(d!.code, d!.out.slice(-4000) + d!.err).toBe(0);
+    const ev = rollingEvents(d!);
+    const end = ev.find((e) => e.type === 'rolling-end');
+    expect(end?.type === 'rolling-end' && end.status).toBe('done');
+    expect(end?.type === 'rolling-end' && [...end.done].sort()).toEqual(NODES);
+    const restarts = d!.results.filter((r) => r.handler === true && r.task.startsWith('restart broker'));
+    expect(restarts.map((r) => `${r.host}:${r.status}`).sort()).toEqual(NODES.map((n) => `${n}:changed`));
+    expect(await channelMax()).toEqual({ n1: '{ok,1000}', n2: '{ok,1000}', n3: '{ok,1000}' });
+    // Every node revived (out of maintenance: its listener answers) and in the cluster.
+    const listeners = await lab('exec', NODES.join(','), '--', 'rabbitmq-diagnostics -q check_port_listener 5672 >/dev/null && echo LISTENING=$(hostname)');
+    expect(listeners.out.match(/^LISTENING=n\d$/gm)?.length, listeners.out).toBe(3);
+    expect(st.reconnects + st.retried, 'the client\'s connection was moved (its broker restarted under it)').toBeGreaterThan(0);
+    expect(st.failed).toEqual([]);
+    expect(st.lost).toEqual([]);
+    await secondDeployChangesNothing('qpid-clustered');
+  }, 600_000);
+
+  describe('haplay rolling', () => {
+    useScratchCwd('hpl-qpid-');
+
+    it('haplay rolling --role qpid under AMQP load: every node drained, restarted, revived, gated; 0 failed, 0 lost', async () => {
+      let r: Awaited<ReturnType<typeof rollingJson>> | undefined;
+      const st = await underLoad('haplay rolling --role qpid (cluster)', CLUSTER_EP, 'hpl-load-roll', QUORUM, async () => {
+        r = await rollingJson(L.inventory, 'controllers', '--role', 'qpid', '--playbook', fixture('qpid-clustered'));
+      });
+      expect(r!.code, r!.out.slice(-3000) + r!.err).toBe(0);
+      expect(r!.end?.status).toBe('done');
+      for (const step of ['gate-before', 'stop', 'start', 'gate-after']) {
+        const ok = r!.events.filter((e) => e.type === 'step-end' && e.step === step && e.status === 'ok').map((e) => (e as { node: string }).node);
+        expect(ok.sort(), step).toEqual(NODES);
+      }
+      expect(st.reconnects + st.retried, 'the client\'s connection was moved (its broker restarted under it)').toBeGreaterThan(0);
+      expect(st.failed).toEqual([]);
+      expect(st.lost).toEqual([]);
+    }, 600_000);
+  });
+
+  it('a qpidPassword rotation reaches the cluster user (on one node, replicated): the new password works on every node', async () => {
+    process.env['HAPLAY_TEST_AMQP_PASSWORD'] = ROTATED;
+    const d = await deploy('qpid-clustered');
+    expect(d.code, d.out.slice(-4000) + d.err).toBe(0);
+    expect(d.out + d.err).not.toContain(ROTATED);
+    expect(changedNonHandler(d).map((r) => `${r.host}/${r.task}`)).toEqual([`n1/user ${AMQP_USER}`]);
+    password = ROTATED;
+    for (const n of NODES) {
+      const c = await amqp(ADDRESS[n]!, 5672);
+      expect(await roundTrip(c, 'hpl-q', `new password on ${n}`)).toBe(`new password on ${n}`);
+      await closeQuietly(c);
+    }
+    await expect(amqp(ADDRESS['n2']!, 5672, AMQP_PASSWORD)).rejects.toThrow(/ACCESS_REFUSED|403/);
+  }, 300_000);
+
+  it('refuses a new Erlang cookie for the running cluster, naming qpidErlangCookie, before any change; the cookie never prints', async () => {
+    const saved = readFileSync(cookieFile, 'utf8');
+    const other = 'C0FFEE0123456789C0FFEE0123456789C0FFEE0123456789';
+    writeFileSync(cookieFile, other);
+    try {
+      const d = await deploy('qpid-clustered');
+      expect(d.code, d.out.slice(-3000) + d.err).toBe(3);
+      expect(d.out + d.err).toContain('qpid: refused: qpidErlangCookie');
+      expect(d.out + d.err).not.toContain(other);
+      expect(d.out + d.err).not.toContain(saved.trim());
+      expect(d.results.filter((r) => r.changed)).toEqual([]);
+      const sums = await lab('exec', 'all', '--', 'sha256sum </var/lib/rabbitmq/.erlang.cookie');
+      const sum = createHash('sha256').update(saved.trim()).digest('hex');
+      expect(sums.out.match(new RegExp(`^${sum}`, 'gm'))?.length, sums.out).toBe(3); // untouched
+    } finally {
+      writeFileSync(cookieFile, saved);
+    }
+  }, 120_000);
 
   it('a message in a replicated queue survives the loss of the node it was published on', async () => {
     const onN2 = await amqp(ADDRESS['n2']!, 5672);

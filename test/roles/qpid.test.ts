@@ -71,6 +71,14 @@ describe('role qpid: variables', () => {
     expect(() => validateRoleVars(role, 'c1', vars({ qpidPort: 70000 }))).toThrow(/qpidPort/);
     expect(() => validateRoleVars(role, 'c1', vars({ qpidPolicies: [{ ...HA_ALL, definition: { 'ha-mode': 'a"ll' } }] }))).toThrow(/qpidPolicies/);
     expect(() => validateRoleVars(role, 'c1', vars({ qpidPermissions: { configure: '.*', write: 'a\nb', read: '.*' } }))).toThrow(/qpidPermissions/);
+    // Further rabbitmq.conf settings: keys as RabbitMQ spells them, one-line values; the role's own keys refused.
+    expect(() => validateRoleVars(role, 'c1', vars({ qpidRabbitConfig: { channel_max: 1000, 'log.console.level': 'info' } }))).not.toThrow();
+    expect(() => validateRoleVars(role, 'c1', vars({ qpidRabbitConfig: { 'listeners.tcp.2': '0.0.0.0:5672' } }))).toThrow(/qpidRabbitConfig/);
+    expect(() => validateRoleVars(role, 'c1', vars({ qpidRabbitConfig: { cluster_partition_handling: 'ignore' } }))).toThrow(/qpidRabbitConfig/);
+    expect(() => validateRoleVars(role, 'c1', vars({ qpidRabbitConfig: { heartbeat: '30\nlisteners.tcp.2 = 0.0.0.0:5672' } }))).toThrow(/qpidRabbitConfig/);
+    expect(() => validateRoleVars(role, 'c1', vars({ qpidRabbitConfig: { 'Bad Key': 1 } }))).toThrow(/qpidRabbitConfig/);
+    expect(() => validateRoleVars(role, 'c1', vars({ qpidHaproxy: false }))).not.toThrow();
+    expect(() => validateRoleVars(role, 'c1', vars({ qpidHaproxy: { hosts: 'haproxy', backends: ['qpid;x'] } }))).toThrow(/qpidHaproxy/);
   });
 
   it('puts each broker on the backend port 15672 in independent mode (HAProxy on VIP:5672), 5672 when clustered', () => {
@@ -99,13 +107,16 @@ describe('role qpid: tasks', () => {
     return typeof role.tasks === 'function' ? role.tasks(v) : role.tasks;
   };
 
-  it('starts with a read-only check naming the broker package, before the package task (nothing changed on Debian)', async () => {
+  it('starts with read-only checks (the broker package, then the refusals), before the package task (nothing changed on Debian)', async () => {
     const qpid = await taskList(vars());
-    expect(qpid.slice(0, 2).map((t) => t.module)).toEqual(['probe', 'package']);
+    expect(qpid.slice(0, 3).map((t) => t.module)).toEqual(['probe', 'probe', 'package']);
     expect(qpid[0]!.name).toContain('qpid-cpp-server');
-    expect((qpid[1]!.args as { name: string[] }).name).toEqual(['qpid-cpp-server', 'cyrus-sasl-plain']);
+    expect(qpid[1]!.name).toBe('no change that would lose messages (qpidMode, Erlang cookie)');
+    expect(qpid[1]!.when?.({} as never)).toBe(false); // RabbitMQ only
+    expect((qpid[2]!.args as { name: string[] }).name).toEqual(['qpid-cpp-server', 'cyrus-sasl-plain']);
     const rmq = await taskList(vars({ qpidBroker: 'rabbitmq' }));
-    expect((rmq[1]!.args as { name: string[] }).name).toEqual(['rabbitmq-server']);
+    expect(rmq[1]!.when?.({} as never)).toBe(true);
+    expect((rmq[2]!.args as { name: string[] }).name).toEqual(['rabbitmq-server']);
     const cookie = rmq.find((t) => t.name === 'erlang cookie');
     expect(cookie?.when?.({} as never)).toBe(false); // the cookie only in clustered mode
   });
@@ -149,12 +160,15 @@ describe('role qpid: rendered configuration', () => {
   const render = (tpl: string, it: Record<string, unknown>): string => compileTemplate(`${ROLE}templates/${tpl}`, 'n1').render(it, 'n1').text;
 
   it('rabbitmq.conf: AMQP only on the node address and backend port; pause_minority when clustered', () => {
-    const ind = render('rabbitmq.conf.ejs', { host: 'n1', mode: 'independent', address: '198.18.0.11', port: 15672, partitionHandling: 'pause_minority' });
+    const ind = render('rabbitmq.conf.ejs', { host: 'n1', mode: 'independent', address: '198.18.0.11', port: 15672, partitionHandling: 'pause_minority', extra: [] });
     expect(ind).toMatch(/^listeners\.tcp\.1 = 198\.18\.0\.11:15672$/m);
     expect(ind).not.toContain('cluster_partition_handling');
-    const cl = render('rabbitmq.conf.ejs', { host: 'n1', mode: 'clustered', address: '198.18.0.11', port: 5672, partitionHandling: 'pause_minority' });
+    const cl = render('rabbitmq.conf.ejs', {
+      host: 'n1', mode: 'clustered', address: '198.18.0.11', port: 5672, partitionHandling: 'pause_minority', extra: [['channel_max', 1000], ['heartbeat', 30]],
+    });
     expect(cl).toMatch(/^listeners\.tcp\.1 = 198\.18\.0\.11:5672$/m);
     expect(cl).toMatch(/^cluster_partition_handling = pause_minority$/m);
+    expect(cl).toMatch(/^channel_max = 1000\nheartbeat = 30\n$/m); // qpidRabbitConfig
     expect(render('rabbitmq-env.conf.ejs', { host: 'n1', nodeName: nodeName('n1') })).toMatch(/^NODENAME=rabbit@n1$/m);
     expect(() => nodeName('n1.example.com')).toThrow(/short host name/);
   });
@@ -229,9 +243,10 @@ describe('role qpid: rabbitmqctl scripts (stub rabbitmqctl with RabbitMQ 3.10 ou
     expect(again.stdout).toBe('');
   });
 
-  it('qpidd SASL user: created only when absent, password on stdin', () => {
+  it('qpidd SASL user: created when absent, password set again when it changed, on stdin (qpid-converge.test.ts runs it)', () => {
     const s = saslUserScript('openstack', 'QPID');
     expect(s).toContain("saslpasswd2 -p -c -f /var/lib/qpidd/qpidd.sasldb -u QPID openstack");
+    expect(s).toContain("saslpasswd2 -p -f /var/lib/qpidd/qpidd.sasldb -u QPID openstack");
     expect(s).not.toContain(PASSWORD);
   });
 });

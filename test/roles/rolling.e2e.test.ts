@@ -18,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RollingEvent, RollingJournal } from '../../src/rolling/types.js';
+import type { RollingEvent, RollingJournal } from '../../src/contract/rolling.js';
 import { shq } from '../../src/ssh/quote.js';
 import { deployJson, labDescribe, rollingJson, testLab, useScratchCwd, waitFor } from '../support/lab.js';
 

@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import type { RollingEvent } from '../../src/contract/rolling.js';
 
 const FUEL = fileURLToPath(new URL('../../inventory/fuel-ha.ts', import.meta.url));
 async function cli(...argv: string[]): Promise<{ code: number; text: string }> {
@@ -30,9 +31,9 @@ describe('haplay rolling: bad input', () => {
 
 describe('haplay rolling: text report', () => {
   it('names node, step and gate when the run stops, and how to resume', async () => {
-    const { textPrinter } = await import('../../src/cli/rolling.js');
+    const { rollingText } = await import('../../src/report/rolling.js');
     let text = '';
-    const print = textPrinter((t) => void (text += t));
+    const print = (e: RollingEvent): void => void (text += rollingText(e));
     print({ type: 'rolling-start', at: 0, id: '20261122-061502-3fa9', order: ['n2', 'n3', 'n1'], active: ['n1'], resumed: false });
     print({ type: 'step-end', at: 0, node: 'n2', step: 'gate-after', status: 'failed', ms: 15003, gate: 'http answers', message: 'gate "http answers" not healthy after 15 s: n2: rc=7' });
     print({

@@ -13,9 +13,9 @@ import { keepalivedDefaults, keepalivedRolling, type KeepalivedVars } from '../.
 import { nodeResourcesProblem, pacemakerDefaults, pacemakerRolling } from '../../roles/pacemaker/index.js';
 import { parseShowStat } from '../../src/rolling/haproxy.js';
 import { journalPath, loadJournal, newRunId, saveJournal } from '../../src/rolling/journal.js';
-import { holdsAddressCommand, planNode } from '../../src/rolling/plan.js';
+import { holdsAddressCommand, planNode } from '../../src/contract/plan.js';
 import { planRollout } from '../../src/rolling/setup.js';
-import type { ProbeOutput } from '../../src/rolling/types.js';
+import type { ProbeOutput } from '../../src/contract/rolling.js';
 import { journalFor } from './world.js';
 
 const ctx = { host: 'n1', address: '198.18.0.11', hostsOf: () => ['n1', 'n2', 'n3'].map((name, i) => ({ name, address: `198.18.0.1${i + 1}`, vars: {} })) };

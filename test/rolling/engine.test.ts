@@ -2,8 +2,8 @@
 // on every HAProxy node, gates, stop at the first failure (untouched nodes, failed node left drained), --resume.
 import { describe, expect, it } from 'vitest';
 import { detectActive, resumePoint, runRolling } from '../../src/rolling/engine.js';
-import { rollingOrder } from '../../src/rolling/plan.js';
-import type { RollingEvent, RollingJournal, RollingSpec } from '../../src/rolling/types.js';
+import { rollingOrder } from '../../src/contract/plan.js';
+import type { RollingEvent, RollingJournal, RollingSpec } from '../../src/contract/rolling.js';
 import { admin, apiSpec, journalFor, plansFor, world, type World } from './world.js';
 
 async function roll(w: World, journal: RollingJournal, spec: RollingSpec = apiSpec(), resumed = false) {

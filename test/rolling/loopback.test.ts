@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import type { RollingEvent } from '../../src/rolling/types.js';
+import type { RollingEvent } from '../../src/contract/rolling.js';
 import { describeLoopback, useLoopbackHosts } from '../support/loopback.js';
 import { deploy, eventsOf, taskResults, writeInventory } from '../fixtures/deploy/support.js';
 
@@ -36,7 +36,8 @@ describeLoopback('haplay rolling over SSH (loopback hosts)', () => {
   async function rolling(...argv: string[]): Promise<{ code: number; text: string; events: RollingEvent[] }> {
     let text = '';
     const code = await main(['rolling', ...argv, '--known-hosts', lab().knownHostsFile, '-F', 'none', '--json'], { out: (t) => void (text += t), err: (t) => void (text += t) });
-    const events = text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as RollingEvent);
+    // One event stream: `rolling --json` prints RunEvents of type `rolling`, each wrapping a RollingEvent.
+    const events = text.split('\n').filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { event: RollingEvent }).event);
     return { code, text, events };
   }
 
@@ -54,6 +55,16 @@ describeLoopback('haplay rolling over SSH (loopback hosts)', () => {
     expect(taskResults(d.events).filter((r) => r.handler).map((r) => `${r.host}:${r.status}`)).toEqual(names.map((h) => `${h}:changed`));
     const again = await deploy(lab(), inv2, PLAYBOOK, ['--json']);
     expect(taskResults(again.events).filter((r) => r.changed)).toEqual([]);
+
+    // Plain output (no --json, no TTY) shows the rolled steps too: one event stream, one text reporter.
+    writeFileSync(rollLog, '');
+    const inv3 = await writeInventory(lab(), path.join(work, 'inv3.ts'), path.join(work, 'roots'), { vars: { rollLog, version: '3' } });
+    const plain = await deploy(lab(), inv3, PLAYBOOK);
+    expect(plain.code, plain.out + plain.err).toBe(0);
+    for (const h of names) {
+      for (const step of ['gate-before', 'stop', 'gate-after']) expect(plain.out).toMatch(new RegExp(`^  ${h} \\| ${step} \\| ok \\| \\d+ ms`, 'm'));
+    }
+    expect(plain.out).toMatch(/^  rolling \S+: done \(/m);
   });
 
   it('rolling --restart: active node last; a node failing its gate stops the run (later nodes untouched); --resume finishes', async () => {

@@ -1,9 +1,10 @@
 // A simulated cluster for the rolling engine's unit tests: nodes running a unit, HAProxy nodes with a `web` backend
 // holding a server per node, driven by the same commands the engine sends over SSH (role haproxy's socket commands).
 import * as haproxy from '../../roles/haproxy/index.js';
-import type { Exec, HaproxyAdminApi } from '../../src/rolling/haproxy.js';
-import { planNode } from '../../src/rolling/plan.js';
-import type { ProbeOutput, RollingJournal, RollingSpec } from '../../src/rolling/types.js';
+import type { Exec } from '../../src/engine/exec-via.js';
+import type { HaproxyAdminApi } from '../../src/rolling/haproxy.js';
+import { planNode } from '../../src/contract/plan.js';
+import type { ProbeOutput, RollingJournal, RollingSpec } from '../../src/contract/rolling.js';
 
 export const admin: HaproxyAdminApi = haproxy;
 

@@ -131,6 +131,47 @@ describe('KnownHosts.check', () => {
     expect(known.warnings).toEqual(['kh:2: skipped (expected "hosts keytype base64-key")', 'kh:3: skipped (unknown marker @bogus)']);
   });
 
+  it('alerts (always shown) for a skipped marker line and an unreadable file (#16 item 9)', async () => {
+    const known = KnownHosts.parse(fill('@revokd web1 {A}\ngarbage\n@revoked web1'), 'kh');
+    expect(known.alerts).toEqual([
+      'kh:1: marker line skipped (unknown marker @revokd): it has no effect',
+      'kh:3: marker line skipped (expected "hosts keytype base64-key"): it has no effect',
+    ]);
+    const dir = mkdtempSync(join(tmpdir(), 'hpl-kh-'));
+    try {
+      const loaded = await KnownHosts.load([dir]); // a directory: readable as a path, not as a file
+      expect(loaded.alerts).toHaveLength(1);
+      expect(loaded.alerts[0]).toMatch(new RegExp(`^${dir}: cannot read .*its keys are not used$`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the CLI prints the alerts without -v, every skipped line with -v', async () => {
+    const { main } = await import('../../src/cli/main.js');
+    const dir = mkdtempSync(join(tmpdir(), 'hpl-kh-cli-'));
+    try {
+      const kh = join(dir, 'known_hosts');
+      writeFileSync(kh, fill('@revokd web1 {A}\ngarbage\n'));
+      const inv = join(dir, 'inv.json');
+      // Port 1 on loopback: refused at once, nothing is contacted beyond this machine.
+      writeFileSync(inv, JSON.stringify({ hosts: { web1: { address: '127.0.0.1', port: 1 } } }));
+      for (const verbose of [false, true]) {
+        let err = '';
+        let out = '';
+        await main(['ping', inv, 'all', '--known-hosts', kh, '-F', 'none', '--connect-timeout', '2', ...(verbose ? ['-v'] : [])], {
+          out: (t) => void (out += t),
+          err: (t) => void (err += t),
+        });
+        const text = err + out;
+        expect(text).toContain(`haplay: known_hosts ${kh}:1: `);
+        expect(text.includes(`${kh}:2: skipped`)).toBe(verbose);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
   it('changed: names every disagreeing line with the name to remove', () => {
     const result = KnownHosts.parse(fill('# x\n[web1]:2222 {B}\nweb1 {B}\n[10.0.0.1]:2222 {E}'), 'kh').check(['web1', '10.0.0.1'], 2222, keys.A.blob);
     expect(result).toEqual({

@@ -18,6 +18,9 @@ describe('shq', () => {
     ['tilde is quoted', '~root', "'~root'"],
     ['glob is quoted', '*', "'*'"],
     ['path', '/etc/haproxy/haproxy.cfg', '/etc/haproxy/haproxy.cfg'],
+    ['leading dash is quoted (#16: option-looking values stand out; commands put -- before operands)', '-rf', "'-rf'"],
+    ['lone dash is quoted', '-', "'-'"],
+    ['inner dash stays bare', 'a-b', 'a-b'],
   ])('%s', (_name, input, expected) => {
     expect(shq(input)).toBe(expected);
   });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import type { HostRecap, RunEvent } from '../../src/engine/events.js';
 import type { TaskResult } from '../../src/engine/types.js';
-import type { RollingEvent } from '../../src/rolling/types.js';
+import type { RollingEvent } from '../../src/contract/rolling.js';
 import { labPaths } from '../../src/lab/state.js';
 
 export interface Out {
@@ -78,7 +78,9 @@ export async function rollingJson(...args: string[]): Promise<Out & { events: Ro
   const events = r.out
     .split('\n')
     .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as RollingEvent);
+    .map((l) => JSON.parse(l) as Extract<RunEvent, { type: 'rolling' }>)
+    .filter((e) => e.type === 'rolling')
+    .map((e) => e.event);
   return { ...r, events, end: events.find((e): e is RollingEnd => e.type === 'rolling-end') };
 }
 
@@ -110,6 +112,19 @@ export interface TestLab {
   holders(ip: string, targets: string[]): Promise<string[]>;
   /** Status of `backend`/`server` in HAProxy on each node of `targets` (admin socket `show stat`): { n1: 'UP', … }. */
   serverStatus(targets: string, backend: string, server: string): Promise<Record<string, string>>;
+  /** `lab exec <targets> --json [--nsenter] -- command`: one parsed result per node, keyed by node name. */
+  execJson(targets: string, command: string, opts?: { nsenter?: boolean }): Promise<Map<string, LabExecResult>>;
+}
+
+/** One node's line of `haplay lab exec --json`. */
+export interface LabExecResult {
+  node: string;
+  exitCode: number | null;
+  signal: string | null;
+  unreachable: boolean;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
 }
 
 export function testLab(name: string): TestLab {
@@ -136,6 +151,11 @@ export function testLab(name: string): TestLab {
         `echo 'show stat' | socat stdio unix-connect:/run/haproxy/admin.sock | awk -F, -v h=$(hostname) '$1=="${backend}" && $2=="${server}" {print "ST=" h "=" $18}'`,
       );
       return Object.fromEntries([...r.out.matchAll(/^ST=(\S+)=(.+)$/gm)].map((m) => [m[1]!, m[2]!.trim()]));
+    },
+    async execJson(targets, command, opts = {}) {
+      const r = await run('exec', targets, '--json', ...(opts.nsenter ? ['--nsenter'] : []), '--', command);
+      const rows = r.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LabExecResult);
+      return new Map(rows.map((row) => [row.node, row]));
     },
   };
 }

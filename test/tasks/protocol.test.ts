@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { secret } from '../../src/secret.js';
 import { FS_FUNCS } from '../../src/tasks/fsops.js';
-import { decodeValue, escapeControl, parseProtocol, PRELUDE, readParams, sh, stdinBundle, tail } from '../../src/tasks/protocol.js';
+import { decodeValue, parseProtocol, PRELUDE, readParams, sh, stdinBundle } from '../../src/tasks/protocol.js';
+import { escapeControl, tail } from '../../src/text/escape.js';
 import { b64, fakeOut, runScript, syntaxCheck, tempDir } from './helpers.js';
 
 describe('parseProtocol', () => {
@@ -17,7 +18,7 @@ describe('parseProtocol', () => {
     { name: 'hp_fail message plus stderr tail', out: fakeOut([`@@HAPLAY msg ${b64('cannot install /x')}`, '@@HAPLAY status=failed'], 1, 'mv: denied\n'), status: 'failed', message: 'cannot install /x; stderr: mv: denied' },
     { name: 'killed by a signal', out: { exitCode: null, signal: 'SIGKILL', stdout: '', stderr: '' }, status: 'failed', message: 'remote script killed by signal SIGKILL' },
     { name: 'unknown status word', out: fakeOut(['@@HAPLAY status=weird']), status: 'failed', message: 'remote script printed no result (missing status line)' },
-    { name: 'control characters in stderr are escaped', out: fakeOut([], 1, 'bad \u001b[31mred\u0007\n'), status: 'failed', message: 'remote script exited with code 1; stderr: bad \\x1b[31mred\\x07' },
+    { name: 'control characters in stderr are escaped', out: fakeOut([], 1, 'bad \u001b[31mred\u0007\n'), status: 'failed', message: 'remote script exited with code 1; stderr: bad \\e[31mred\\x07' },
   ])('$name', ({ out, status, message }) => {
     const p = parseProtocol(out);
     expect(p.status).toBe(status);

@@ -31,10 +31,10 @@ describe('package: fixtures', () => {
   it('apt from facts: probe with dpkg-query, install noninteractive, names quoted', async () => {
     const plan = await pkg.plan({ name: ['nginx', 'libfoo=1.2*'], updateCache: true, cacheValidTime: 3600 }, ctx({ facts: facts('apt') }));
     expect(plan.script).toContain(`hp_pm=apt`);
-    expect(plan.script).toContain(`dpkg-query -W -f='\${Status} \${Version}\\n' "$1"`);
+    expect(plan.script).toContain(`dpkg-query -W -f='\${Status} \${Version}\\n' -- "$1"`);
     expect(plan.script).toContain(`for hp_pkg in nginx 'libfoo=1.2*'; do`);
     expect(plan.script).toContain('env DEBIAN_FRONTEND=noninteractive apt-get install -y -q');
-    expect(plan.script).toContain('--no-install-recommends --allow-downgrades $hp_install $hp_upgrade');
+    expect(plan.script).toContain('--no-install-recommends --allow-downgrades -- $hp_install $hp_upgrade');
     expect(plan.script).toContain(`-lt 3600 ]`);
     expect(plan.script).toContain('set -f');
     expect((await syntaxCheck(plan.script)).exitCode).toBe(0);
@@ -43,8 +43,8 @@ describe('package: fixtures', () => {
   it('dnf: rpm -q probe, name=ver rewritten to name-ver, latest uses check-update', async () => {
     const plan = await pkg.plan({ name: 'httpd', state: 'latest' }, ctx({ facts: facts('dnf') }));
     expect(plan.script).toContain('hp_pm=dnf');
-    expect(plan.script).toContain('rpm -q --quiet "$hp_pkg"');
-    expect(plan.script).toContain('"$hp_pm" -q check-update "$hp_pkg"');
+    expect(plan.script).toContain('rpm -q --quiet -- "$hp_pkg"');
+    expect(plan.script).toContain('"$hp_pm" -q check-update -- "$hp_pkg"');
     expect(plan.script).toContain('hp_pkg="${hp_pkg%%=*}-${hp_pkg#*=}"');
     expect((await syntaxCheck(plan.script)).exitCode).toBe(0);
   });
@@ -62,7 +62,7 @@ describe('package: fixtures', () => {
     }
   });
 
-  it.each(['-oops', 'a b', 'x;y'])('rejects the name %s', (name) => {
+  it.each(['-oops', 'a b', 'x;y', 'nginx*', 'lib?', 'a[b]', '*', 'x=1.2 y', '=1.2'])('rejects the name %s', (name) => {
     expect(() => pkg.plan({ name }, ctx())).toThrow(/invalid package name/);
   });
 
@@ -173,6 +173,19 @@ describe('user and group: fixtures', () => {
     expect(plan.script).not.toContain('CANARYHASH');
     expect(plan.stdin?.toString()).toContain(hash);
     expect((await syntaxCheck(plan.script)).exitCode).toBe(0);
+  });
+
+  it.each(['$6$salt$abc\nroot:$6$x$evil', '$6$salt$abc\r', '$6$a:b', '$6$nul\0x'])('user: refuses a password hash with a newline, CR, ":" or NUL (#16 item 7) %#', async (hash) => {
+    for (const password of [hash, secret(hash)]) {
+      let error: unknown;
+      try {
+        await user.plan({ name: 'deploy', password }, ctx());
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ code: 'E_TASK', message: expect.stringMatching(/password must be one crypt\(3\) hash/) });
+      expect((error as Error).message).not.toContain('salt');
+    }
   });
 
   it('user absent / append groups / check mode', async () => {

@@ -3,7 +3,7 @@
 import { selectHosts } from '../inventory/patterns.js';
 import type { Inventory } from '../inventory/types.js';
 import { shjoin, shq } from '../ssh/quote.js';
-import type { RollingGate, RollingHaproxy, RollingSpec } from './types.js';
+import type { RollingGate, RollingHaproxy, RollingSpec } from './rolling.js';
 
 export interface NodePlan {
   stop: string[];

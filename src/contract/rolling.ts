@@ -1,7 +1,14 @@
 // The rolling contract a clustered role declares (RoleDef.rolling), and what the rolling engine records.
 // The engine is generic (src/rolling/engine.ts); roles only say which units, which gates, which HAProxy backends,
 // and how to tell the active node. See docs/rolling.md.
-import type { HostInfo } from '../engine/types.js';
+// Layer: contract/ is below engine/ and rolling/ (both use these types; neither is imported from here).
+
+/** A host as roles and templates see it: inventory name, address and merged variables. */
+export interface HostInfo {
+  name: string;
+  address: string;
+  vars: Record<string, unknown>;
+}
 
 /** One host's output of a gate probe. */
 export interface ProbeOutput {
@@ -32,6 +39,11 @@ export interface RollingGate {
   fatal?: (outputs: ProbeOutput[], node: string) => string | undefined;
   /** Seconds to wait for healthy. @default the run's --gate-timeout (120) */
   timeoutS?: number;
+  /**
+   * Why this gate is read-only when `haplay health`'s static check cannot show it (a `python3 -c` probe): reviewed by
+   * hand, named here. Without it `haplay health` runs only gates its read-only check accepts (docs/health.md).
+   */
+  readOnly?: string;
 }
 
 /** The HAProxy backends a node serves: drained before it stops, put back (and waited UP) after its gates pass. */

@@ -1,8 +1,12 @@
-// Runs one command on one named host over the run's transport, as gate probes and step commands need it.
-import { runAdhoc, type AdhocHost } from '../engine/adhoc.js';
+// Runs one command on one named host over the run's transport, as role guards, rolling gates and step commands need
+// it: the output as data, never an exception for the host's own failure.
+import type { ProbeOutput } from '../contract/rolling.js';
 import { HaplayError } from '../errors.js';
 import type { Transport } from '../ssh/transport.js';
-import type { Exec } from './haproxy.js';
+import { runAdhoc, type AdhocHost } from './adhoc.js';
+
+/** Runs one command on a host and returns its output (never throws for the host's failure). */
+export type Exec = (host: string, command: string) => Promise<ProbeOutput>;
 
 /** An Exec over `transport` for the hosts of `targets` (unreachable → exit code null, the reason on stderr). */
 export function execVia(transport: Transport, targets: Map<string, Omit<AdhocHost, 'name'>>, timeoutS: number): Exec {
