@@ -172,6 +172,10 @@ describe('mysql-replication rolling contract', () => {
     const failedFlag = crmMon({ n1: 'Promoted', n2: 'Unpromoted', n3: 'Unpromoted' }).replace(/(role="Unpromoted" active="true" orphaned="false" blocked="false" managed="true") failed="false"/, '$1 failed="true"');
     expect(nodeProblem(V, out('n2', 'ro=', failedFlag))).toBe('n2: instance Unpromoted (failed)');
     expect(startFailure('<failure op_key="mariadb_server:1_start_0" node="n2" exitstatus="error" exitreason="boom"/>', 'mariadb_server', 'n2')).toBe('boom');
+    // No failure recorded (yet) but the server gave up since the contract started it: fatal at once too.
+    const noFailure = crmMon({ n1: 'Promoted', n3: 'Unpromoted', n2: 'Stopped' });
+    expect(nodeStartFailed(V, out('n2', 'ro=\nerrlog=[ERROR] unknown variable\naborted=1', noFailure))).toBe('n2: the mariadb instance failed to start (the server aborted at start): [ERROR] unknown variable');
+    expect(nodeStartFailed(V, out('n2', 'ro=\nerrlog=[ERROR] old line', noFailure))).toBeUndefined();
   });
 
   it('judges the cluster: one promoted read-write with semi-sync, replicas caught up, the VIP on the promoted node', () => {
