@@ -6,8 +6,10 @@
 // - a server setting changed (max_connections) in a deploy while a client inserts through the VIP: the restarts are
 //   rolled through Pacemaker (replicas, then the promoted node through a switchover), every node runs the new value,
 //   no acknowledged insert lost, the write-refusal window printed; the next deploy reports 0 changed;
-// - `haplay rolling --role mysql-replication` under inserts: every server restarted, never two promoted, the time
-//   without a promoted instance printed (the switchover), no acknowledged insert lost;
+// - `haplay rolling --role mysql-replication` under inserts (one per new connection every 50 ms through the VIP):
+//   every server restarted, replicas first, the promoted node last through a switchover; never two servers writable,
+//   the inserts acknowledged by the old master then the new one only (Pacemaker's listing printed), the write
+//   outage printed, no acknowledged insert lost; the same with `--upgrade` of a package from a file: apt repository;
 // - a replica whose server cannot start stops the rollout at its gate (the others untouched); `--resume` completes;
 // - `lab kill` of the master while a client writes through the VIP: a replica is promoted, the VIP follows, every
 //   acknowledged row is on the new master; the old master, started again, rejoins as a replica.
@@ -15,6 +17,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RollingEvent } from '../../src/contract/rolling.js';
+import { buildDeb, fakeRepoScript } from '../support/fake-deb.js';
 import { changedNonHandler, deployJson, labDescribe, rollingJson, testLab, useScratchCwd, useTempAuthkey, waitFor, type Deploy } from '../support/lab.js';
 import { REPL_PASSWORD, TEST_PASSWORD, VIP } from '../fixtures/roles/playbooks/mysql-replication.js';
 import { MYSQL_REPL_RESTART_HANDLER } from '../../roles/mysql-replication/index.js';
@@ -320,6 +323,40 @@ describeLab('role mysql-replication on the lab (Pacemaker mariadb promotable clo
     expect(unpromotedOutside(load.promoted, r.events, master)).toEqual([]); // only during the switchover
     expect(load.acked.length).toBeGreaterThan(50);
     await expectAckedEverywhere('roll', load.acked);
+  }, 900_000);
+
+  it('--upgrade of a package (1.0 installed, 2.0 in a file: apt repository) node by node under inserts: stopped through Pacemaker, upgraded, started; one writer, no acknowledged insert lost', async () => {
+    const PKG = 'hpl-mariadb-marker';
+    const files = (version: string): Record<string, string> => ({ [`/usr/share/${PKG}/version`]: `${version}\n` });
+    const setup = await lab('exec', NODES.join(','), '--', fakeRepoScript(buildDeb(PKG, '1.0', files('1.0')), buildDeb(PKG, '2.0', files('2.0'))));
+    expect(setup.out.match(/^SETUP-OK$/gm)?.length, setup.out + setup.err).toBe(3);
+    const versions = async (): Promise<string[]> => {
+      const r = await lab('exec', NODES.join(','), '--', `echo "PV=$(hostname)=$(dpkg-query -W -f='\${Version}' ${PKG})"`);
+      const m = new Map([...r.out.matchAll(/^PV=(n\d)=(\S*)$/gm)].map((x) => [x[1]!, x[2]!]));
+      return NODES.map((n) => m.get(n) ?? '');
+    };
+    expect(await versions()).toEqual(['1.0', '1.0', '1.0']);
+    const master = healthy(await views(), NODES)!;
+    expect(master).toBeDefined();
+    const replicas = NODES.filter((n) => n !== master);
+    const before = await pids();
+    await startLoad('upg', replicas[1]!, replicas[0]!);
+    const r = await rollRepl('--upgrade', PKG);
+    const load = await stopLoad(replicas[1]!, replicas[0]!);
+    console.log(`[haplay] mysql-replication rolling --upgrade ${PKG} under inserts: ${r.end?.durationMs ?? '-'} ms; inserts: ${load.acked.length} acknowledged, ${load.refused} refused, write outage (longest gap between acknowledged inserts) ${load.gapMs} ms`);
+    expect(r.code, r.out.slice(-3000) + r.err).toBe(0);
+    expect(okSteps(r.events)).toEqual([
+      ...replicas.flatMap((n) => ['gate-before', 'stop', 'upgrade', 'start', 'gate-after'].map((x) => `${n}:${x}`)),
+      ...['gate-before', 'move-away', 'stop', 'upgrade', 'start', 'gate-after'].map((x) => `${master}:${x}`),
+    ]);
+    expect(await versions()).toEqual(['2.0', '2.0', '2.0']);
+    const after = await pids();
+    for (const n of NODES) expect(after.get(n), `${n} restarted`).not.toBe(before.get(n));
+    const { value: v } = await waitFor('one promoted, two replicas', () => views(), (x) => healthy(x, NODES) !== undefined, 60_000, 1000);
+    await expectOneWriter('rolling --upgrade', load, replicas[0]!, master, healthy(v, NODES)!);
+    expect(load.acked.length).toBeGreaterThan(50);
+    await expectAckedEverywhere('upg', load.acked);
+    await lab('exec', NODES.join(','), '--', 'rm -f /etc/apt/sources.list.d/hpl-repo.list');
   }, 900_000);
 
   it('a replica whose server cannot start stops the rollout at its gate (the others untouched); --resume completes after the repair', async () => {

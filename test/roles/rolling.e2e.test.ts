@@ -10,16 +10,12 @@
 //   drained, the report names n2 and the gate; after the repair `--resume <id>` completes;
 // - rolling restart of the keepalived/HAProxy nodes: the VIP moves at most once and answers again within 5 s.
 // Needs root, systemd-nspawn and debootstrap (or the cached image); with CI=true a missing lab fails the suite.
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RollingEvent, RollingJournal } from '../../src/contract/rolling.js';
-import { shq } from '../../src/ssh/quote.js';
+import { buildDeb, fakeRepoScript } from '../support/fake-deb.js';
 import { deployJson, labDescribe, rollingJson, testLab, useScratchCwd, waitFor } from '../support/lab.js';
 
 const L = testLab('hplroll');
@@ -79,28 +75,6 @@ const webStatus = (node: string): Promise<Record<string, string>> => L.serverSta
 
 const APP = 'hpl-http-app';
 
-/** The package's control fields (also the start of its `Packages` entry). */
-const control = (version: string): string =>
-  `Package: ${APP}\nVersion: ${version}\nArchitecture: all\nMaintainer: haplay tests <root@localhost>\nDescription: haplay rolling --upgrade fixture\n`;
-
-/** A tiny .deb of APP at `version`, built on the machine (dpkg-deb): it ships /srv/hpl-http/app-version. */
-function buildDeb(dir: string, version: string): { file: string; bytes: Buffer } {
-  const root = join(dir, `${APP}-${version}`);
-  mkdirSync(join(root, 'DEBIAN'), { recursive: true });
-  mkdirSync(join(root, 'srv/hpl-http'), { recursive: true });
-  writeFileSync(join(root, 'DEBIAN/control'), control(version));
-  writeFileSync(join(root, 'srv/hpl-http/app-version'), `${version}\n`);
-  const file = `${APP}_${version}_all.deb`;
-  execFileSync('dpkg-deb', ['--build', '--root-owner-group', root, join(dir, file)], { stdio: 'ignore' });
-  return { file, bytes: readFileSync(join(dir, file)) };
-}
-
-/** A flat apt repository entry (`Packages`) for one .deb. */
-function packagesEntry(deb: { file: string; bytes: Buffer }, version: string): string {
-  const sum = (alg: string): string => createHash(alg).update(deb.bytes).digest('hex');
-  return `${control(version)}Filename: ./${deb.file}\nSize: ${deb.bytes.length}\nMD5sum: ${sum('md5')}\nSHA256: ${sum('sha256')}\n\n`;
-}
-
 /** `${APP}`'s installed version per node. */
 async function appVersions(): Promise<Record<string, string>> {
   const r = await lab('exec', 'all', '--', `echo V=$(hostname)=$(dpkg-query -W -f='\${Version}' ${APP} 2>/dev/null)`);
@@ -152,22 +126,9 @@ describeLab('haplay rolling on the lab', () => {
 
   it('--upgrade: a package upgraded node by node from a local apt repository under steady HTTP, 0 failed requests', async () => {
     // Version 1.0 installed on every node; 2.0 in a file: repository on each node (no network: apt reads the disk).
-    const dir = mkdtempSync(join(tmpdir(), 'hpl-debs-'));
-    const v1 = buildDeb(dir, '1.0');
-    const v2 = buildDeb(dir, '2.0');
-    rmSync(dir, { recursive: true, force: true });
-    const setup = await lab('exec', 'all', '--', [
-      'set -e',
-      'mkdir -p /var/local/hpl-repo',
-      `echo ${v1.bytes.toString('base64')} | base64 -d > /tmp/${v1.file}`,
-      `dpkg -i /tmp/${v1.file} >/dev/null`,
-      `echo ${v2.bytes.toString('base64')} | base64 -d > /var/local/hpl-repo/${v2.file}`,
-      `printf '%s' ${shq(packagesEntry(v2, '2.0'))} > /var/local/hpl-repo/Packages`,
-      "echo 'deb [trusted=yes] file:/var/local/hpl-repo ./' > /etc/apt/sources.list.d/hpl-repo.list",
-      // Only this source is refreshed; the image's other lists stay as they are (nothing leaves the node).
-      'apt-get update -q -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/hpl-repo.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0 >/dev/null',
-      'echo SETUP-OK',
-    ].join('\n'));
+    const files = (version: string): Record<string, string> => ({ '/srv/hpl-http/app-version': `${version}\n` });
+    const v1 = buildDeb(APP, '1.0', files('1.0'));
+    const setup = await lab('exec', 'all', '--', fakeRepoScript(v1, buildDeb(APP, '2.0', files('2.0'))));
     expect(setup.out.match(/^SETUP-OK$/gm)?.length, setup.out + setup.err).toBe(3);
     expect(await appVersions()).toEqual({ n1: '1.0', n2: '1.0', n3: '1.0' });
 
