@@ -191,8 +191,6 @@ export function clusterProblem(v: MysqlReplVars, outs: ProbeOutput[], members: {
   if (mv === undefined) return `promoted node ${master} is not a member of ${v.mysqlReplNodes}`;
   if (mv.kv.get('ro') !== '0') return `${master}: promoted but read_only=${mv.kv.get('ro') || '(no answer)'}`;
   if (mv.kv.get('rpl_semi_sync_master_status') !== 'ON') return `${master}: semi-sync master status ${mv.kv.get('rpl_semi_sync_master_status') ?? '?'}, want ON`;
-  const want = members.length - 1;
-  if (Number(mv.kv.get('rpl_semi_sync_master_clients') ?? 0) !== want) return `${master}: ${mv.kv.get('rpl_semi_sync_master_clients') ?? 0} semi-sync replicas connected, want ${want}`;
   const masterAddress = members.find((m) => m.name === master)?.address;
   for (const m of members) {
     if (m.name === master) continue;
@@ -212,6 +210,9 @@ export function clusterProblem(v: MysqlReplVars, outs: ProbeOutput[], members: {
     if (!caughtUp(kv.get('gtid') ?? '', mv.kv.get('gtid') ?? '')) return `${m.name}: GTID ${kv.get('gtid') || '(none)'} behind the master's ${mv.kv.get('gtid') ?? '?'}`;
     if (kv.get('rpl_semi_sync_slave_status') !== 'ON') return `${m.name}: semi-sync slave status ${kv.get('rpl_semi_sync_slave_status') ?? '?'}, want ON`;
   }
+  // After the replicas: a replica not connected is named above, with its IO error.
+  const want = members.length - 1;
+  if (Number(mv.kv.get('rpl_semi_sync_master_clients') ?? 0) !== want) return `${master}: ${mv.kv.get('rpl_semi_sync_master_clients') ?? 0} semi-sync replicas connected, want ${want}`;
   const holders = [...views.values()].filter((x) => x.kv.get('vip') === '1').map((x) => x.host);
   if (holders.length !== 1 || holders[0] !== master) return `writer VIP ${v.mysqlReplVip.ip} held by ${holders.join(', ') || 'no node'}, want the promoted ${master}`;
   return undefined;

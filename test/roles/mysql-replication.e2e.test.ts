@@ -388,6 +388,10 @@ describeLab('role mysql-replication on the lab (Pacemaker mariadb promotable clo
     expect((await lab('exec', broken, '--', `rm -f ${BROKEN}`)).code).toBe(0);
     const resumed = await rollingJson('--resume', end.id);
     console.log(`[haplay] resume: ${resumed.end?.durationMs ?? '-'} ms`);
+    if (resumed.code !== 0) {
+      const diag = await lab('exec', broken, '--', "journalctl -q --since '-6 min' | grep -E 'mariadb\\(|mariadb_server' | tail -n 40; mariadb -e 'SHOW SLAVE STATUS\\G' | head -n 20; crm_mon -1");
+      console.log(`[haplay] ${broken} after the resume:\n${diag.out}`);
+    }
     expect(resumed.code, resumed.out.slice(-3000) + resumed.err).toBe(0);
     expect(resumed.end?.done).toEqual([broken, replicas[1], master]);
     expect(okSteps(resumed.events).filter((s) => s.startsWith(`${broken}:`))).toEqual(['stop', 'start', 'gate-after'].map((x) => `${broken}:${x}`));
