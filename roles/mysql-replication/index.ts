@@ -7,13 +7,19 @@
 //   seed master    (initial master) start it, create the replication account and the users (binlogged);
 //   seed replicas  (serial 1)       a dump of the initial master (--master-data --gtid) loaded with sql_log_bin=0:
 //                                   same data, gtid_slave_pos set; done once (marker), never once Pacemaker manages;
-//   cluster        (all)           systemd copies stopped, the clone + VIP + constraints created once (first node,
-//                                   the password only in a root-only CIB file), every node waited for: promoted,
-//                                   or a replica with both replication threads running; users on the promoted node.
+//   cluster        (all)           systemd copies stopped, the clone + VIP + constraints created (first node, the
+//                                   password only in a root-only CIB file) or updated when their declared parameters
+//                                   changed, every node waited for: promoted, or a replica with both replication
+//                                   threads running; users on the promoted node; a server whose config changed since
+//                                   it started notifies its restart, rolled node by node through the rolling
+//                                   contract (rolling.ts: replicas first, then a switchover of the promoted node).
 // Variables are prefixed `mysqlRepl…`: inventory variables are one flat namespace shared by every role.
 import { fileURLToPath } from 'node:url';
-import { defineRole, HaplayError, shq, tasks, type HostInfo, type PhaseDef, type Secret, type TaskContext, type TaskDef, type VarsWithout } from 'haplay';
+import { defineRole, HaplayError, shq, tasks, via, type HostInfo, type PhaseDef, type Secret, type TaskContext, type TaskDef, type VarsWithout } from 'haplay';
 import { galeraUserSchema, usersSqlVars, type GaleraUser } from '../galera/index.js';
+import { mysqlReplRolling, REPL_CNF, RESTART_MARKER, startCommand, stopCommand } from './rolling.js';
+
+export { mysqlReplRolling, RESTART_MARKER } from './rolling.js';
 
 export type MysqlReplStep = 'prepare' | 'seed-master' | 'seed-replicas' | 'cluster';
 
@@ -44,11 +50,13 @@ export interface MysqlReplVars extends Record<string, unknown> {
   /** Primitive id; the promotable clone is `<id>-clone`. */
   mysqlReplResource: string;
   mysqlReplPort: number;
-  /** Address the server listens on: 0.0.0.0 (default) so clients reach it through the writer VIP (no other listener
-   * on this port then). '' = the node's inventory address only: the writer VIP then reaches no server. */
+  /** Address the server listens on: 0.0.0.0, the only value that works (clients reach the promoted server through the
+   * writer VIP, replicas by node name); anything else is refused before any host is touched (addressProblem). */
   mysqlReplBindAddress: string;
   /** server_id of the first node; the others count up in inventory order. */
   mysqlReplServerIdBase: number;
+  /** More [mysqld] options (`max_connections: 300`); a change restarts the servers through the rolling contract. */
+  mysqlReplMysqldOptions: Record<string, string | number>;
   /** Seconds to wait for promotion / replication after the clone starts. */
   mysqlReplTimeout: number;
   mysqlReplPackages: { debian: string[]; redhat: string[] };
@@ -63,6 +71,7 @@ export const mysqlReplDefaults: VarsWithout<MysqlReplVars, 'mysqlReplStep' | 'my
   mysqlReplPort: 3306,
   mysqlReplBindAddress: '0.0.0.0',
   mysqlReplServerIdBase: 1,
+  mysqlReplMysqldOptions: {},
   mysqlReplTimeout: 300,
   mysqlReplPackages: {
     debian: ['mariadb-server', 'mariadb-client', 'resource-agents', 'bc'],
@@ -71,6 +80,12 @@ export const mysqlReplDefaults: VarsWithout<MysqlReplVars, 'mysqlReplStep' | 'my
 };
 
 const ID = '^[A-Za-z][A-Za-z0-9_-]*$';
+
+/** Server options the role sets itself (replication.cnf.ejs): not overridable through mysqlReplMysqldOptions. */
+export const MANAGED_OPTIONS = [
+  'bind-address', 'bind_address', 'port', 'server_id', 'server-id', 'log_bin', 'log-bin', 'relay_log', 'binlog_format', 'log_slave_updates',
+  'gtid_strict_mode', 'gtid_domain_id', 'sync_binlog', 'skip-slave-start', 'read_only', 'rpl_semi_sync_slave_enabled', 'init-rpl-role',
+] as const;
 
 export const mysqlReplSchema = {
   type: 'object',
@@ -97,6 +112,11 @@ export const mysqlReplSchema = {
     mysqlReplPort: { type: 'integer', minimum: 1, maximum: 65535 },
     mysqlReplBindAddress: { type: 'string', pattern: '^([0-9]{1,3}(\\.[0-9]{1,3}){3})?$' },
     mysqlReplServerIdBase: { type: 'integer', minimum: 1, maximum: 4294967000 },
+    mysqlReplMysqldOptions: {
+      type: 'object',
+      propertyNames: { pattern: '^[a-z][a-z0-9_-]*$', not: { enum: [...MANAGED_OPTIONS] } },
+      additionalProperties: { anyOf: [{ type: 'integer' }, { type: 'string', pattern: '^[A-Za-z0-9_.,:/+-]+$' }] },
+    },
     mysqlReplTimeout: { type: 'integer', minimum: 10 },
     mysqlReplPackages: {
       type: 'object',
@@ -107,13 +127,13 @@ export const mysqlReplSchema = {
   },
   required: [
     'mysqlReplStep', 'mysqlReplNodes', 'mysqlReplUser', 'mysqlReplPassword', 'mysqlReplUserHost', 'mysqlReplUsers', 'mysqlReplVip',
-    'mysqlReplResource', 'mysqlReplPort', 'mysqlReplBindAddress', 'mysqlReplServerIdBase', 'mysqlReplTimeout', 'mysqlReplPackages',
+    'mysqlReplResource', 'mysqlReplPort', 'mysqlReplBindAddress', 'mysqlReplServerIdBase', 'mysqlReplMysqldOptions', 'mysqlReplTimeout',
+    'mysqlReplPackages',
   ],
 };
 
 /** Marker: this replica was seeded from the initial master (never seeded twice). */
 export const SEEDED_MARKER = '/var/lib/haplay/mysql-replication-seeded';
-const REPL_CNF = '/root/.haplay-repl.cnf';
 const USERS_SQL = '/root/.haplay-mysql-users.sql';
 const CLONE_XML = '/root/.haplay-mariadb-clone.xml';
 const USERS_TEMPLATE = fileURLToPath(new URL('../galera/templates/users.sql.ejs', import.meta.url));
@@ -183,8 +203,71 @@ function ensure(v: MysqlReplVars, name: string, xpath: string, cmd: string): Tas
 
 const sqlRo = `mariadb -N -B -e 'SELECT @@read_only'`;
 
-function prepareTasks(v: MysqlReplVars): TaskDef[] {
+/** `nv <primitive> <param>`: a parameter's value in the CIB ('' when absent). */
+const NV_FN = `nv() { cibadmin --query --xpath "//primitive[@id='$1']//nvpair[@name='$2']" 2>/dev/null | sed -n 's/.* value="\\([^"]*\\)".*/\\1/p' | head -n1; }`;
+
+/**
+ * Changes that need a migration haplay does not do, refused before this run changes anything on the database nodes:
+ * another member list (server_id order, clone-max), another replication port (servers and replicas would have to
+ * move together), another resource id while a mariadb clone exists (two clones would run one datadir).
+ */
+function refuseScript(v: MysqlReplVars, nodes: string[]): string {
+  const rsc = v.mysqlReplResource;
+  const fail = (variable: string, what: string): string => `{ echo ${shq(`${variable}: ${what}`)}" (CIB: $cur)" >&2; exit 1; }`;
   return [
+    NV_FN,
+    `if cibadmin --query --xpath ${shq(`//clone[@id='${cloneId(v)}']`)} >/dev/null 2>&1; then`,
+    `  cur=$(nv ${shq(rsc)} node_list); [ "$cur" = ${shq(nodes.join(' '))} ] || ` +
+      fail('mysqlReplNodes', `declares ${nodes.join(' ')}; adding, removing or reordering database nodes of a running clone (server_id, node_list, clone-max) is a migration haplay does not do`),
+    `  cur=$(nv ${shq(rsc)} replication_port); [ "$cur" = ${v.mysqlReplPort} ] || ` +
+      fail('mysqlReplPort', `declares ${v.mysqlReplPort}; moving every server and replica to another port at once is a migration haplay does not do`),
+    'else',
+    `  cur=$(cibadmin --query --xpath "//primitive[@type='mariadb']" 2>/dev/null | sed -n 's/.*<primitive id="\\([^"]*\\)".*/\\1/p' | head -n1)`,
+    `  [ -z "$cur" ] || ` + fail('mysqlReplResource', `declares ${rsc}, but another ocf:heartbeat:mariadb resource exists; renaming it is a migration haplay does not do`),
+    'fi',
+    'echo ok',
+  ].join('\n');
+}
+
+/** Fails when another program listens where mysqld wants to (HAProxy binding VIPs on these hosts, say). */
+function portFreeScript(v: MysqlReplVars, address: string): string {
+  return [
+    'command -v ss >/dev/null 2>&1 || { echo "ss not installed: not checked"; exit 0; }',
+    `b=${shq(address)}`,
+    `c=$(ss -Hltnp ${shq(`sport = :${v.mysqlReplPort}`)} | while read -r _ _ _ laddr _ proc; do`,
+    '  case "$proc" in *mariadbd*|*mysqld*) continue ;; esac',
+    '  a=${laddr%:*}',
+    '  if [ "$b" = 0.0.0.0 ] || [ "$a" = "$b" ] || [ "$a" = 0.0.0.0 ] || [ "$a" = "*" ] || [ "$a" = "[::]" ]; then echo "$laddr $proc"; fi',
+    'done)',
+    `[ -z "$c" ] || { echo ${shq(`mysqlReplBindAddress/mysqlReplPort: mysqld wants ${address}:${v.mysqlReplPort}, already taken by:`)} "$c" ${shq('(move the other listener to another port)')} >&2; exit 1; }`,
+    'echo free',
+  ].join('\n');
+}
+
+const bindAddressOf = (v: MysqlReplVars, ctx: TaskContext): string => {
+  const me = membersOf(v, ctx).find((m) => m.name === ctx.host);
+  if (me === undefined) throw new HaplayError('E_TASK', `mysql-replication: ${ctx.host} is not in ${v.mysqlReplNodes}`, { host: ctx.host });
+  return v.mysqlReplBindAddress || me.address;
+};
+
+/** Handlers notified by the prepare phase (markers: the work they stand for survives a failed run). */
+const RESTART_PENDING = 'restart pending (rolled in the cluster phase)';
+const CLONE_PENDING = 'clone parameters update pending';
+/** Handler of the cluster phase: rolled node by node through the rolling contract (mysqlReplicationPhases). */
+export const MYSQL_REPL_RESTART_HANDLER = 'restart the mariadb instance through Pacemaker (config changed)';
+/** Marker (first node): the clone definition file changed and the CIB was not updated from it yet. */
+export const CLONE_MARKER = '/var/lib/haplay/mysql-replication-clone-pending';
+const PRIMITIVE_XML = '/root/.haplay-mariadb-primitive.xml';
+
+function prepareTasks(v: MysqlReplVars): TaskDef[] {
+  const cloneVars = (ctx: TaskContext): Record<string, unknown> => ({ rsc: v.mysqlReplResource, clone: cloneId(v), xml: xmlAttr, ...cloneSpec(v, membersOf(v, ctx).map((m) => m.name)) });
+  return [
+    tasks.shell('no migration asked of the running clone (members, port, resource id)', (ctx) => ({
+      cmd: refuseScript(v, membersOf(v, ctx).map((m) => m.name)),
+      checkSafe: true,
+      changedWhen: () => false,
+    })),
+    tasks.shell('nothing else listens on the address and port mysqld wants', (ctx) => ({ cmd: portFreeScript(v, bindAddressOf(v, ctx)), checkSafe: true, changedWhen: () => false })),
     tasks.package('mariadb and resource-agents packages', (ctx) => ({ name: packagesFor(v, ctx), state: 'present' })),
     tasks.file('haplay state directory', { path: '/var/lib/haplay', state: 'directory', mode: '0755' }),
     // The agent logs there (Debian's mariadb logs to the journal and ships no such directory).
@@ -192,16 +275,23 @@ function prepareTasks(v: MysqlReplVars): TaskDef[] {
     tasks.service('mariadb not started by systemd at boot (Pacemaker runs it)', { name: 'mariadb', enabled: false }),
     tasks.template('replication config (server_id, binlog, GTID, semi-sync)', (ctx) => {
       const i = membersOf(v, ctx).findIndex((m) => m.name === ctx.host);
-      if (i < 0) throw new HaplayError('E_TASK', `mysql-replication: ${ctx.host} is not in ${v.mysqlReplNodes}`, { host: ctx.host });
       return {
         src: 'replication.cnf.ejs',
         dest: '/etc/mysql/mariadb.conf.d/99-haplay-replication.cnf',
         mode: '0644',
-        vars: { host: ctx.host, address: v.mysqlReplBindAddress || membersOf(v, ctx)[i]!.address, serverId: v.mysqlReplServerIdBase + i },
+        vars: { host: ctx.host, address: bindAddressOf(v, ctx), serverId: v.mysqlReplServerIdBase + i, extra: Object.entries(v.mysqlReplMysqldOptions) },
       };
-    }),
-    tasks.template('replication client file (root only)', { src: 'repl-client.cnf.ejs', dest: REPL_CNF, mode: '0600', owner: 'root' }),
+    }, { notify: [RESTART_PENDING] }),
+    // New replication credentials reach a replica's master.info only at its next CHANGE MASTER (the agent's start):
+    // so a changed account restarts every instance through the rolling contract, after the CIB and accounts changed.
+    tasks.template('replication client file (root only)', { src: 'repl-client.cnf.ejs', dest: REPL_CNF, mode: '0600', owner: 'root' }, { notify: [RESTART_PENDING] }),
     tasks.template('users SQL (root only)', (ctx) => ({ src: USERS_TEMPLATE, dest: USERS_SQL, mode: '0600', owner: 'root', vars: usersSqlVars(ctx.host, accounts(v)) })),
+    tasks.template('promotable clone definition (root only: holds the replication password)', (ctx) => ({
+      src: 'clone.xml.ejs', dest: CLONE_XML, mode: '0600', owner: 'root', vars: cloneVars(ctx),
+    }), { when: isFirst(v) }),
+    tasks.template('mariadb primitive definition (root only), for updates of the clone', (ctx) => ({
+      src: 'primitive.xml.ejs', dest: PRIMITIVE_XML, mode: '0600', owner: 'root', vars: cloneVars(ctx),
+    }), { when: isFirst(v), notify: [CLONE_PENDING] }),
     tasks.probe('clone managed already? replica seeded?', {
       cmd: `if cibadmin --query --xpath ${shq(`//clone[@id='${cloneId(v)}']`)} >/dev/null 2>&1; then echo managed=1; else echo managed=0; fi; ` +
         `if [ -e ${shq(SEEDED_MARKER)} ]; then echo seeded=1; else echo seeded=0; fi`,
@@ -247,28 +337,50 @@ function seedReplicaTasks(v: MysqlReplVars): TaskDef[] {
   ];
 }
 
+/**
+ * The clone's primitive replaced from the file without restarting an instance: unmanaged for the change, the
+ * resource's history refreshed (re-probed with the new parameters), managed again.
+ */
+function updateCloneScript(v: MysqlReplVars): string {
+  const clone = shq(cloneId(v));
+  return [
+    'set -e',
+    `crm_resource --resource ${clone} --meta --set-parameter is-managed --parameter-value false >/dev/null`,
+    `cibadmin --replace --scope resources --xml-file ${PRIMITIVE_XML}`,
+    `crm_resource --refresh --resource ${shq(v.mysqlReplResource)} >/dev/null`,
+    `timeout ${v.mysqlReplTimeout} crm_resource --wait >/dev/null 2>&1 || :`,
+    `crm_resource --resource ${clone} --meta --delete-parameter is-managed >/dev/null`,
+    `rm -f ${shq(CLONE_MARKER)}`,
+    'echo updated',
+  ].join('\n');
+}
+
 function clusterTasks(v: MysqlReplVars): TaskDef[] {
   const clone = cloneId(v);
   const vip = v.mysqlReplVip;
+  const vipParams = `ip=${vip.ip} cidr_netmask=${vip.cidrNetmask} nic=${vip.nic}`;
   return [
     tasks.shell('no systemd-run mariadb (Pacemaker starts every instance)', {
       cmd: 'systemctl stop mariadb',
       unless: '! systemctl is-active -q mariadb',
     }),
-    tasks.template('promotable clone definition (root only: holds the replication password)', (ctx) => ({
-      src: 'clone.xml.ejs',
-      dest: CLONE_XML,
-      mode: '0600',
-      owner: 'root',
-      vars: { rsc: v.mysqlReplResource, clone, xml: xmlAttr, ...cloneSpec(v, membersOf(v, ctx).map((m) => m.name)) },
-    }), { when: isFirst(v) }),
-    ensure(v, `promotable clone ${clone} (ocf:heartbeat:mariadb)`, `//clone[@id='${clone}']`, `cibadmin --create -o resources --xml-file ${CLONE_XML}`),
+    ensure(v, `promotable clone ${clone} (ocf:heartbeat:mariadb)`, `//clone[@id='${clone}']`,
+      `cibadmin --create -o resources --xml-file ${CLONE_XML} && rm -f ${shq(CLONE_MARKER)}`),
+    tasks.shell(`clone ${clone} parameters updated from the definition (no instance restarted)`, { cmd: updateCloneScript(v), unless: `[ ! -e ${shq(CLONE_MARKER)} ]` }, {
+      when: isFirst(v),
+    }),
     ensure(v, `writer VIP ${vip.name} (${vip.ip})`, `//primitive[@id='${vip.name}']`,
       `pcs resource create ${shq(vip.name)} ocf:heartbeat:IPaddr2 ip=${shq(vip.ip)} cidr_netmask=${vip.cidrNetmask} nic=${shq(vip.nic)} op monitor interval=2s`),
+    tasks.shell(`writer VIP ${vip.name} parameters (${vipParams})`, {
+      cmd: `pcs resource update ${shq(vip.name)} ip=${shq(vip.ip)} cidr_netmask=${vip.cidrNetmask} nic=${shq(vip.nic)}`,
+      unless: `${NV_FN}\n` + ([['ip', vip.ip], ['cidr_netmask', String(vip.cidrNetmask)], ['nic', vip.nic]] as const).map(([k, val]) => `[ "$(nv ${shq(vip.name)} ${k})" = ${shq(val)} ]`).join(' && '),
+    }, { when: isFirst(v) }),
     ensure(v, `colocate ${vip.name} with the promoted ${clone}`, `//rsc_colocation[@rsc='${vip.name}' and @with-rsc='${clone}']`,
       `pcs constraint colocation add ${shq(vip.name)} with Promoted ${shq(clone)} INFINITY`),
     ensure(v, `order promote ${clone} then start ${vip.name}`, `//rsc_order[@first='${clone}' and @then='${vip.name}']`,
       `pcs constraint order promote ${shq(clone)} then start ${shq(vip.name)}`),
+    // A new clone starts every instance with the config on disk: no restart owed.
+    tasks.file('no restart owed (instances started by the new clone)', { path: RESTART_MARKER, state: 'absent' }, { when: (ctx) => !managed(ctx) }),
     tasks.waitFor('promoted, or a replica with Slave_IO_Running and Slave_SQL_Running = Yes', {
       command: `ro=$(${sqlRo} 2>/dev/null) || exit 1; [ "$ro" = 0 ] && exit 0; ` +
         `s=$(mariadb -e 'SHOW SLAVE STATUS\\G' 2>/dev/null); echo "$s" | grep -q 'Slave_IO_Running: Yes' && echo "$s" | grep -q 'Slave_SQL_Running: Yes'`,
@@ -279,15 +391,45 @@ function clusterTasks(v: MysqlReplVars): TaskDef[] {
       cmd: `if [ "$(${sqlRo})" = 0 ]; then mariadb -N -B < ${USERS_SQL}; else echo 'HPL_SAME (replica)'; fi`,
       changedWhen: (o) => o.stdout.includes('HPL_CHANGED'),
     }),
+    // Its restart is a handler, rolled by the phase's `rolling` option after every node is up: replicas one at a
+    // time, then the promoted node through a switchover (rolling.ts).
+    tasks.shell('server config changed since this instance started', {
+      cmd: `if [ -e ${shq(RESTART_MARKER)} ]; then echo pending; else echo none; fi`,
+      checkSafe: true,
+      changedWhen: (o) => /^pending$/m.test(o.stdout),
+    }, { notify: [MYSQL_REPL_RESTART_HANDLER] }),
   ];
+}
+
+/**
+ * Address settings that cannot work, refused before any host is touched (the engine builds the task lists in its
+ * preflight): mysqld must listen on every address — the writer VIP is added to the promoted node after mysqld
+ * started, and replicas connect by node name — so no HAProxy listener of these hosts (`haproxyServices`, inventory
+ * variables are one namespace) may want the same port.
+ */
+export function addressProblem(v: MysqlReplVars): string | undefined {
+  if (v.mysqlReplBindAddress !== '0.0.0.0') {
+    return `mysqlReplBindAddress: '${v.mysqlReplBindAddress}' makes mysqld listen on ${v.mysqlReplBindAddress || "the node's address"} only: ` +
+      `the writer VIP ${v.mysqlReplVip.ip} would refuse every connection; use '0.0.0.0' (and no HAProxy listener on port ${v.mysqlReplPort} on these hosts)`;
+  }
+  const services = Array.isArray(v['haproxyServices']) ? (v['haproxyServices'] as Array<{ name?: unknown; port?: unknown; bind?: unknown }>) : [];
+  const clash = services.find((x) => x.port === v.mysqlReplPort);
+  if (clash) {
+    return `mysqlReplPort: mysqld listens on 0.0.0.0:${v.mysqlReplPort} (mysqlReplBindAddress), but haproxyServices listener ${String(clash.name)} ` +
+      `binds ${Array.isArray(clash.bind) ? clash.bind.join(', ') : '?'}:${v.mysqlReplPort} on these hosts; move one of them to another port`;
+  }
+  return undefined;
 }
 
 export const mysqlReplicationRole = defineRole<MysqlReplVars>({
   name: 'mysql-replication',
   clustered: true,
+  rolling: mysqlReplRolling,
   defaults: mysqlReplDefaults,
   schema: mysqlReplSchema,
   tasks: (v) => {
+    const address = addressProblem(v);
+    if (address !== undefined) throw new HaplayError('E_VARS', `mysql-replication: ${address}`);
     switch (v.mysqlReplStep) {
       case 'prepare':
         return prepareTasks(v);
@@ -299,6 +441,37 @@ export const mysqlReplicationRole = defineRole<MysqlReplVars>({
         return clusterTasks(v);
     }
   },
+  converge: {
+    'haplay state directory': via('inert', 'holds the markers below'),
+    'server log directory': via('inert', "the agent's server log (`log` parameter); no setting"),
+    'replication config (server_id, binlog, GTID, semi-sync)': via(
+      'rolling',
+      'the restart marker, then `' + MYSQL_REPL_RESTART_HANDLER + '` rolled node by node through the contract in the cluster phase ' +
+      '(replicas one at a time, the promoted node last through a switchover; gated: one promoted, replicas caught up, semi-sync, the writer VIP). ' +
+      'Refused before any host is touched: `mysqlReplBindAddress` other than 0.0.0.0, an `haproxyServices` listener on `mysqlReplPort`; ' +
+      'refused before the nodes change: another member list, port or resource id of a running clone',
+    ),
+    'replication client file (root only)': via(
+      'rolling',
+      'a changed replication account restarts every instance through the contract (the agent gives a replica its credentials only at CHANGE MASTER, on start)',
+    ),
+    'users SQL (root only)': via('on-use', 'run by `users on the promoted node` (and the seed): passwords and grants compared and changed live, binlogged to the replicas'),
+    'seeded marker (initial master)': via('inert', 'a replica is seeded once; never again once Pacemaker manages the clone'),
+    'promotable clone definition (root only: holds the replication password)': via('pacemaker', 'creates the clone once (`cibadmin --create`); later changes go through the primitive file below'),
+    'mariadb primitive definition (root only), for updates of the clone': via(
+      'pacemaker',
+      'the clone marker, then `clone … parameters updated from the definition`: the clone unmanaged, the primitive replaced (`cibadmin --replace`), refreshed, managed again — no instance restarted; the new replication password reaches the replicas by the rolled restart above',
+    ),
+    'no restart owed (instances started by the new clone)': via('inert', 'removes the restart marker: a new clone starts every instance with the config on disk'),
+    [RESTART_PENDING]: via('inert', 'the marker survives a failed run: the cluster phase restarts a marked node through the contract'),
+    [CLONE_PENDING]: via('inert', 'the marker survives a failed run: the next cluster phase updates the clone from the file'),
+  },
+  handlers: (v) => [
+    tasks.copy(RESTART_PENDING, { dest: RESTART_MARKER, content: 'server config changed\n', mode: '0644' }),
+    tasks.copy(CLONE_PENDING, { dest: CLONE_MARKER, content: 'clone definition changed\n', mode: '0600' }),
+    // Two builders whose values go through shq (rolling.ts), run one after the other.
+    tasks.shell(MYSQL_REPL_RESTART_HANDLER, (ctx) => ({ cmd: [stopCommand(v, ctx.host), startCommand(v, ctx.host)].join('\n') })),
+  ],
 });
 
 export default mysqlReplicationRole;
@@ -312,6 +485,13 @@ export function mysqlReplicationPhases(opts: { hosts?: string; vars: Partial<Var
     { name: 'mysql-replication: prepare', hosts, roles: step('prepare') },
     { name: 'mysql-replication: seed master', hosts, roles: step('seed-master') },
     { name: 'mysql-replication: seed replicas', hosts, serial: 1, roles: step('seed-replicas') },
-    { name: 'mysql-replication: cluster', hosts, roles: step('cluster') },
+    // Config restarts are rolled through the role's contract: replicas one at a time, the promoted node last through
+    // a switchover; each gated (one promoted, replicas caught up, semi-sync, the writer VIP).
+    {
+      name: 'mysql-replication: cluster',
+      hosts,
+      roles: step('cluster'),
+      rolling: { role: 'mysql-replication', gateTimeoutS: opts.vars.mysqlReplTimeout ?? mysqlReplDefaults.mysqlReplTimeout },
+    },
   ];
 }

@@ -38,11 +38,6 @@ const VARIANTS: Record<string, Record<string, unknown>[]> = {
  * passes on branches without those fixes, and so a stale entry fails (remove it once the role declares its path).
  */
 const ALLOWED_GAPS: Record<string, string[]> = {
-  // owned by mysql-replication fix in flight (issue 14 item 2)
-  'mysql-replication': [
-    'haplay state directory', 'server log directory', 'replication config (server_id, binlog, GTID, semi-sync)', 'replication client file (root only)',
-    'users SQL (root only)', 'seeded marker (initial master)', 'promotable clone definition (root only: holds the replication password)',
-  ],
 };
 
 async function builtInRoles(): Promise<RoleDef<any>[]> {

@@ -52,10 +52,11 @@ async function pacemakerView(from: string): Promise<{ promoted: string[]; unprom
 
 /** Each running node's replication state: read_only and, on replicas, both threads and the master. */
 async function replication(nodes: string[]): Promise<Record<string, string>> {
-  const r = await lab('exec', nodes.join(','), '--',
-    `s=$(mariadb -e 'SHOW SLAVE STATUS\\G' 2>/dev/null); echo "REPL=$(hostname) ro=$(mariadb -N -B -e 'SELECT @@read_only' 2>/dev/null)` +
+  const r = await L.outputs(nodes.join(','),
+    `s=$(mariadb -e 'SHOW SLAVE STATUS\\G' 2>/dev/null); echo "ro=$(mariadb -N -B -e 'SELECT @@read_only' 2>/dev/null)` +
       ` io=$(echo "$s" | sed -n 's/ *Slave_IO_Running: //p') sql=$(echo "$s" | sed -n 's/ *Slave_SQL_Running: //p') master=$(echo "$s" | sed -n 's/ *Master_Host: //p')"`);
-  return Object.fromEntries([...r.out.matchAll(/^REPL=(\S+) (.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+  // A node that did not answer has no entry (as before: absent, not an empty state).
+  return Object.fromEntries([...r].filter(([, v]) => v !== ''));
 }
 
 /** `promoted` read-write, every other node of `nodes` a replica of it with both threads running. */
