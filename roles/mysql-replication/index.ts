@@ -15,52 +15,57 @@
 //                                   contract (rolling.ts: replicas first, then a switchover of the promoted node).
 // Variables are prefixed `mysqlRepl…`: inventory variables are one flat namespace shared by every role.
 import { fileURLToPath } from 'node:url';
-import { defineRole, HaplayError, shq, tasks, via, type HostInfo, type PhaseDef, type Secret, type TaskContext, type TaskDef, type VarsWithout } from 'haplay';
+import { defineRole, HaplayError, MapOf, SecretVar, shq, tasks, Type, via, type HostInfo, type PhaseDef, type Secret, type Static, type TaskContext, type TaskDef, type VarsWithout } from 'haplay';
 import { galeraUserSchema, usersSqlVars, type GaleraUser } from '../galera/index.js';
 import { mysqlReplRolling, REPL_CNF, RESTART_MARKER, startCommand, stopCommand } from './rolling.js';
 
 export { mysqlReplRolling, RESTART_MARKER } from './rolling.js';
 
-export type MysqlReplStep = 'prepare' | 'seed-master' | 'seed-replicas' | 'cluster';
 
-export interface MysqlReplVip extends Record<string, unknown> {
-  /** Resource id (`vip-db`). */
-  name: string;
-  ip: string;
-  cidrNetmask: number;
-  nic: string;
-}
+const ID = '^[A-Za-z][A-Za-z0-9_-]*$';
 
-export interface MysqlReplVars extends Record<string, unknown> {
-  /** Which task list (mysqlReplicationPhases sets it per phase). */
-  mysqlReplStep: MysqlReplStep;
-  /** Host pattern of the database nodes (inventory order = server_id order; also the agent's node_list). */
-  mysqlReplNodes: string;
-  /** Node the replicas are seeded from (default: the first of mysqlReplNodes). */
-  mysqlReplInitialMaster?: string;
-  /** Replication account (the agent also uses it for its local administration: read_only, CHANGE MASTER, KILL). */
-  mysqlReplUser: string;
-  mysqlReplPassword: Secret;
-  /** Host part of the replication account. */
-  mysqlReplUserHost: string;
-  /** More accounts, created on the promoted node (same shape as galeraUsers). */
-  mysqlReplUsers: GaleraUser[];
-  /** Writer VIP, colocated with the promoted instance and started after promotion. */
-  mysqlReplVip: MysqlReplVip;
-  /** Primitive id; the promotable clone is `<id>-clone`. */
-  mysqlReplResource: string;
-  mysqlReplPort: number;
-  /** Address the server listens on: 0.0.0.0, the only value that works (clients reach the promoted server through the
-   * writer VIP, replicas by node name); anything else is refused before any host is touched (addressProblem). */
-  mysqlReplBindAddress: string;
-  /** server_id of the first node; the others count up in inventory order. */
-  mysqlReplServerIdBase: number;
-  /** More [mysqld] options (`max_connections: 300`); a change restarts the servers through the rolling contract. */
-  mysqlReplMysqldOptions: Record<string, string | number>;
-  /** Seconds to wait for promotion / replication after the clone starts. */
-  mysqlReplTimeout: number;
-  mysqlReplPackages: { debian: string[]; redhat: string[] };
-}
+/** Server options the role sets itself (replication.cnf.ejs): not overridable through mysqlReplMysqldOptions. */
+export const MANAGED_OPTIONS = [
+  'bind-address', 'bind_address', 'port', 'server_id', 'server-id', 'log_bin', 'log-bin', 'relay_log', 'binlog_format', 'log_slave_updates',
+  'gtid_strict_mode', 'gtid_domain_id', 'sync_binlog', 'skip-slave-start', 'read_only', 'rpl_semi_sync_slave_enabled', 'init-rpl-role',
+] as const;
+
+export const mysqlReplSchema = Type.Object({
+  mysqlReplStep: Type.Enum(['prepare', 'seed-master', 'seed-replicas', 'cluster'], { description: 'Which task list (mysqlReplicationPhases sets it per phase).' }),
+  mysqlReplNodes: Type.String({ minLength: 1, description: 'Host pattern of the database nodes (inventory order = server_id order; also the agent\'s node_list).' }),
+  mysqlReplInitialMaster: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]+$', description: 'Node the replicas are seeded from (default: the first of mysqlReplNodes).' })),
+  mysqlReplUser: Type.String({ pattern: '^[A-Za-z0-9_]{1,32}$', description: 'Replication account (the agent also uses it for its local administration: read_only, CHANGE MASTER, KILL).' }),
+  mysqlReplPassword: SecretVar(),
+  mysqlReplUserHost: Type.String({ pattern: '^[A-Za-z0-9_.%:-]{1,60}$', description: 'Host part of the replication account.' }),
+  mysqlReplUsers: Type.Array(galeraUserSchema, { description: 'More accounts, created on the promoted node (same shape as galeraUsers).' }),
+  mysqlReplVip: Type.Object({
+    name: Type.String({ pattern: ID, description: 'Resource id (`vip-db`).' }),
+    ip: Type.String({ pattern: '^[0-9]{1,3}(\\.[0-9]{1,3}){3}$' }),
+    cidrNetmask: Type.Integer({ minimum: 1, maximum: 32 }),
+    nic: Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }),
+  }, { additionalProperties: false, description: 'Writer VIP, colocated with the promoted instance and started after promotion.' }),
+  mysqlReplResource: Type.String({ pattern: ID, description: 'Primitive id; the promotable clone is `<id>-clone`.' }),
+  mysqlReplPort: Type.Integer({ minimum: 1, maximum: 65535 }),
+  mysqlReplBindAddress: Type.String({
+    pattern: '^([0-9]{1,3}(\\.[0-9]{1,3}){3})?$',
+    description: 'Address the server listens on: 0.0.0.0, the only value that works (clients reach the promoted server through the writer VIP, replicas by node name); anything else is refused before any host is touched (addressProblem).',
+  }),
+  mysqlReplServerIdBase: Type.Integer({ minimum: 1, maximum: 4294967000, description: 'server_id of the first node; the others count up in inventory order.' }),
+  mysqlReplMysqldOptions: MapOf(Type.Union([Type.Integer(), Type.String({ pattern: '^[A-Za-z0-9_.,:/+-]+$' })]), {
+    propertyNames: { pattern: '^[a-z][a-z0-9_-]*$', not: { enum: [...MANAGED_OPTIONS] } },
+    description: 'More [mysqld] options (`max_connections: 300`); a change restarts the servers through the rolling contract.',
+  }),
+  mysqlReplTimeout: Type.Integer({ minimum: 10, description: 'Seconds to wait for promotion / replication after the clone starts.' }),
+  mysqlReplPackages: Type.Object({
+    debian: Type.Array(Type.String()),
+    redhat: Type.Array(Type.String()),
+  }, { additionalProperties: false }),
+});
+export type MysqlReplVars = Static<typeof mysqlReplSchema>;
+/** The step a mysql-replication phase runs (mysqlReplicationPhases sets it). */
+export type MysqlReplStep = MysqlReplVars['mysqlReplStep'];
+/** The writer VIP (a Pacemaker IPaddr2 resource). */
+export type MysqlReplVip = MysqlReplVars['mysqlReplVip'];
 
 export const mysqlReplDefaults: VarsWithout<MysqlReplVars, 'mysqlReplStep' | 'mysqlReplPassword' | 'mysqlReplVip'> = {
   mysqlReplNodes: 'controllers',
@@ -77,59 +82,6 @@ export const mysqlReplDefaults: VarsWithout<MysqlReplVars, 'mysqlReplStep' | 'my
     debian: ['mariadb-server', 'mariadb-client', 'resource-agents', 'bc'],
     redhat: ['mariadb-server', 'mariadb', 'resource-agents', 'bc'],
   },
-};
-
-const ID = '^[A-Za-z][A-Za-z0-9_-]*$';
-
-/** Server options the role sets itself (replication.cnf.ejs): not overridable through mysqlReplMysqldOptions. */
-export const MANAGED_OPTIONS = [
-  'bind-address', 'bind_address', 'port', 'server_id', 'server-id', 'log_bin', 'log-bin', 'relay_log', 'binlog_format', 'log_slave_updates',
-  'gtid_strict_mode', 'gtid_domain_id', 'sync_binlog', 'skip-slave-start', 'read_only', 'rpl_semi_sync_slave_enabled', 'init-rpl-role',
-] as const;
-
-export const mysqlReplSchema = {
-  type: 'object',
-  properties: {
-    mysqlReplStep: { enum: ['prepare', 'seed-master', 'seed-replicas', 'cluster'] },
-    mysqlReplNodes: { type: 'string', minLength: 1 },
-    mysqlReplInitialMaster: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
-    mysqlReplUser: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$' },
-    mysqlReplPassword: { secret: true },
-    mysqlReplUserHost: { type: 'string', pattern: '^[A-Za-z0-9_.%:-]{1,60}$' },
-    mysqlReplUsers: { type: 'array', items: galeraUserSchema },
-    mysqlReplVip: {
-      type: 'object',
-      properties: {
-        name: { type: 'string', pattern: ID },
-        ip: { type: 'string', pattern: '^[0-9]{1,3}(\\.[0-9]{1,3}){3}$' },
-        cidrNetmask: { type: 'integer', minimum: 1, maximum: 32 },
-        nic: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
-      },
-      required: ['name', 'ip', 'cidrNetmask', 'nic'],
-      additionalProperties: false,
-    },
-    mysqlReplResource: { type: 'string', pattern: ID },
-    mysqlReplPort: { type: 'integer', minimum: 1, maximum: 65535 },
-    mysqlReplBindAddress: { type: 'string', pattern: '^([0-9]{1,3}(\\.[0-9]{1,3}){3})?$' },
-    mysqlReplServerIdBase: { type: 'integer', minimum: 1, maximum: 4294967000 },
-    mysqlReplMysqldOptions: {
-      type: 'object',
-      propertyNames: { pattern: '^[a-z][a-z0-9_-]*$', not: { enum: [...MANAGED_OPTIONS] } },
-      additionalProperties: { anyOf: [{ type: 'integer' }, { type: 'string', pattern: '^[A-Za-z0-9_.,:/+-]+$' }] },
-    },
-    mysqlReplTimeout: { type: 'integer', minimum: 10 },
-    mysqlReplPackages: {
-      type: 'object',
-      properties: { debian: { type: 'array', items: { type: 'string' } }, redhat: { type: 'array', items: { type: 'string' } } },
-      required: ['debian', 'redhat'],
-      additionalProperties: false,
-    },
-  },
-  required: [
-    'mysqlReplStep', 'mysqlReplNodes', 'mysqlReplUser', 'mysqlReplPassword', 'mysqlReplUserHost', 'mysqlReplUsers', 'mysqlReplVip',
-    'mysqlReplResource', 'mysqlReplPort', 'mysqlReplBindAddress', 'mysqlReplServerIdBase', 'mysqlReplMysqldOptions', 'mysqlReplTimeout',
-    'mysqlReplPackages',
-  ],
 };
 
 /** Marker: this replica was seeded from the initial master (never seeded twice). */
@@ -407,7 +359,7 @@ function clusterTasks(v: MysqlReplVars): TaskDef[] {
  * started, and replicas connect by node name — so no HAProxy listener of these hosts (`haproxyServices`, inventory
  * variables are one namespace) may want the same port.
  */
-export function addressProblem(v: MysqlReplVars): string | undefined {
+export function addressProblem(v: MysqlReplVars & Record<string, unknown>): string | undefined {
   if (v.mysqlReplBindAddress !== '0.0.0.0') {
     return `mysqlReplBindAddress: '${v.mysqlReplBindAddress}' makes mysqld listen on ${v.mysqlReplBindAddress || "the node's address"} only: ` +
       `the writer VIP ${v.mysqlReplVip.ip} would refuse every connection; use '0.0.0.0' (and no HAProxy listener on port ${v.mysqlReplPort} on these hosts)`;
@@ -421,7 +373,7 @@ export function addressProblem(v: MysqlReplVars): string | undefined {
   return undefined;
 }
 
-export const mysqlReplicationRole = defineRole<MysqlReplVars>({
+export const mysqlReplicationRole = defineRole({
   name: 'mysql-replication',
   clustered: true,
   rolling: mysqlReplRolling,

@@ -11,6 +11,7 @@ import { validateRoleVars } from '../../src/engine/vars.js';
 import galera from '../../roles/galera/index.js';
 import haproxy from '../../roles/haproxy/index.js';
 import keepalived from '../../roles/keepalived/index.js';
+import mysqlReplication from '../../roles/mysql-replication/index.js';
 import novaNetwork from '../../roles/nova-network-multihost/index.js';
 import pacemaker from '../../roles/pacemaker/index.js';
 import qpid from '../../roles/qpid/index.js';
@@ -19,7 +20,7 @@ import fuel from '../../inventory/fuel-ha.js';
 import redhat from '../../inventory/redhat-ha.js';
 
 const handWritten = JSON.parse(readFileSync(new URL('../fixtures/role-schemas-hand-written.json', import.meta.url), 'utf8')) as Record<string, object>;
-const roles: Record<string, RoleDef<any>> = { haproxy, keepalived, pacemaker, galera, qpid, 'nova-network-multihost': novaNetwork, swift };
+const roles: Record<string, RoleDef<any>> = { haproxy, keepalived, pacemaker, galera, 'mysql-replication': mysqlReplication, qpid, 'nova-network-multihost': novaNetwork, swift };
 
 /** The verdict of validation: 'ok', or the message and every further problem. */
 function verdict(role: RoleDef<any>, vars: Record<string, unknown>): unknown {
