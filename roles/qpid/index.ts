@@ -294,7 +294,8 @@ function rabbitmqTasks(v: QpidVars): TaskDef[] {
       : []),
     // One rabbitmqctl call reads what the four kinds of account task below check; a task whose state it shows in
     // place is skipped, any other runs its own check (its `unless`) as before.
-    tasks.probe('broker definitions (one rabbitmqctl call)', { cmd: definitionsScript(v.qpidUser), stdin: v.qpidPassword }, { when: accountsHere, register: DEFS }),
+    // No answer (check mode on a host without the broker yet): every account task runs its own check.
+    tasks.probe('broker definitions (one rabbitmqctl call)', { cmd: definitionsScript(v.qpidUser), stdin: v.qpidPassword, ignoreErrors: true }, { when: accountsHere, register: DEFS }),
     tasks.command(`vhost ${v.qpidVhost}`, { cmd: rabbit.addVhost(v.qpidVhost), unless: rabbit.vhostPresent(v.qpidVhost) }, {
       when: (ctx) => accountsHere(ctx) && !defined.vhost(defsOf(ctx), v.qpidVhost),
     }),

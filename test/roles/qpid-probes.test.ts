@@ -101,7 +101,7 @@ describe('role qpid: the broker definitions in one rabbitmqctl call', () => {
     expect(defined.user(parseDefinitions(gone.out), 'openstack')).toBe(false);
   });
 
-  it('a broker that does not answer: the script fails (the probe fails the host, as rabbitmqctl did before)', () => {
+  it('a broker that does not answer: the script fails (the probe ignores it: every account task runs its own check)', () => {
     const bin = mkdtempSync(join(tmp, 'bin-'));
     writeFileSync(join(bin, 'rabbitmqctl'), '#!/bin/sh\necho "Error: unable to perform an operation on node" >&2\nexit 69\n');
     chmodSync(join(bin, 'rabbitmqctl'), 0o755);
