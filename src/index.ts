@@ -3,6 +3,10 @@ export { defineInventory } from './inventory/define.js';
 export type { InventorySpec, HostSpec, GroupSpec, BecomeSpec, Inventory, Host, Group } from './inventory/types.js';
 export { secret, isSecret } from './secret.js';
 export type { Secret } from './secret.js';
+// TypeBox, to declare role variables once (the type and the ajv schema from one object).
+export type { Static } from 'typebox';
+export { Type } from './schema-type.js';
+export { Const, MapOf, OneOf, SecretVar } from './schema.js';
 export { HaplayError, isHaplayError } from './errors.js';
 export type { ErrorCode } from './errors.js';
 export { shq, shjoin } from './ssh/quote.js';

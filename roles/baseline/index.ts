@@ -1,25 +1,20 @@
 // The example role: a host baseline (a sysctl, a templated config file listing the cluster, packages, a service).
 // Used by the tests and the main job; `root` lets loopback test hosts, which share one machine, keep separate files.
-import { defineRole, shq, tasks, via } from 'haplay';
+import { defineRole, shq, tasks, Type, via, type Static } from 'haplay';
 
-export interface BaselineVars extends Record<string, unknown> {
-  /** Filesystem prefix for the files this role manages ('' on real hosts). */
-  root: string;
-  /** Text of the message of the day. */
-  motd: string;
-  /** Kernel settings, persisted and applied (only where the role manages the kernel). */
-  sysctl: Record<string, string>;
-  /** Manage the kernel settings (false on loopback test hosts, which share the machine's kernel). */
-  manageKernel: boolean;
-  /** Packages that must be installed. */
-  packages: string[];
-  /** A systemd service that must be enabled and running (skipped on hosts without systemd). */
-  service: string;
-  /** Pattern of the hosts listed in the cluster file. */
-  clusterPattern: string;
-}
+// The variables, declared once: `BaselineVars` and the ajv schema both come from this object.
+const Vars = Type.Object({
+  root: Type.String({ pattern: '^(|/.*[^/])$', description: "Filesystem prefix for the files this role manages ('' on real hosts)." }),
+  motd: Type.String({ description: 'Text of the message of the day.' }),
+  sysctl: Type.Record(Type.String(), Type.String(), { description: 'Kernel settings, persisted and applied (only where the role manages the kernel).' }),
+  manageKernel: Type.Boolean({ description: "Manage the kernel settings (false on loopback test hosts, which share the machine's kernel)." }),
+  packages: Type.Array(Type.String({ minLength: 1 }), { description: 'Packages that must be installed.' }),
+  service: Type.String({ minLength: 1, description: 'A systemd service that must be enabled and running (skipped on hosts without systemd).' }),
+  clusterPattern: Type.String({ minLength: 1, description: 'Pattern of the hosts listed in the cluster file.' }),
+});
+export type BaselineVars = Static<typeof Vars>;
 
-export default defineRole<BaselineVars>({
+export default defineRole({
   name: 'baseline',
   defaults: {
     root: '',
@@ -30,19 +25,7 @@ export default defineRole<BaselineVars>({
     service: 'ssh',
     clusterPattern: 'all',
   },
-  schema: {
-    type: 'object',
-    properties: {
-      root: { type: 'string', pattern: '^(|/.*[^/])$' },
-      motd: { type: 'string' },
-      sysctl: { type: 'object', additionalProperties: { type: 'string' } },
-      manageKernel: { type: 'boolean' },
-      packages: { type: 'array', items: { type: 'string', minLength: 1 } },
-      service: { type: 'string', minLength: 1 },
-      clusterPattern: { type: 'string', minLength: 1 },
-    },
-    required: ['root', 'motd', 'sysctl', 'manageKernel', 'packages', 'service', 'clusterPattern'],
-  },
+  schema: Vars,
   tasks: (v) => [
     tasks.file('haplay config directory', { path: `${v.root}/etc/haplay`, state: 'directory', mode: '0755' }),
     tasks.copy('message of the day', { dest: `${v.root}/etc/haplay/motd`, content: `${v.motd}\n`, mode: '0644' }),

@@ -11,63 +11,10 @@
 //                                     runs node by node through galeraRolling (gate, HAProxy drain, restart,
 //                                     Synced, back UP): never two members down, the writer last.
 // Variables are prefixed `galera…`: inventory variables are one flat namespace shared by every role.
-import { defineRole, HaplayError, shq, tasks, via, type HostInfo, type PhaseDef, type ProbeOutput, type RoleDef, type RoleGuard, type Secret, type TaskContext, type TaskDef, type VarsWithout } from 'haplay';
+import { Const, defineRole, HaplayError, type HostInfo, MapOf, type PhaseDef, type ProbeOutput, type RoleDef, type RoleGuard, SecretVar, shq, type Static, type TaskContext, type TaskDef, tasks, Type, type VarsWithout, via } from 'haplay';
 import { decide, keyValues, needsRecover, parseReport, type Decision, type Member } from './decide.js';
 
 export { decide, parseReport, positionOf, needsRecover, type Decision, type Member, type MemberReport } from './decide.js';
-
-/** A database account, created on one Primary node (it replicates). */
-export interface GaleraUser extends Record<string, unknown> {
-  name: string;
-  /** Host part of the account (`%`, `localhost`, `198.18.0.%`). */
-  host: string;
-  password: Secret;
-  /** Grants, each `<privileges> ON <db>.<table>`, e.g. `ALL PRIVILEGES ON nova.*`. */
-  privileges: string[];
-  grantOption?: boolean;
-}
-
-export type GaleraStep = 'prepare' | 'bootstrap' | 'join';
-
-export interface GaleraVars extends Record<string, unknown> {
-  /** Which task list (galeraPhases sets it per phase). */
-  galeraStep: GaleraStep;
-  /** Host pattern of the cluster members (inventory order; the first bootstraps a new cluster). */
-  galeraNodes: string;
-  galeraClusterName: string;
-  /** Member that bootstraps a brand-new cluster (default: the first of galeraNodes). Recovery ignores it. */
-  galeraBootstrapNode?: string;
-  /** Recover even when a member cannot report its position (from the most advanced of those that did). */
-  galeraForceBootstrap: boolean;
-  /** State Snapshot Transfer: rsync (no credentials) or mariabackup (needs galeraSstPassword). */
-  galeraSstMethod: 'rsync' | 'mariabackup';
-  /** Password of the `galeraSstUser` account for mariabackup SST. */
-  galeraSstPassword?: Secret;
-  galeraSstUser: string;
-  /** gcache.size (IST window), e.g. `256M`. */
-  galeraGcacheSize: string;
-  galeraPort: number;
-  /** clustercheck (HTTP 200 when Synced) for the haproxy `galera` listener. */
-  galeraCheckPort: number;
-  galeraMaxConnections: number;
-  galeraSlaveThreads: number;
-  /** More [mysqld] options (`innodb_buffer_pool_size: '256M'`). */
-  galeraMysqldOptions: Record<string, string | number>;
-  /** Start mariadb at boot. Off by default: after a full outage the deploy (which compares positions) recovers. */
-  galeraStartOnBoot: boolean;
-  galeraUsers: GaleraUser[];
-  /** Seconds to wait for a node to reach Synced (an SST of a big datadir takes long). */
-  galeraSyncTimeout: number;
-  galeraPackages: { debian: string[]; redhat: string[] };
-  galeraProvider: string;
-  galeraDatadir: string;
-  galeraServiceName: string;
-  /**
-   * For `haplay rolling --role galera`: the HAProxy nodes (host pattern) and listeners whose server for a node is put
-   * in maint with its sessions shut down before the node stops (`false`: no HAProxy in front of the cluster).
-   */
-  galeraHaproxy: { hosts: string; backends: string[] } | false;
-}
 
 export const galeraDefaults: VarsWithout<GaleraVars, 'galeraStep'> = {
   galeraNodes: 'controllers',
@@ -97,84 +44,61 @@ export const galeraDefaults: VarsWithout<GaleraVars, 'galeraStep'> = {
 
 const NAME = '^[A-Za-z0-9_-]+$';
 const PATH = '^/[A-Za-z0-9_./-]+$';
-const port = { type: 'integer', minimum: 1, maximum: 65535 };
+const port = (note: { description?: string } = {}) => Type.Integer({ minimum: 1, maximum: 65535, ...note });
 
 /** Schema of one GaleraUser (shared with role mysql-replication): names and grants are inlined in SQL, so strict. */
-export const galeraUserSchema = {
-  type: 'object',
-  properties: {
-    name: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$' },
-    host: { type: 'string', pattern: '^[A-Za-z0-9_.%:-]{1,60}$' },
-    password: { secret: true },
-    privileges: {
-      type: 'array',
-      minItems: 1,
-      items: { type: 'string', pattern: '^[A-Z][A-Z ,_]* ON (\\*|[A-Za-z0-9_]+)\\.(\\*|[A-Za-z0-9_]+)$' },
-    },
-    grantOption: { type: 'boolean' },
-  },
-  required: ['name', 'host', 'password', 'privileges'],
-  additionalProperties: false,
-};
+export const galeraUserSchema = Type.Object({
+  name: Type.String({ pattern: '^[A-Za-z0-9_]{1,32}$' }),
+  host: Type.String({ pattern: '^[A-Za-z0-9_.%:-]{1,60}$', description: 'Host part of the account (`%`, `localhost`, `198.18.0.%`).' }),
+  password: SecretVar(),
+  privileges: Type.Array(Type.String({ pattern: '^[A-Z][A-Z ,_]* ON (\\*|[A-Za-z0-9_]+)\\.(\\*|[A-Za-z0-9_]+)$' }), { minItems: 1, description: 'Grants, each `<privileges> ON <db>.<table>`, e.g. `ALL PRIVILEGES ON nova.*`.' }),
+  grantOption: Type.Optional(Type.Boolean()),
+}, { additionalProperties: false });
 
-export const galeraSchema = {
-  type: 'object',
-  properties: {
-    galeraStep: { enum: ['prepare', 'bootstrap', 'join'] },
-    galeraNodes: { type: 'string', minLength: 1 },
-    galeraClusterName: { type: 'string', pattern: NAME, maxLength: 64 },
-    galeraBootstrapNode: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
-    galeraForceBootstrap: { type: 'boolean' },
-    galeraSstMethod: { enum: ['rsync', 'mariabackup'] },
-    galeraSstPassword: { secret: true },
-    galeraSstUser: { type: 'string', pattern: '^[A-Za-z0-9_]{1,32}$' },
-    galeraGcacheSize: { type: 'string', pattern: '^[0-9]+[KMG]?$' },
-    galeraPort: port,
-    galeraCheckPort: port,
-    galeraMaxConnections: { type: 'integer', minimum: 10, maximum: 100000 },
-    galeraSlaveThreads: { type: 'integer', minimum: 1, maximum: 256 },
-    galeraMysqldOptions: {
-      type: 'object',
-      propertyNames: { pattern: '^[a-z][a-z0-9_-]*$' },
-      additionalProperties: { anyOf: [{ type: 'integer' }, { type: 'string', pattern: '^[A-Za-z0-9_.,:/+-]+$' }] },
-    },
-    galeraStartOnBoot: { type: 'boolean' },
-    galeraUsers: { type: 'array', items: galeraUserSchema },
-    galeraSyncTimeout: { type: 'integer', minimum: 10 },
-    galeraPackages: {
-      type: 'object',
-      properties: { debian: { type: 'array', items: { type: 'string' } }, redhat: { type: 'array', items: { type: 'string' } } },
-      required: ['debian', 'redhat'],
-      additionalProperties: false,
-    },
-    galeraProvider: { type: 'string', pattern: PATH },
-    galeraDatadir: { type: 'string', pattern: PATH },
-    galeraServiceName: { type: 'string', pattern: '^[A-Za-z0-9_.@-]+$' },
-    galeraHaproxy: {
-      anyOf: [
-        { const: false },
-        {
-          type: 'object',
-          properties: { hosts: { type: 'string', minLength: 1 }, backends: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' } } },
-          required: ['hosts', 'backends'],
-          additionalProperties: false,
-        },
-      ],
-    },
-  },
-  required: [
-    'galeraStep', 'galeraNodes', 'galeraClusterName', 'galeraForceBootstrap', 'galeraSstMethod', 'galeraSstUser', 'galeraGcacheSize',
-    'galeraPort', 'galeraCheckPort', 'galeraMaxConnections', 'galeraSlaveThreads', 'galeraMysqldOptions', 'galeraStartOnBoot',
-    'galeraUsers', 'galeraSyncTimeout', 'galeraPackages', 'galeraProvider', 'galeraDatadir', 'galeraServiceName', 'galeraHaproxy',
-  ],
+export const galeraSchema = Type.Object({
+  galeraStep: Type.Enum(['prepare', 'bootstrap', 'join'], { description: 'Which task list (galeraPhases sets it per phase).' }),
+  galeraNodes: Type.String({ minLength: 1, description: 'Host pattern of the cluster members (inventory order; the first bootstraps a new cluster).' }),
+  galeraClusterName: Type.String({ pattern: NAME, maxLength: 64 }),
+  galeraBootstrapNode: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]+$', description: 'Member that bootstraps a brand-new cluster (default: the first of galeraNodes). Recovery ignores it.' })),
+  galeraForceBootstrap: Type.Boolean({ description: 'Recover even when a member cannot report its position (from the most advanced of those that did).' }),
+  galeraSstMethod: Type.Enum(['rsync', 'mariabackup'], { description: 'State Snapshot Transfer: rsync (no credentials) or mariabackup (needs galeraSstPassword).' }),
+  galeraSstPassword: Type.Optional(SecretVar({ description: 'Password of the `galeraSstUser` account for mariabackup SST.' })),
+  galeraSstUser: Type.String({ pattern: '^[A-Za-z0-9_]{1,32}$' }),
+  galeraGcacheSize: Type.String({ pattern: '^[0-9]+[KMG]?$', description: 'gcache.size (IST window), e.g. `256M`.' }),
+  galeraPort: port(),
+  galeraCheckPort: port({ description: 'clustercheck (HTTP 200 when Synced) for the haproxy `galera` listener.' }),
+  galeraMaxConnections: Type.Integer({ minimum: 10, maximum: 100000 }),
+  galeraSlaveThreads: Type.Integer({ minimum: 1, maximum: 256 }),
+  galeraMysqldOptions: MapOf(Type.Union([Type.Integer(), Type.String({ pattern: '^[A-Za-z0-9_.,:/+-]+$' })]), { propertyNames: { pattern: '^[a-z][a-z0-9_-]*$' }, description: 'More [mysqld] options (`innodb_buffer_pool_size: \'256M\'`).' }),
+  galeraStartOnBoot: Type.Boolean({ description: 'Start mariadb at boot. Off by default: after a full outage the deploy (which compares positions) recovers.' }),
+  galeraUsers: Type.Array(galeraUserSchema),
+  galeraSyncTimeout: Type.Integer({ minimum: 10, description: 'Seconds to wait for a node to reach Synced (an SST of a big datadir takes long).' }),
+  galeraPackages: Type.Object({
+    debian: Type.Array(Type.String()),
+    redhat: Type.Array(Type.String()),
+  }, { additionalProperties: false }),
+  galeraProvider: Type.String({ pattern: PATH }),
+  galeraDatadir: Type.String({ pattern: PATH }),
+  galeraServiceName: Type.String({ pattern: '^[A-Za-z0-9_.@-]+$' }),
+  galeraHaproxy: Type.Union([Const(false), Type.Object({
+    hosts: Type.String({ minLength: 1 }),
+    backends: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), { minItems: 1 }),
+  }, { additionalProperties: false })], { description: 'For `haplay rolling --role galera`: the HAProxy nodes (host pattern) and listeners whose server for a node is put in maint with its sessions shut down before the node stops (`false`: no HAProxy in front of the cluster).' }),
   // mariabackup SST authenticates: no password, no SST.
-  if: { properties: { galeraSstMethod: { const: 'mariabackup' } } },
-  then: { properties: { galeraSstPassword: { secret: true } }, required: ['galeraSstPassword'] },
-};
+}, { if: { properties: { galeraSstMethod: { const: 'mariabackup' } } }, then: { properties: { galeraSstPassword: { secret: true } }, required: ['galeraSstPassword'] } });
+export type GaleraVars = Static<typeof galeraSchema>;
+/** The step a galera phase runs (galeraPhases sets it). */
+export type GaleraStep = GaleraVars['galeraStep'];
+/** A database account, created on one Primary node (it replicates). */
+export type GaleraUser = GaleraVars['galeraUsers'][number];
 
 /** Marker: this node's config changed and it has not been restarted since (survives a failed run). */
 export const RESTART_MARKER = '/var/lib/haplay/galera-restart-pending';
-const CHECK_DISABLE_FILE = '/var/tmp/clustercheck.disabled';
+/**
+ * Present: clustercheck answers 503 (a manual drain, as OSA's /var/tmp/clustercheck.disabled). In root's 0755 state
+ * directory, not world-writable /var/tmp, so no local user can drain a node; user mysql (the check) can still stat it.
+ */
+export const CHECK_DISABLE_FILE = '/var/lib/haplay/galera-clustercheck.disabled';
 
 /** A SQL string literal (default sql_mode: backslash and quote escaped). */
 export const sqlString = (s: string): string => `'${String(s).replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
@@ -261,7 +185,7 @@ function prepareTasks(v: GaleraVars): TaskDef[] {
   });
   return [
     tasks.package('mariadb and galera packages', (ctx) => ({ name: packagesFor(v, ctx), state: 'present' })),
-    tasks.file('haplay state directory', { path: '/var/lib/haplay', state: 'directory', mode: '0755' }),
+    tasks.file('haplay state directory', { path: '/var/lib/haplay', state: 'directory', mode: '0755', owner: 'root', group: 'root' }),
     // The package starts a standalone server on a fresh install; a node joins the cluster only through this role.
     tasks.shell('no standalone (non-wsrep) mariadb running', {
       cmd: `systemctl stop ${shq(v.galeraServiceName)}`,
@@ -493,7 +417,7 @@ export function galeraGuards(v: GaleraVars, ctx: { host: string; hostsOf(p: stri
   return [{ name: 'galera: cluster name, members', command: GUARD_PROBE(v), check: (o) => galeraGuardProblem(o, want) }];
 }
 
-export const galeraRole = defineRole<GaleraVars>({
+export const galeraRole = defineRole({
   name: 'galera',
   clustered: true,
   rolling: galeraRolling,
@@ -508,7 +432,7 @@ export const galeraRole = defineRole<GaleraVars>({
   ],
   guards: galeraGuards,
   converge: {
-    'haplay state directory': via('inert', 'holds the restart marker below'),
+    'haplay state directory': via('inert', 'holds the restart marker and the clustercheck disable file (root-owned, not world-writable)'),
     'wsrep config': via(
       'rolling',
       'the marker below, then `restart mariadb (config changed)` rolled node by node through the contract in the join phase ' +

@@ -3,65 +3,7 @@
 // validated with `haproxy -c -f` before it replaces the live one, service enabled+started, reload (never restart)
 // on change. Admin-socket helpers (drain/maint/ready) for rolling operations are exported below.
 // Variables are prefixed `haproxy…`: inventory variables are one flat namespace shared by every role.
-import { defineRole, holdsAddressCommand, shq, startedThisRun, tasks, via, type HostInfo, type RoleDef, type TaskContext, type TaskDef } from 'haplay';
-
-/** What a listener balances, with the options the reference anchors use for it. */
-export type HaproxyServiceKind =
-  /** OpenStack API: mode http, roundrobin, `option httpchk`. */
-  | 'api'
-  /** Horizon: mode http, roundrobin, `cookie SERVERID insert indirect nocache` (session stickiness). */
-  | 'horizon'
-  /** Galera: single writer (first node active, the others `backup`), check port 9200, shutdown-sessions. */
-  | 'galera'
-  /** AMQP to independent brokers: `stick-table type ip size 2` + `stick on dst` (every client on one broker). */
-  | 'amqp'
-  /** Plain TCP roundrobin. */
-  | 'tcp';
-
-export interface HaproxyService extends Record<string, unknown> {
-  /** Listener (and backend) name: letters, digits, `_.-`. */
-  name: string;
-  kind: HaproxyServiceKind;
-  /** Addresses the listener binds (a VIP, usually). */
-  bind: string[];
-  /** Frontend port. */
-  port: number;
-  /** Port of the backends (default: `port`). */
-  backendPort?: number;
-  /** Host pattern of the backends (default: `haproxyBackends`). Order matters for galera (first = writer). */
-  backends?: string;
-  /** HTTP check (api, horizon): `option httpchk <check>`, e.g. `GET /healthcheck` (default `GET /`). */
-  httpCheck?: string;
-  /** Health check port (galera: 9200, the clustercheck service). */
-  checkPort?: number;
-  /** Client/server timeout override, haproxy syntax (`90m`). */
-  timeout?: string;
-}
-
-export interface HaproxyVars extends Record<string, unknown> {
-  /** The listeners. */
-  haproxyServices: HaproxyService[];
-  /** Default host pattern of the backends. */
-  haproxyBackends: string;
-  /** Admin socket (`stats socket … level admin`). */
-  haproxyStatsSocket: string;
-  /** Optional stats page: address and port (`listen stats`). */
-  haproxyStats?: { bind: string; port: number };
-  haproxyMaxconn: number;
-  /** Set net.ipv4.ip_nonlocal_bind=1 (needed to bind VIPs held by keepalived elsewhere). */
-  haproxyNonlocalBind: boolean;
-  /** Packages by OS family (socat drives the admin socket). */
-  haproxyPackages: { debian: string[]; redhat: string[] };
-  haproxyServiceName: string;
-  /** Configuration file. */
-  haproxyConfigFile: string;
-  /** Enable and start the systemd unit (false when Pacemaker manages haproxy as a clone). */
-  haproxyManageService: boolean;
-  /** Server check options (`check inter 2000 rise 2 fall 5`, kolla/ha-guide). */
-  haproxyCheckOptions: string;
-  /** `timeout connect` of the defaults section (a dead backend costs this much before redispatch). */
-  haproxyTimeoutConnect: string;
-}
+import { defineRole, holdsAddressCommand, type HostInfo, type RoleDef, shq, startedThisRun, type Static, type TaskContext, type TaskDef, tasks, Type, via } from 'haplay';
 
 const NAME = '^[A-Za-z0-9_.-]+$';
 
@@ -79,58 +21,49 @@ export const haproxyDefaults: HaproxyVars = {
   haproxyTimeoutConnect: '10s',
 };
 
-const port = { type: 'integer', minimum: 1, maximum: 65535 };
-const duration = { type: 'string', pattern: '^[0-9]+(us|ms|s|m|h|d)?$' };
+const port = (note: { description?: string } = {}) => Type.Integer({ minimum: 1, maximum: 65535, ...note });
+const duration = (note: { description?: string } = {}) => Type.String({ pattern: '^[0-9]+(us|ms|s|m|h|d)?$', ...note });
 
-export const haproxySchema = {
-  type: 'object',
-  properties: {
-    haproxyServices: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          name: { type: 'string', pattern: NAME },
-          kind: { enum: ['api', 'horizon', 'galera', 'amqp', 'tcp'] },
-          bind: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[0-9A-Fa-f.:*]+$' } },
-          port,
-          backendPort: port,
-          backends: { type: 'string', minLength: 1 },
-          httpCheck: { type: 'string', pattern: '^[A-Z]+ /[^\\s]*( HTTP/1\\.[01])?$' },
-          checkPort: port,
-          timeout: duration,
-        },
-        required: ['name', 'kind', 'bind', 'port'],
-        additionalProperties: false,
-      },
-    },
-    haproxyBackends: { type: 'string', minLength: 1 },
-    haproxyStatsSocket: { type: 'string', pattern: '^/[A-Za-z0-9_./-]+$' },
-    haproxyStats: {
-      type: 'object',
-      properties: { bind: { type: 'string', pattern: '^[0-9A-Fa-f.:*]+$' }, port },
-      required: ['bind', 'port'],
-      additionalProperties: false,
-    },
-    haproxyMaxconn: { type: 'integer', minimum: 1 },
-    haproxyNonlocalBind: { type: 'boolean' },
-    haproxyPackages: {
-      type: 'object',
-      properties: { debian: { type: 'array', items: { type: 'string' } }, redhat: { type: 'array', items: { type: 'string' } } },
-      required: ['debian', 'redhat'],
-      additionalProperties: false,
-    },
-    haproxyServiceName: { type: 'string', pattern: NAME },
-    haproxyConfigFile: { type: 'string', pattern: '^/[^\\s]+$' },
-    haproxyManageService: { type: 'boolean' },
-    haproxyCheckOptions: { type: 'string', pattern: '^check( [a-z-]+ [0-9a-z]+)*$' },
-    haproxyTimeoutConnect: duration,
-  },
-  required: [
-    'haproxyServices', 'haproxyBackends', 'haproxyStatsSocket', 'haproxyMaxconn', 'haproxyNonlocalBind', 'haproxyPackages',
-    'haproxyServiceName', 'haproxyConfigFile', 'haproxyManageService', 'haproxyCheckOptions', 'haproxyTimeoutConnect',
-  ],
-};
+export const haproxySchema = Type.Object({
+  haproxyServices: Type.Array(Type.Object({
+    name: Type.String({ pattern: NAME, description: 'Listener (and backend) name: letters, digits, `_.-`.' }),
+    kind: Type.Enum(['api', 'horizon', 'galera', 'amqp', 'tcp'], {
+      description:
+        'What the listener balances, with the options the reference anchors use for it. api: OpenStack API, mode http, roundrobin, `option httpchk`. ' +
+        'horizon: mode http, roundrobin, `cookie SERVERID insert indirect nocache` (session stickiness). ' +
+        'galera: single writer (first node active, the others `backup`), check port 9200, shutdown-sessions. ' +
+        'amqp: independent brokers, `stick-table type ip size 2` + `stick on dst` (every client on one broker). tcp: plain TCP roundrobin.',
+    }),
+    bind: Type.Array(Type.String({ pattern: '^[0-9A-Fa-f.:*]+$' }), { minItems: 1, description: 'Addresses the listener binds (a VIP, usually).' }),
+    port: port({ description: 'Frontend port.' }),
+    backendPort: Type.Optional(port({ description: 'Port of the backends (default: `port`).' })),
+    backends: Type.Optional(Type.String({ minLength: 1, description: 'Host pattern of the backends (default: `haproxyBackends`). Order matters for galera (first = writer).' })),
+    httpCheck: Type.Optional(Type.String({ pattern: '^[A-Z]+ /[^\\s]*( HTTP/1\\.[01])?$', description: 'HTTP check (api, horizon): `option httpchk <check>`, e.g. `GET /healthcheck` (default `GET /`).' })),
+    checkPort: Type.Optional(port({ description: 'Health check port (galera: 9200, the clustercheck service).' })),
+    timeout: Type.Optional(duration({ description: 'Client/server timeout override, haproxy syntax (`90m`).' })),
+  }, { additionalProperties: false }), { description: 'The listeners.' }),
+  haproxyBackends: Type.String({ minLength: 1, description: 'Default host pattern of the backends.' }),
+  haproxyStatsSocket: Type.String({ pattern: '^/[A-Za-z0-9_./-]+$', description: 'Admin socket (`stats socket … level admin`).' }),
+  haproxyStats: Type.Optional(Type.Object({
+    bind: Type.String({ pattern: '^[0-9A-Fa-f.:*]+$', description: 'Address of the stats page.' }),
+    port: port({ description: 'Port of the stats page.' }),
+  }, { additionalProperties: false, description: 'Optional stats page: address and port (`listen stats`).' })),
+  haproxyMaxconn: Type.Integer({ minimum: 1 }),
+  haproxyNonlocalBind: Type.Boolean({ description: 'Set net.ipv4.ip_nonlocal_bind=1 (needed to bind VIPs held by keepalived elsewhere).' }),
+  haproxyPackages: Type.Object({
+    debian: Type.Array(Type.String()),
+    redhat: Type.Array(Type.String()),
+  }, { additionalProperties: false, description: 'Packages by OS family (socat drives the admin socket).' }),
+  haproxyServiceName: Type.String({ pattern: NAME }),
+  haproxyConfigFile: Type.String({ pattern: '^/[^\\s]+$', description: 'Configuration file.' }),
+  haproxyManageService: Type.Boolean({ description: 'Enable and start the systemd unit (false when Pacemaker manages haproxy as a clone).' }),
+  haproxyCheckOptions: Type.String({ pattern: '^check( [a-z-]+ [0-9a-z]+)*$', description: 'Server check options (`check inter 2000 rise 2 fall 5`, kolla/ha-guide).' }),
+  haproxyTimeoutConnect: duration({ description: '`timeout connect` of the defaults section (a dead backend costs this much before redispatch).' }),
+});
+export type HaproxyVars = Static<typeof haproxySchema>;
+export type HaproxyService = HaproxyVars['haproxyServices'][number];
+/** What a listener balances (see the `kind` description). */
+export type HaproxyServiceKind = HaproxyService['kind'];
 
 /** One `server` line's data. */
 export interface RenderedServer {
@@ -268,7 +201,7 @@ function reloadUnderPacemaker(v: HaproxyVars): TaskDef {
 
 const packagesFor = (v: HaproxyVars, ctx: TaskContext): string[] => (ctx.facts?.osFamily === 'redhat' ? v.haproxyPackages.redhat : v.haproxyPackages.debian);
 
-export default defineRole<HaproxyVars>({
+export default defineRole({
   name: 'haproxy',
   defaults: haproxyDefaults,
   schema: haproxySchema,

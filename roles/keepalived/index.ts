@@ -3,43 +3,7 @@
 // nopreempt, PASS authentication from a secret, a track script on HAProxy's health, optional notify script; the
 // candidate config is checked with `keepalived --config-test -f` before it replaces the live one.
 // Variables are prefixed `keepalived…`: inventory variables are one flat namespace shared by every role.
-import { defineRole, holdsAddressCommand, shq, startedThisRun, tasks, via, type RoleDef, type Secret, type TaskContext } from 'haplay';
-
-export interface VrrpScript extends Record<string, unknown> {
-  name: string;
-  /** Command keepalived runs (as root); rc 0 = healthy. */
-  script: string;
-  interval: number;
-  fall: number;
-  rise: number;
-  /** Priority change while failing (absent: the instance goes to FAULT). */
-  weight?: number;
-}
-
-export interface VrrpInstance extends Record<string, unknown> {
-  name: string;
-  /** 1-255, unique per L2 segment. */
-  virtualRouterId: number;
-  /** Interface carrying VRRP and the VIPs (`host0` in the lab). */
-  interface: string;
-  /** VIPs with prefix (`198.18.0.100/24`). */
-  vips: string[];
-  /** Host pattern of the peers: their order gives the default priorities (first highest). */
-  peers: string;
-  /** unicast (default): `unicast_src_ip` + `unicast_peer`; multicast: VRRP's 224.0.0.18. */
-  mode: 'unicast' | 'multicast';
-  /** Do not take the VIP back from a lower-priority holder (every node starts as BACKUP). */
-  nopreempt: boolean;
-  advertInt: number;
-  /** PASS authentication (keepalived uses at most 8 characters). */
-  authPass?: Secret;
-  /** Names of `keepalivedScripts` tracked. */
-  trackScripts: string[];
-  /** Priority of this instance on every host (default: `(peers - index) * 50`; see also `keepalivedPriorities`). */
-  priority?: number;
-  /** Script run on every state change (`notify <script>`: args GROUP|INSTANCE name state priority). */
-  notify?: string;
-}
+import { defineRole, holdsAddressCommand, MapOf, type RoleDef, type Secret, SecretVar, shq, startedThisRun, type Static, type TaskContext, tasks, Type, via } from 'haplay';
 
 /**
  * The seed topologies' front door: a unicast VRRP instance over a group of peers (default `controllers`, on
@@ -68,18 +32,6 @@ export function unicastVrrp(o: {
     trackScripts: ['chk_haproxy'],
   };
 }
-
-export interface KeepalivedVars extends Record<string, unknown> {
-  keepalivedInstances: VrrpInstance[];
-  keepalivedScripts: VrrpScript[];
-  /** Per-host priority override (host name → priority). */
-  keepalivedPriorities: Record<string, number>;
-  keepalivedNonlocalBind: boolean;
-  keepalivedPackages: { debian: string[]; redhat: string[] };
-  keepalivedServiceName: string;
-  keepalivedConfigFile: string;
-}
-
 export const keepalivedDefaults: KeepalivedVars = {
   keepalivedInstances: [],
   // HAProxy health: the process exists (OSA checks its pid, kolla asks its socket).
@@ -94,63 +46,41 @@ export const keepalivedDefaults: KeepalivedVars = {
 const NAME = '^[A-Za-z0-9_.-]+$';
 const SAFE_CMD = '^/[^"\\n\\\\]+$';
 
-export const keepalivedSchema = {
-  type: 'object',
-  properties: {
-    keepalivedInstances: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          name: { type: 'string', pattern: NAME },
-          virtualRouterId: { type: 'integer', minimum: 1, maximum: 255 },
-          interface: { type: 'string', pattern: NAME },
-          vips: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[0-9.]+/[0-9]{1,2}$' } },
-          peers: { type: 'string', minLength: 1 },
-          mode: { enum: ['unicast', 'multicast'] },
-          nopreempt: { type: 'boolean' },
-          advertInt: { type: 'integer', minimum: 1, maximum: 255 },
-          authPass: { secret: true },
-          trackScripts: { type: 'array', items: { type: 'string', pattern: NAME } },
-          priority: { type: 'integer', minimum: 1, maximum: 254 },
-          notify: { type: 'string', pattern: SAFE_CMD },
-        },
-        required: ['name', 'virtualRouterId', 'interface', 'vips', 'peers', 'mode', 'nopreempt', 'advertInt', 'trackScripts'],
-        additionalProperties: false,
-      },
-    },
-    keepalivedScripts: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          name: { type: 'string', pattern: NAME },
-          script: { type: 'string', pattern: SAFE_CMD },
-          interval: { type: 'integer', minimum: 1 },
-          fall: { type: 'integer', minimum: 1 },
-          rise: { type: 'integer', minimum: 1 },
-          weight: { type: 'integer', minimum: -253, maximum: 253 },
-        },
-        required: ['name', 'script', 'interval', 'fall', 'rise'],
-        additionalProperties: false,
-      },
-    },
-    keepalivedPriorities: { type: 'object', additionalProperties: { type: 'integer', minimum: 1, maximum: 254 } },
-    keepalivedNonlocalBind: { type: 'boolean' },
-    keepalivedPackages: {
-      type: 'object',
-      properties: { debian: { type: 'array', items: { type: 'string' } }, redhat: { type: 'array', items: { type: 'string' } } },
-      required: ['debian', 'redhat'],
-      additionalProperties: false,
-    },
-    keepalivedServiceName: { type: 'string', pattern: NAME },
-    keepalivedConfigFile: { type: 'string', pattern: '^/[^\\s]+$' },
-  },
-  required: [
-    'keepalivedInstances', 'keepalivedScripts', 'keepalivedPriorities', 'keepalivedNonlocalBind', 'keepalivedPackages',
-    'keepalivedServiceName', 'keepalivedConfigFile',
-  ],
-};
+export const keepalivedSchema = Type.Object({
+  keepalivedInstances: Type.Array(Type.Object({
+    name: Type.String({ pattern: NAME }),
+    virtualRouterId: Type.Integer({ minimum: 1, maximum: 255, description: '1-255, unique per L2 segment.' }),
+    interface: Type.String({ pattern: NAME, description: 'Interface carrying VRRP and the VIPs (`host0` in the lab).' }),
+    vips: Type.Array(Type.String({ pattern: '^[0-9.]+/[0-9]{1,2}$' }), { minItems: 1, description: 'VIPs with prefix (`198.18.0.100/24`).' }),
+    peers: Type.String({ minLength: 1, description: 'Host pattern of the peers: their order gives the default priorities (first highest).' }),
+    mode: Type.Enum(['unicast', 'multicast'], { description: 'unicast (default): `unicast_src_ip` + `unicast_peer`; multicast: VRRP\'s 224.0.0.18.' }),
+    nopreempt: Type.Boolean({ description: 'Do not take the VIP back from a lower-priority holder (every node starts as BACKUP).' }),
+    advertInt: Type.Integer({ minimum: 1, maximum: 255 }),
+    authPass: Type.Optional(SecretVar({ description: 'PASS authentication (keepalived uses at most 8 characters).' })),
+    trackScripts: Type.Array(Type.String({ pattern: NAME }), { description: 'Names of `keepalivedScripts` tracked.' }),
+    priority: Type.Optional(Type.Integer({ minimum: 1, maximum: 254, description: 'Priority of this instance on every host (default: `(peers - index) * 50`; see also `keepalivedPriorities`).' })),
+    notify: Type.Optional(Type.String({ pattern: SAFE_CMD, description: 'Script run on every state change (`notify <script>`: args GROUP|INSTANCE name state priority).' })),
+  }, { additionalProperties: false })),
+  keepalivedScripts: Type.Array(Type.Object({
+    name: Type.String({ pattern: NAME }),
+    script: Type.String({ pattern: SAFE_CMD, description: 'Command keepalived runs (as root); rc 0 = healthy.' }),
+    interval: Type.Integer({ minimum: 1 }),
+    fall: Type.Integer({ minimum: 1 }),
+    rise: Type.Integer({ minimum: 1 }),
+    weight: Type.Optional(Type.Integer({ minimum: -253, maximum: 253, description: 'Priority change while failing (absent: the instance goes to FAULT).' })),
+  }, { additionalProperties: false })),
+  keepalivedPriorities: MapOf(Type.Integer({ minimum: 1, maximum: 254 }), { description: 'Per-host priority override (host name → priority).' }),
+  keepalivedNonlocalBind: Type.Boolean(),
+  keepalivedPackages: Type.Object({
+    debian: Type.Array(Type.String()),
+    redhat: Type.Array(Type.String()),
+  }, { additionalProperties: false }),
+  keepalivedServiceName: Type.String({ pattern: NAME }),
+  keepalivedConfigFile: Type.String({ pattern: '^/[^\\s]+$' }),
+});
+export type KeepalivedVars = Static<typeof keepalivedSchema>;
+export type VrrpScript = KeepalivedVars['keepalivedScripts'][number];
+export type VrrpInstance = KeepalivedVars['keepalivedInstances'][number];
 
 export interface RenderedInstance {
   name: string;
@@ -234,7 +164,7 @@ export const KEEPALIVED_RELOAD = 'reload keepalived';
 const packagesFor = (v: KeepalivedVars, ctx: TaskContext): string[] =>
   ctx.facts?.osFamily === 'redhat' ? v.keepalivedPackages.redhat : v.keepalivedPackages.debian;
 
-export default defineRole<KeepalivedVars>({
+export default defineRole({
   name: 'keepalived',
   defaults: keepalivedDefaults,
   schema: keepalivedSchema,

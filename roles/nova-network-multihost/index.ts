@@ -4,64 +4,14 @@
 // the distribution has them and otherwise stops before changing anything, unless `novaNetworkInstallPackages` is
 // false — then it applies and verifies everything else (nova.conf, bridge, dnsmasq, forwarding, NAT, metadata DNAT).
 // Variables are prefixed `novaNetwork…`: inventory variables are one flat namespace shared by every role.
-import { defineRole, shjoin, shq, startedThisRun, tasks, via, type RoleDef, type TaskContext, type TaskDef } from 'haplay';
+import { Const, defineRole, MapOf, OneOf, type RoleDef, shjoin, shq, startedThisRun, type Static, type TaskContext, type TaskDef, tasks, Type, via } from 'haplay';
 import { dhcpSlice, inCidr, parseCidr, type Cidr } from './net.js';
 
 export { dhcpSlice, parseCidr } from './net.js';
 
 /** nova-network's managers (nova.network.manager.*). */
-export type NovaNetworkManager = 'FlatDHCPManager' | 'FlatManager' | 'VlanManager';
 
-export interface NovaNetworkVars extends Record<string, unknown> {
-  /**
-   * Install the nova packages (`novaNetworkPackages`). true: stop with a clear message where the distribution has
-   * none of them (Debian 12), before anything changes. false: configure and verify everything else.
-   * @default true
-   */
-  novaNetworkInstallPackages: boolean;
-  /** nova-network and its metadata API, by OS family (installed only with novaNetworkInstallPackages). */
-  novaNetworkPackages: { debian: string[]; redhat: string[] };
-  /** Units [nova-network, metadata API] by OS family, started on computes with novaNetworkInstallPackages. */
-  novaNetworkServices: { debian: [string, string]; redhat: [string, string] };
-  /** What the role itself runs (dnsmasq, iptables, iproute2), installed always. */
-  novaNetworkSupportPackages: { debian: string[]; redhat: string[] };
-  /** Host pattern of the computes (the other hosts of the phase get the controller-side nova.conf). */
-  novaNetworkComputes: string;
-  /** The fixed (instances') network, a.b.c.d/p. Required: no default address range is safe everywhere. */
-  novaNetworkFixedRange: string;
-  /** Gateway and shared DHCP address on every compute's bridge (default: the first address of the range). */
-  novaNetworkGateway?: string;
-  /** Addresses after the gateway kept out of DHCP. @default 9 */
-  novaNetworkReserved: number;
-  /** The instances' bridge (`flat_network_bridge`). @default 'br100' */
-  novaNetworkBridge: string;
-  /** NIC enslaved to the bridge (`flat_interface`); absent: none (the lab: the bridge is local to each node). */
-  novaNetworkFlatInterface?: string;
-  /** NIC instance traffic leaves by (`public_interface`): SNAT only out of it. Absent: SNAT whatever leaves. */
-  novaNetworkPublicInterface?: string;
-  /** `network_manager` (nova.network.manager.<this>). @default 'FlatDHCPManager' */
-  novaNetworkManager: NovaNetworkManager;
-  /** Port of the compute's local metadata API (the 169.254.169.254 DNAT target). @default 8775 */
-  novaNetworkMetadataPort: number;
-  /** Run the role's own dnsmasq unit (false where nova-network runs: it spawns dnsmasq per bridge itself). */
-  novaNetworkRoleDnsmasq: boolean;
-  /** DHCP lease time (dnsmasq syntax). @default '120s' (nova-network's dhcp_lease_time is 86400; short for labs) */
-  novaNetworkLeaseTime: string;
-  /** nova.conf path. */
-  novaNetworkNovaConf: string;
-  /** More `[DEFAULT]` options (computes and controllers). */
-  novaNetworkExtraOptions: Record<string, string>;
-  /**
-   * The HAProxy nodes and listeners whose server for a controller is drained while its nova-api restarts (rolling
-   * contract); `false`: nova-api is not behind HAProxy. @default false
-   */
-  novaNetworkHaproxy: { hosts: string; backends: string[] } | false;
-}
-
-/** The known variables without the index signature (Omit on a Record type would drop them all). */
-type Known<T, X extends string> = { [K in keyof T as string extends K ? never : K extends X ? never : K]: T[K] };
-
-export const novaNetworkDefaults: Known<NovaNetworkVars, 'novaNetworkFixedRange'> = {
+export const novaNetworkDefaults: Omit<NovaNetworkVars, 'novaNetworkFixedRange'> = {
   novaNetworkInstallPackages: true,
   novaNetworkPackages: {
     debian: ['nova-network', 'nova-api-metadata', 'dnsmasq-utils'],
@@ -83,59 +33,45 @@ export const novaNetworkDefaults: Known<NovaNetworkVars, 'novaNetworkFixedRange'
 
 const IFNAME = '^[A-Za-z0-9_.-]{1,15}$';
 const IP = '^[0-9]{1,3}(\\.[0-9]{1,3}){3}$';
-const packages = {
-  type: 'object',
-  properties: { debian: { type: 'array', items: { type: 'string', pattern: '^[a-z0-9][a-z0-9+.-]*$' } }, redhat: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9+._-]*$' } } },
-  required: ['debian', 'redhat'],
-  additionalProperties: false,
-};
+/** Package names by OS family (Debian's and Red Hat's naming rules). */
+const packages = (note: { description?: string } = {}) =>
+  Type.Object(
+    {
+      debian: Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9+.-]*$' })),
+      redhat: Type.Array(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9+._-]*$' })),
+    },
+    { additionalProperties: false, ...note },
+  );
 
-export const novaNetworkSchema = {
-  type: 'object',
-  properties: {
-    novaNetworkInstallPackages: { type: 'boolean' },
-    novaNetworkPackages: packages,
-    novaNetworkSupportPackages: packages,
-    novaNetworkServices: {
-      type: 'object',
-      properties: {
-        debian: { type: 'array', minItems: 2, maxItems: 2, items: { type: 'string', pattern: '^[A-Za-z0-9@_.-]+$' } },
-        redhat: { type: 'array', minItems: 2, maxItems: 2, items: { type: 'string', pattern: '^[A-Za-z0-9@_.-]+$' } },
-      },
-      required: ['debian', 'redhat'],
-      additionalProperties: false,
-    },
-    novaNetworkComputes: { type: 'string', minLength: 1 },
-    novaNetworkFixedRange: { type: 'string', pattern: `^[0-9]{1,3}(\\.[0-9]{1,3}){3}/([89]|[12][0-9])$` },
-    novaNetworkGateway: { type: 'string', pattern: IP },
-    novaNetworkReserved: { type: 'integer', minimum: 0 },
-    novaNetworkBridge: { type: 'string', pattern: IFNAME },
-    novaNetworkFlatInterface: { type: 'string', pattern: IFNAME },
-    novaNetworkPublicInterface: { type: 'string', pattern: IFNAME },
-    novaNetworkManager: { enum: ['FlatDHCPManager', 'FlatManager', 'VlanManager'] },
-    novaNetworkMetadataPort: { type: 'integer', minimum: 1, maximum: 65535 },
-    novaNetworkRoleDnsmasq: { type: 'boolean' },
-    novaNetworkLeaseTime: { type: 'string', pattern: '^[0-9]+[smh]?$' },
-    novaNetworkNovaConf: { type: 'string', pattern: '^/[A-Za-z0-9_./-]+$' },
-    novaNetworkExtraOptions: { type: 'object', propertyNames: { pattern: '^[a-z0-9_]+$' }, additionalProperties: { type: 'string', pattern: '^[^\\n]*$' } },
-    novaNetworkHaproxy: {
-      oneOf: [
-        { const: false },
-        {
-          type: 'object',
-          properties: { hosts: { type: 'string', minLength: 1 }, backends: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' } } },
-          required: ['hosts', 'backends'],
-          additionalProperties: false,
-        },
-      ],
-    },
-  },
-  required: [
-    'novaNetworkInstallPackages', 'novaNetworkPackages', 'novaNetworkServices', 'novaNetworkSupportPackages', 'novaNetworkComputes', 'novaNetworkFixedRange',
-    'novaNetworkReserved', 'novaNetworkBridge', 'novaNetworkManager', 'novaNetworkMetadataPort', 'novaNetworkRoleDnsmasq',
-    'novaNetworkLeaseTime', 'novaNetworkNovaConf', 'novaNetworkExtraOptions', 'novaNetworkHaproxy',
-  ],
-};
+export const novaNetworkSchema = Type.Object({
+  novaNetworkInstallPackages: Type.Boolean({ description: 'Install the nova packages (`novaNetworkPackages`). true: stop with a clear message where the distribution has none of them (Debian 12), before anything changes. false: configure and verify everything else. @default true' }),
+  novaNetworkPackages: packages({ description: 'nova-network and its metadata API, by OS family (installed only with novaNetworkInstallPackages).' }),
+  novaNetworkSupportPackages: packages({ description: 'What the role itself runs (dnsmasq, iptables, iproute2), installed always.' }),
+  novaNetworkServices: Type.Object({
+    debian: Type.Array(Type.String({ pattern: '^[A-Za-z0-9@_.-]+$' }), { minItems: 2, maxItems: 2 }),
+    redhat: Type.Array(Type.String({ pattern: '^[A-Za-z0-9@_.-]+$' }), { minItems: 2, maxItems: 2 }),
+  }, { additionalProperties: false, description: 'Units [nova-network, metadata API] by OS family, started on computes with novaNetworkInstallPackages.' }),
+  novaNetworkComputes: Type.String({ minLength: 1, description: 'Host pattern of the computes (the other hosts of the phase get the controller-side nova.conf).' }),
+  novaNetworkFixedRange: Type.String({ pattern: '^[0-9]{1,3}(\\.[0-9]{1,3}){3}/([89]|[12][0-9])$', description: 'The fixed (instances\') network, a.b.c.d/p. Required: no default address range is safe everywhere.' }),
+  novaNetworkGateway: Type.Optional(Type.String({ pattern: IP, description: 'Gateway and shared DHCP address on every compute\'s bridge (default: the first address of the range).' })),
+  novaNetworkReserved: Type.Integer({ minimum: 0, description: 'Addresses after the gateway kept out of DHCP. @default 9' }),
+  novaNetworkBridge: Type.String({ pattern: IFNAME, description: 'The instances\' bridge (`flat_network_bridge`). @default \'br100\'' }),
+  novaNetworkFlatInterface: Type.Optional(Type.String({ pattern: IFNAME, description: 'NIC enslaved to the bridge (`flat_interface`); absent: none (the lab: the bridge is local to each node).' })),
+  novaNetworkPublicInterface: Type.Optional(Type.String({ pattern: IFNAME, description: 'NIC instance traffic leaves by (`public_interface`): SNAT only out of it. Absent: SNAT whatever leaves.' })),
+  novaNetworkManager: Type.Enum(['FlatDHCPManager', 'FlatManager', 'VlanManager'], { description: '`network_manager` (nova.network.manager.<this>). @default \'FlatDHCPManager\'' }),
+  novaNetworkMetadataPort: Type.Integer({ minimum: 1, maximum: 65535, description: 'Port of the compute\'s local metadata API (the 169.254.169.254 DNAT target). @default 8775' }),
+  novaNetworkRoleDnsmasq: Type.Boolean({ description: 'Run the role\'s own dnsmasq unit (false where nova-network runs: it spawns dnsmasq per bridge itself).' }),
+  novaNetworkLeaseTime: Type.String({ pattern: '^[0-9]+[smh]?$', description: 'DHCP lease time (dnsmasq syntax). @default \'120s\' (nova-network\'s dhcp_lease_time is 86400; short for labs)' }),
+  novaNetworkNovaConf: Type.String({ pattern: '^/[A-Za-z0-9_./-]+$', description: 'nova.conf path.' }),
+  novaNetworkExtraOptions: MapOf(Type.String({ pattern: '^[^\\n]*$' }), { propertyNames: { pattern: '^[a-z0-9_]+$' }, description: 'More `[DEFAULT]` options (computes and controllers).' }),
+  novaNetworkHaproxy: OneOf([Const(false), Type.Object({
+      hosts: Type.String({ minLength: 1 }),
+      backends: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), { minItems: 1 }),
+    }, { additionalProperties: false })], { description: 'The HAProxy nodes and listeners whose server for a controller is drained while its nova-api restarts (rolling contract); `false`: nova-api is not behind HAProxy. @default false' }),
+});
+export type NovaNetworkVars = Static<typeof novaNetworkSchema>;
+/** nova-network's managers (nova.network.manager.*). */
+export type NovaNetworkManager = NovaNetworkVars['novaNetworkManager'];
 
 /** The fixed network and its gateway; throws (before any host is touched) when the gateway is outside it. */
 export function fixedNetwork(v: NovaNetworkVars): { cidr: Cidr; gateway: string } {
@@ -348,7 +284,7 @@ function novaConf(v: NovaNetworkVars, side: 'compute' | 'controller'): TaskDef[]
   );
 }
 
-export default defineRole<NovaNetworkVars>({
+export default defineRole({
   name: 'nova-network-multihost',
   defaults: novaNetworkDefaults,
   schema: novaNetworkSchema,

@@ -8,63 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { defineRole, holdsAddressCommand, secret, shjoin, shq, startedThisRun, tasks, via, type ProbeOutput, type RoleDef, type RoleGuard, type Secret, type TaskContext, type TaskDef } from 'haplay';
-
-export interface PacemakerVip extends Record<string, unknown> {
-  /** Resource id (`vip-api`). */
-  name: string;
-  ip: string;
-  cidrNetmask: number;
-  nic: string;
-}
-
-/** Fence agents the role knows how to configure (fence-agents package); `fence_dummy` only for labs and tests. */
-export type FenceAgent = 'fence_ipmilan' | 'fence_idrac' | 'fence_ilo' | 'fence_redfish' | 'fence_virsh' | 'fence_xvm' | 'fence_dummy';
-
-/** A fencing (stonith) device for one node: created after every node is online, never run by the node it fences. */
-export interface PacemakerFenceDevice extends Record<string, unknown> {
-  /** Resource id (`fence-n1`). */
-  name: string;
-  /** The inventory host this device powers off (`pcmk_host_list`); a location constraint keeps the device off it. */
-  node: string;
-  agent: FenceAgent;
-  /** BMC / hypervisor address (`ip`). */
-  ip?: string;
-  username?: string;
-  /** Written to a 0400 file on every node and read by the agent through `password_script`: never on a command line. */
-  password?: Secret;
-  /** Other agent parameters (`lanplus: '1'`, `cipher: '1'`, `port: 'vm1'`…). */
-  options?: Record<string, string>;
-  /** Monitor interval. @default '60s' */
-  monitorInterval?: string;
-}
-
-export interface PacemakerVars extends Record<string, unknown> {
-  pacemakerClusterName: string;
-  /** Host pattern of the cluster members (inventory order = node ids; the first runs cluster-wide changes). */
-  pacemakerNodes: string;
-  /** Authkey as a secret; absent: generated once on the controller into `pacemakerAuthkeyFile`. */
-  pacemakerAuthkey?: Secret;
-  /** Controller-side file of the generated authkey ('' = ~/.local/share/haplay/secrets/corosync-<cluster>.key). */
-  pacemakerAuthkeyFile: string;
-  /** Fencing. false only in labs: the deploy prints a notice every run. true needs at least one device. */
-  pacemakerStonith: boolean;
-  /** Fencing devices (typed), created on the first node after every node is online, each avoiding its own node. */
-  pacemakerFencing: PacemakerFenceDevice[];
-  /**
-   * Cluster properties (crm_config). `no-quorum-policy`, unless given here, follows the cluster size: `stop` with
-   * 3 or more nodes, `ignore` with 2 (votequorum's two_node handles quorum there).
-   */
-  pacemakerProperties: Record<string, string>;
-  /** Resource defaults (`resource-stickiness: INFINITY`, "we really don't want VIPs moving around"). */
-  pacemakerResourceDefaults: Record<string, string>;
-  pacemakerVips: PacemakerVip[];
-  /** Create the `haproxy` systemd clone, each VIP ordered (Optional) before it and colocated with it. */
-  pacemakerHaproxyClone: boolean;
-  /** Seconds to wait for quorum after start. */
-  pacemakerQuorumTimeout: number;
-  pacemakerPackages: { debian: string[]; redhat: string[] };
-}
+import { defineRole, holdsAddressCommand, MapOf, type ProbeOutput, type RoleDef, type RoleGuard, secret, type Secret, SecretVar, shjoin, shq, startedThisRun, type Static, type TaskContext, type TaskDef, tasks, Type, via } from 'haplay';
 
 export const pacemakerDefaults: PacemakerVars = {
   pacemakerClusterName: 'haplay',
@@ -83,65 +27,46 @@ export const pacemakerDefaults: PacemakerVars = {
 const NAME = '^[A-Za-z0-9_-]+$';
 const VALUE = '^[A-Za-z0-9_.:-]+$';
 
-export const pacemakerSchema = {
-  type: 'object',
-  properties: {
-    pacemakerClusterName: { type: 'string', pattern: NAME, maxLength: 32 },
-    pacemakerNodes: { type: 'string', minLength: 1 },
-    pacemakerAuthkey: { secret: true },
-    pacemakerAuthkeyFile: { type: 'string' },
-    pacemakerStonith: { type: 'boolean' },
-    pacemakerFencing: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          name: { type: 'string', pattern: NAME },
-          node: { type: 'string', pattern: NAME },
-          agent: { enum: ['fence_ipmilan', 'fence_idrac', 'fence_ilo', 'fence_redfish', 'fence_virsh', 'fence_xvm', 'fence_dummy'] },
-          ip: { type: 'string', pattern: VALUE },
-          username: { type: 'string', pattern: VALUE },
-          password: { secret: true },
-          options: { type: 'object', propertyNames: { pattern: NAME }, additionalProperties: { type: 'string', pattern: VALUE } },
-          monitorInterval: { type: 'string', pattern: '^[0-9]+(ms|s|min|h)?$' },
-        },
-        required: ['name', 'node', 'agent'],
-        additionalProperties: false,
-      },
-    },
-    pacemakerProperties: { type: 'object', propertyNames: { pattern: NAME }, additionalProperties: { type: 'string', pattern: VALUE } },
-    pacemakerResourceDefaults: { type: 'object', propertyNames: { pattern: NAME }, additionalProperties: { type: 'string', pattern: VALUE } },
-    pacemakerVips: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          name: { type: 'string', pattern: NAME },
-          ip: { type: 'string', pattern: '^[0-9]{1,3}(\\.[0-9]{1,3}){3}$' },
-          cidrNetmask: { type: 'integer', minimum: 1, maximum: 32 },
-          nic: { type: 'string', pattern: NAME },
-        },
-        required: ['name', 'ip', 'cidrNetmask', 'nic'],
-        additionalProperties: false,
-      },
-    },
-    pacemakerHaproxyClone: { type: 'boolean' },
-    pacemakerQuorumTimeout: { type: 'integer', minimum: 1 },
-    pacemakerPackages: {
-      type: 'object',
-      properties: { debian: { type: 'array', items: { type: 'string' } }, redhat: { type: 'array', items: { type: 'string' } } },
-      required: ['debian', 'redhat'],
-      additionalProperties: false,
-    },
-  },
+export const pacemakerSchema = Type.Object({
+  pacemakerClusterName: Type.String({ pattern: NAME, maxLength: 32 }),
+  pacemakerNodes: Type.String({ minLength: 1, description: 'Host pattern of the cluster members (inventory order = node ids; the first runs cluster-wide changes).' }),
+  pacemakerAuthkey: Type.Optional(SecretVar({ description: 'Authkey as a secret; absent: generated once on the controller into `pacemakerAuthkeyFile`.' })),
+  pacemakerAuthkeyFile: Type.String({ description: 'Controller-side file of the generated authkey (\'\' = ~/.local/share/haplay/secrets/corosync-<cluster>.key).' }),
+  pacemakerStonith: Type.Boolean({ description: 'Fencing. false only in labs: the deploy prints a notice every run. true needs at least one device.' }),
+  pacemakerFencing: Type.Array(Type.Object({
+    name: Type.String({ pattern: NAME, description: 'Resource id (`fence-n1`).' }),
+    node: Type.String({ pattern: NAME, description: 'The inventory host this device powers off (`pcmk_host_list`); a location constraint keeps the device off it.' }),
+    agent: Type.Enum(['fence_ipmilan', 'fence_idrac', 'fence_ilo', 'fence_redfish', 'fence_virsh', 'fence_xvm', 'fence_dummy'], {
+      description: 'Fence agents the role knows how to configure (fence-agents package); `fence_dummy` only for labs and tests.',
+    }),
+    ip: Type.Optional(Type.String({ pattern: VALUE, description: 'BMC / hypervisor address (`ip`).' })),
+    username: Type.Optional(Type.String({ pattern: VALUE })),
+    password: Type.Optional(SecretVar({ description: 'Written to a 0400 file on every node and read by the agent through `password_script`: never on a command line.' })),
+    options: Type.Optional(MapOf(Type.String({ pattern: VALUE }), { propertyNames: { pattern: NAME }, description: 'Other agent parameters (`lanplus: \'1\'`, `cipher: \'1\'`, `port: \'vm1\'`…).' })),
+    monitorInterval: Type.Optional(Type.String({ pattern: '^[0-9]+(ms|s|min|h)?$', description: 'Monitor interval. @default \'60s\'' })),
+  }, { additionalProperties: false }), { description: 'Fencing devices (typed), created on the first node after every node is online, each avoiding its own node.' }),
+  pacemakerProperties: MapOf(Type.String({ pattern: VALUE }), { propertyNames: { pattern: NAME }, description: 'Cluster properties (crm_config). `no-quorum-policy`, unless given here, follows the cluster size: `stop` with 3 or more nodes, `ignore` with 2 (votequorum\'s two_node handles quorum there).' }),
+  pacemakerResourceDefaults: MapOf(Type.String({ pattern: VALUE }), { propertyNames: { pattern: NAME }, description: 'Resource defaults (`resource-stickiness: INFINITY`, "we really don\'t want VIPs moving around").' }),
+  pacemakerVips: Type.Array(Type.Object({
+    name: Type.String({ pattern: NAME, description: 'Resource id (`vip-api`).' }),
+    ip: Type.String({ pattern: '^[0-9]{1,3}(\\.[0-9]{1,3}){3}$' }),
+    cidrNetmask: Type.Integer({ minimum: 1, maximum: 32 }),
+    nic: Type.String({ pattern: NAME }),
+  }, { additionalProperties: false })),
+  pacemakerHaproxyClone: Type.Boolean({ description: 'Create the `haproxy` systemd clone, each VIP ordered (Optional) before it and colocated with it.' }),
+  pacemakerQuorumTimeout: Type.Integer({ minimum: 1, description: 'Seconds to wait for quorum after start.' }),
+  pacemakerPackages: Type.Object({
+    debian: Type.Array(Type.String()),
+    redhat: Type.Array(Type.String()),
+  }, { additionalProperties: false }),
   // Stonith enabled without a device would block every resource: refuse before any host is touched.
-  if: { properties: { pacemakerStonith: { const: true } } },
-  then: { properties: { pacemakerFencing: { type: 'array', minItems: 1 } } },
-  required: [
-    'pacemakerClusterName', 'pacemakerNodes', 'pacemakerAuthkeyFile', 'pacemakerStonith', 'pacemakerFencing', 'pacemakerProperties',
-    'pacemakerResourceDefaults', 'pacemakerVips', 'pacemakerHaproxyClone', 'pacemakerQuorumTimeout', 'pacemakerPackages',
-  ],
-};
+}, { if: { properties: { pacemakerStonith: { const: true } } }, then: { properties: { pacemakerFencing: { type: 'array', minItems: 1 } } } });
+export type PacemakerVars = Static<typeof pacemakerSchema>;
+export type PacemakerVip = PacemakerVars['pacemakerVips'][number];
+/** A fencing (stonith) device for one node: created after every node is online, never run by the node it fences. */
+export type PacemakerFenceDevice = PacemakerVars['pacemakerFencing'][number];
+/** Fence agents the role knows how to configure. */
+export type FenceAgent = PacemakerFenceDevice['agent'];
 
 /** The authkey: the given secret, else read from (or generated once into) a private controller-side file. */
 export function authkeyOf(v: PacemakerVars): Secret {
@@ -312,7 +237,7 @@ export const pacemakerRolling: NonNullable<RoleDef<PacemakerVars>['rolling']> = 
   ...(v.pacemakerVips.length ? { active: holdsAddressCommand(v.pacemakerVips.map((x) => x.ip)) } : {}),
 });
 
-export default defineRole<PacemakerVars>({
+export default defineRole({
   name: 'pacemaker',
   clustered: true,
   rolling: pacemakerRolling,

@@ -12,11 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { defineRole, secret, shq, startedThisRun, tasks, via, type Secret, type TaskContext, type TaskDef } from 'haplay';
-import {
-  clusterStatusScript, CTL, defined, definitionsScript, hostsScript, nodeName, parseClusterStatus, parseDefinitions, rabbit, viewShows, type RabbitPermissions,
-  type RabbitPolicy,
-} from './rabbitmq.js';
+import { Const, defineRole, MapOf, secret, type Secret, SecretVar, shq, startedThisRun, type Static, type TaskContext, type TaskDef, tasks, Type, via } from 'haplay';
+import { clusterStatusScript, defined, definitionsScript, hostsScript, nodeName, parseClusterStatus, parseDefinitions, rabbit, viewShows } from './rabbitmq.js';
 import { applyFreshScript, NO_COOKIE, pendingScript, refusalScript, saslUserScript } from './converge.js';
 import { brokerPort, qpidRolling, restartScript, serviceOf, STAMP_TOUCH } from './rolling.js';
 
@@ -25,57 +22,6 @@ export { applyFreshScript, pendingScript, refusalScript, saslUserScript } from '
 export { brokerPort, brokerProblem, probeScript, qpidRolling, restartScript, startCommands, stopCommands } from './rolling.js';
 
 export type { RabbitPermissions, RabbitPolicy } from './rabbitmq.js';
-
-export interface QpidVars extends Record<string, unknown> {
-  /** Broker software: 'qpid' (qpid-cpp-server; not packaged on Debian 12) or 'rabbitmq' (rabbitmq-server). */
-  qpidBroker: 'qpid' | 'rabbitmq';
-  /** 'independent': standalone brokers behind the HAProxy amqp listener; 'clustered': a RabbitMQ cluster. */
-  qpidMode: 'independent' | 'clustered';
-  /** Host pattern of the brokers (inventory order: the first is the cluster's primary and runs cluster-wide changes). */
-  qpidNodes: string;
-  /** AMQP port of each broker on its inventory address (default 15672 independent — behind VIP:5672 —, 5672 clustered). */
-  qpidPort?: number;
-  /** The service's user: SASL user (qpid) or RabbitMQ user. */
-  qpidUser: string;
-  qpidPassword: Secret;
-  /** RabbitMQ virtual host of the user. */
-  qpidVhost: string;
-  qpidPermissions: RabbitPermissions;
-  /** Clustered mode: the Erlang cookie; absent: generated once on the controller into `qpidErlangCookieFile`. */
-  qpidErlangCookie?: Secret;
-  /** Controller-side file of the generated cookie ('' = ~/.local/share/haplay/secrets/erlang-cookie.txt). */
-  qpidErlangCookieFile: string;
-  /** Clustered mode: `cluster_partition_handling` (OSA and kolla: pause_minority). */
-  qpidPartitionHandling: 'pause_minority' | 'autoheal' | 'ignore';
-  /** Clustered mode: policies set on the vhost (default: classic mirroring of every non-`amq.` queue, as the ha-guide). */
-  qpidPolicies: RabbitPolicy[];
-  /** Seconds a node waits for the cluster (its turn to join, all members running). */
-  qpidClusterTimeout: number;
-  /** Keep `<address> <name>` lines for every broker in /etc/hosts (RabbitMQ node names must resolve). */
-  qpidManageHosts: boolean;
-  /** Run the broker as a Pacemaker clone `<qpidPacemakerResource>-clone` instead of an enabled systemd unit. */
-  qpidPacemakerClone: boolean;
-  /** Resource id of the clone's primitive (the clone is `<id>-clone`). */
-  qpidPacemakerResource: string;
-  /** Pacemaker resources started after the clone (`pcs constraint order start <clone> then <id>`). */
-  qpidPacemakerOrderBefore: string[];
-  /** qpidd: `max-connections` and `connection-backlog` (astapor). */
-  qpidMaxConnections: number;
-  /** qpidd: `worker-threads` (astapor). */
-  qpidWorkerThreads: number;
-  /** qpidd: SASL realm of the user. */
-  qpidSaslRealm: string;
-  /** Packages per broker. */
-  qpidPackages: { qpid: string[]; rabbitmq: string[] };
-  /**
-   * Independent brokers, for `haplay rolling` and config-change restarts: the HAProxy nodes (host pattern) and
-   * listeners whose server for a broker is put in maintenance (its clients moved) while it restarts; false: none.
-   */
-  qpidHaproxy: { hosts: string; backends: string[] } | false;
-  /** RabbitMQ: further `rabbitmq.conf` settings (`key = value` lines, e.g. `{ channel_max: 1024 }`). */
-  qpidRabbitConfig: Record<string, string | number | boolean>;
-}
-
 const NAME = '^[A-Za-z0-9_-]+$';
 
 /** Every variable's default but the password (which has none). */
@@ -103,91 +49,55 @@ export const qpidDefaults = {
   qpidRabbitConfig: {},
 } satisfies Partial<QpidVars>;
 
-const port = { type: 'integer', minimum: 1, maximum: 65535 };
+const port = (note: { description?: string } = {}) => Type.Integer({ minimum: 1, maximum: 65535, ...note });
 // Printable, no control characters: values reach rabbitmqctl argv (quoted) and config files.
-const printable = { type: 'string', minLength: 1, pattern: '^[^\\x00-\\x1f\\x7f]+$' };
-const packages = { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9+._-]*$' } };
+const printable = (note: { description?: string } = {}) => Type.String({ minLength: 1, pattern: '^[^\\x00-\\x1f\\x7f]+$', ...note });
+const packages = (note: { description?: string } = {}) => Type.Array(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9+._-]*$' }), { minItems: 1, ...note });
 
-export const qpidSchema = {
-  type: 'object',
-  properties: {
-    qpidBroker: { enum: ['qpid', 'rabbitmq'] },
-    qpidMode: { enum: ['independent', 'clustered'] },
-    qpidNodes: { type: 'string', minLength: 1 },
-    qpidPort: port,
-    qpidUser: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
-    qpidPassword: { secret: true },
-    qpidVhost: { type: 'string', pattern: '^[A-Za-z0-9_./-]+$' },
-    qpidPermissions: {
-      type: 'object',
-      properties: { configure: printable, write: printable, read: printable },
-      required: ['configure', 'write', 'read'],
-      additionalProperties: false,
-    },
-    qpidErlangCookie: { secret: true },
-    qpidErlangCookieFile: { type: 'string' },
-    qpidPartitionHandling: { enum: ['pause_minority', 'autoheal', 'ignore'] },
-    qpidPolicies: {
-      type: 'array',
-      items: {
-        type: 'object',
-        properties: {
-          name: { type: 'string', pattern: NAME },
-          pattern: printable,
-          applyTo: { enum: ['queues', 'exchanges', 'all'] },
-          definition: {
-            type: 'object',
-            minProperties: 1,
-            propertyNames: { pattern: '^[a-z][a-z-]*$' },
-            additionalProperties: { anyOf: [{ type: 'string', pattern: '^[A-Za-z0-9_.-]*$' }, { type: 'number' }, { type: 'boolean' }] },
-          },
-          priority: { type: 'integer', minimum: 0 },
-        },
-        required: ['name', 'pattern', 'applyTo', 'definition', 'priority'],
-        additionalProperties: false,
-      },
-    },
-    qpidClusterTimeout: { type: 'integer', minimum: 1 },
-    qpidManageHosts: { type: 'boolean' },
-    qpidPacemakerClone: { type: 'boolean' },
-    qpidPacemakerResource: { type: 'string', pattern: NAME },
-    qpidPacemakerOrderBefore: { type: 'array', items: { type: 'string', pattern: NAME } },
-    qpidMaxConnections: { type: 'integer', minimum: 1 },
-    qpidWorkerThreads: { type: 'integer', minimum: 1 },
-    qpidSaslRealm: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
-    qpidPackages: {
-      type: 'object',
-      properties: { qpid: packages, rabbitmq: packages },
-      required: ['qpid', 'rabbitmq'],
-      additionalProperties: false,
-    },
-    qpidHaproxy: {
-      anyOf: [
-        { const: false },
-        {
-          type: 'object',
-          properties: { hosts: { type: 'string', minLength: 1 }, backends: { type: 'array', minItems: 1, items: { type: 'string', pattern: NAME } } },
-          required: ['hosts', 'backends'],
-          additionalProperties: false,
-        },
-      ],
-    },
-    qpidRabbitConfig: {
-      type: 'object',
-      // Keys as rabbitmq.conf spells them; the listener and partition handling are the role's own settings.
-      propertyNames: { pattern: '^[a-z][a-z0-9_]*(\\.[a-z0-9_]+)*$', not: { pattern: '^(listeners\\.|cluster_partition_handling$)' } },
-      additionalProperties: { anyOf: [{ type: 'string', pattern: '^[^\\x00-\\x1f\\x7f]*$' }, { type: 'number' }, { type: 'boolean' }] },
-    },
-  },
-  required: [
-    'qpidBroker', 'qpidMode', 'qpidNodes', 'qpidUser', 'qpidPassword', 'qpidVhost', 'qpidPermissions', 'qpidErlangCookieFile',
-    'qpidPartitionHandling', 'qpidPolicies', 'qpidClusterTimeout', 'qpidManageHosts', 'qpidPacemakerClone', 'qpidPacemakerResource',
-    'qpidPacemakerOrderBefore', 'qpidMaxConnections', 'qpidWorkerThreads', 'qpidSaslRealm', 'qpidPackages', 'qpidHaproxy', 'qpidRabbitConfig',
-  ],
+export const qpidSchema = Type.Object({
+  qpidBroker: Type.Enum(['qpid', 'rabbitmq'], { description: 'Broker software: \'qpid\' (qpid-cpp-server; not packaged on Debian 12) or \'rabbitmq\' (rabbitmq-server).' }),
+  qpidMode: Type.Enum(['independent', 'clustered'], { description: '\'independent\': standalone brokers behind the HAProxy amqp listener; \'clustered\': a RabbitMQ cluster.' }),
+  qpidNodes: Type.String({ minLength: 1, description: 'Host pattern of the brokers (inventory order: the first is the cluster\'s primary and runs cluster-wide changes).' }),
+  qpidPort: Type.Optional(port({ description: 'AMQP port of each broker on its inventory address (default 15672 independent — behind VIP:5672 —, 5672 clustered).' })),
+  qpidUser: Type.String({ pattern: '^[A-Za-z0-9_.-]+$', description: 'The service\'s user: SASL user (qpid) or RabbitMQ user.' }),
+  qpidPassword: SecretVar(),
+  qpidVhost: Type.String({ pattern: '^[A-Za-z0-9_./-]+$', description: 'RabbitMQ virtual host of the user.' }),
+  qpidPermissions: Type.Object({
+    configure: printable(),
+    write: printable(),
+    read: printable(),
+  }, { additionalProperties: false }),
+  qpidErlangCookie: Type.Optional(SecretVar({ description: 'Clustered mode: the Erlang cookie; absent: generated once on the controller into `qpidErlangCookieFile`.' })),
+  qpidErlangCookieFile: Type.String({ description: 'Controller-side file of the generated cookie (\'\' = ~/.local/share/haplay/secrets/erlang-cookie.txt).' }),
+  qpidPartitionHandling: Type.Enum(['pause_minority', 'autoheal', 'ignore'], { description: 'Clustered mode: `cluster_partition_handling` (OSA and kolla: pause_minority).' }),
+  qpidPolicies: Type.Array(Type.Object({
+    name: Type.String({ pattern: NAME }),
+    pattern: printable({ description: 'Regular expression over queue/exchange names.' }),
+    applyTo: Type.Enum(['queues', 'exchanges', 'all']),
+    definition: MapOf(Type.Union([Type.String({ pattern: '^[A-Za-z0-9_.-]*$' }), Type.Number(), Type.Boolean()]), { minProperties: 1, propertyNames: { pattern: '^[a-z][a-z-]*$' }, description: "Policy keys, e.g. `{ 'ha-mode': 'all', 'ha-sync-mode': 'automatic' }`." }),
+    priority: Type.Integer({ minimum: 0 }),
+  }, { additionalProperties: false }), { description: 'Clustered mode: policies set on the vhost (default: classic mirroring of every non-`amq.` queue, as the ha-guide).' }),
+  qpidClusterTimeout: Type.Integer({ minimum: 1, description: 'Seconds a node waits for the cluster (its turn to join, all members running).' }),
+  qpidManageHosts: Type.Boolean({ description: 'Keep `<address> <name>` lines for every broker in /etc/hosts (RabbitMQ node names must resolve).' }),
+  qpidPacemakerClone: Type.Boolean({ description: 'Run the broker as a Pacemaker clone `<qpidPacemakerResource>-clone` instead of an enabled systemd unit.' }),
+  qpidPacemakerResource: Type.String({ pattern: NAME, description: 'Resource id of the clone\'s primitive (the clone is `<id>-clone`).' }),
+  qpidPacemakerOrderBefore: Type.Array(Type.String({ pattern: NAME }), { description: 'Pacemaker resources started after the clone (`pcs constraint order start <clone> then <id>`).' }),
+  qpidMaxConnections: Type.Integer({ minimum: 1, description: 'qpidd: `max-connections` and `connection-backlog` (astapor).' }),
+  qpidWorkerThreads: Type.Integer({ minimum: 1, description: 'qpidd: `worker-threads` (astapor).' }),
+  qpidSaslRealm: Type.String({ pattern: '^[A-Za-z0-9_.-]+$', description: 'qpidd: SASL realm of the user.' }),
+  qpidPackages: Type.Object({
+    qpid: packages(),
+    rabbitmq: packages(),
+  }, { additionalProperties: false, description: 'Packages per broker.' }),
+  qpidHaproxy: Type.Union([Const(false), Type.Object({
+    hosts: Type.String({ minLength: 1 }),
+    backends: Type.Array(Type.String({ pattern: NAME }), { minItems: 1 }),
+  }, { additionalProperties: false })], { description: 'Independent brokers, for `haplay rolling` and config-change restarts: the HAProxy nodes (host pattern) and listeners whose server for a broker is put in maintenance (its clients moved) while it restarts; false: none.' }),
+  // Keys as rabbitmq.conf spells them; the listener and partition handling are the role's own settings.
+  qpidRabbitConfig: MapOf(Type.Union([Type.String({ pattern: '^[^\\x00-\\x1f\\x7f]*$' }), Type.Number(), Type.Boolean()]), { propertyNames: { pattern: '^[a-z][a-z0-9_]*(\\.[a-z0-9_]+)*$', not: { pattern: '^(listeners\\.|cluster_partition_handling$)' } }, description: 'RabbitMQ: further `rabbitmq.conf` settings (`key = value` lines, e.g. `{ channel_max: 1024 }`).' }),
   // Qpid has no clustering of its own here (Red Hat ran it as independent brokers): clustered means RabbitMQ.
-  if: { properties: { qpidMode: { const: 'clustered' } }, required: ['qpidMode'] },
-  then: { properties: { qpidBroker: { const: 'rabbitmq' } } },
-};
+}, { if: { properties: { qpidMode: { const: 'clustered' } }, required: ['qpidMode'] }, then: { properties: { qpidBroker: { const: 'rabbitmq' } } } });
+export type QpidVars = Static<typeof qpidSchema>;
 
 /** The Erlang cookie: the given secret, else read from (or generated once into) a private controller-side file. */
 export function erlangCookieOf(v: QpidVars): Secret {
@@ -373,7 +283,7 @@ const QPID_CONVERGE = {
   'erlang cookie': via('refused', 'a new cookie for a node in service is refused before anything changes (qpidErlangCookie: a node with another cookie cannot rejoin); a fresh broker takes it at its first start'),
 } as const;
 
-export default defineRole<QpidVars>({
+export default defineRole({
   name: 'qpid',
   clustered: true,
   rolling: qpidRolling,

@@ -1,24 +1,13 @@
 // The rabbitmqctl commands of role qpid (broker 'rabbitmq'), as pure functions of typed values so unit tests can
 // read them. Every value goes through shq; passwords never appear here: they travel on the task's stdin.
 import { shjoin, shq } from 'haplay';
+import type { QpidVars } from './index.js';
 
-/** A RabbitMQ policy (`rabbitmqctl set_policy`). */
-export interface RabbitPolicy extends Record<string, unknown> {
-  name: string;
-  /** Regular expression over queue/exchange names. */
-  pattern: string;
-  applyTo: 'queues' | 'exchanges' | 'all';
-  /** Policy keys, e.g. `{ 'ha-mode': 'all', 'ha-sync-mode': 'automatic' }`. */
-  definition: Record<string, string | number | boolean>;
-  priority: number;
-}
+/** A RabbitMQ policy (`rabbitmqctl set_policy`): declared once, in role qpid's variables (`qpidPolicies`). */
+export type RabbitPolicy = QpidVars['qpidPolicies'][number];
 
-/** User permissions on the vhost (regular expressions, rabbitmqctl set_permissions). */
-export interface RabbitPermissions extends Record<string, unknown> {
-  configure: string;
-  write: string;
-  read: string;
-}
+/** User permissions on the vhost (regular expressions, rabbitmqctl set_permissions): `qpidPermissions`. */
+export type RabbitPermissions = QpidVars['qpidPermissions'];
 
 export const CTL = 'rabbitmqctl -q';
 // A TAB for `read` field splitting (rabbitmqctl's table output is TAB-separated).

@@ -9,7 +9,7 @@
 // the phase has `rolling: { role: 'swift' }` (playbooks/site.ts).
 // Variables are prefixed `swift…`: inventory variables are one flat namespace shared by every role.
 import { createHash } from 'node:crypto';
-import { defineRole, shq, startedThisRun, tasks, via, type HostInfo, type RoleGuard, type Secret, type TaskContext, type TaskDef } from 'haplay';
+import { Const, defineRole, type HostInfo, MapOf, OneOf, type RoleGuard, SecretVar, shq, startedThisRun, type Static, type TaskContext, type TaskDef, tasks, Type, via } from 'haplay';
 import {
   parseRingExport, parseRingState, RECORDED, recordedShortcut, ringApplyScript, ringDevices, ringExportScript, ringInputsDigest, ringPlan, ringRecordScript, RINGS,
   ringsSettled, ringStateScript, type RingDevice, type RingName, type RingParams, type SwiftDevice,
@@ -20,83 +20,7 @@ export type { SwiftDevice } from './rings.js';
 export { parseRingExport, parseRingState, ringApplyScript, ringDevices, ringExportScript, ringPlan, ringStateScript } from './rings.js';
 export { asyncNotGrowing, seamlessReloadScript, swiftCopiesProblem, swiftNodeProblem, swiftProbe, swiftRolling } from './rolling.js';
 
-/** A tempauth user (`user_<account>_<user> = <password> <roles>`): lab and test clusters. */
-export interface SwiftTempauthUser extends Record<string, unknown> {
-  account: string;
-  user: string;
-  password: Secret;
-  /** `.admin`, `.reseller_admin`. */
-  roles: string[];
-}
-
-/** Authentication of the proxies: tempauth (labs) or keystone (production: authtoken + keystoneauth). */
-export type SwiftAuth =
-  | { type: 'tempauth'; users: SwiftTempauthUser[] }
-  | {
-      type: 'keystone';
-      authUrl: string;
-      wwwAuthenticateUri: string;
-      /** The swift service user's project, name and password. */
-      project: string;
-      username: string;
-      password: Secret;
-      region: string;
-      /** Roles allowed to own accounts. @default ['admin', 'member'] */
-      operatorRoles: string[];
-    };
-
-export interface SwiftVars extends Record<string, unknown> {
-  /** `rings` (the ring host builds and exports the rings) or `nodes` (every swift host). */
-  swiftStep: 'rings' | 'nodes';
-  /** Host pattern of the proxies. @default 'controllers' */
-  swiftProxies: string;
-  /** Host pattern of the storage nodes (inventory order = zones 1, 2, …). @default 'storage' */
-  swiftStorage: string;
-  /** The host building the rings. @default the first storage node */
-  swiftRingHost?: string;
-  /** Partition power: ≥100 partitions per drive at the largest planned drive count, rounded up to 2^n. @default 10 */
-  swiftPartPower: number;
-  /** @default 3 ("the only value that has been tested") */
-  swiftReplicas: number;
-  /** @default 1 */
-  swiftMinPartHours: number;
-  /** Devices of every storage node (a host variable `swiftDevices` overrides it per node). */
-  swiftDevices: SwiftDevice[];
-  /** `mount_check`: true with block devices; false for directory devices (labs). */
-  swiftMountCheck: boolean;
-  swiftPorts: { account: number; container: number; object: number; proxy: number };
-  /** Never changes once objects are stored (the hash guard fails a deploy that would change it). */
-  swiftHashPathSuffix: Secret;
-  swiftHashPathPrefix: Secret;
-  swiftAuth: SwiftAuth;
-  /** Workers per server. @default 2 */
-  swiftWorkers: number;
-  swiftMemcachedPort: number;
-  swiftRsyncMaxConnections: number;
-  /** Background services started on storage nodes besides the three servers. */
-  swiftStorageDaemons: string[];
-  /** Seconds between the replicators' passes (`interval`; a rolled node is done after one pass). @default 30 (swift's) */
-  swiftReplicationInterval: number;
-  swiftPackages: { storage: string[]; proxy: string[]; keystone: string[] };
-  /** More `[app:proxy-server]` options (e.g. `strict_cors_mode`); reach the proxies by a seamless reload. @default {} */
-  swiftProxyOptions: Record<string, string>;
-  /**
-   * The HAProxy nodes (host pattern) and listeners whose server for a proxy is drained before its restart (rolling
-   * contract; `false`: no HAProxy in front of the proxies). @default { hosts: 'haproxy', backends: ['swift_proxy'] }
-   */
-  swiftHaproxy: { hosts: string; backends: string[] } | false;
-  /**
-   * Test objects (`<account>/<container>/<object>`, e.g. `AUTH_admin/canary/obj`) whose copies the rolling gates
-   * count on the object servers (direct HEAD, no proxy): every copy must be found before and after each node.
-   * @default []
-   */
-  swiftTestObjects: string[];
-}
-
-/** The known variables without the index signature (Omit on a Record type would drop them all). */
-type Known<T, X extends string> = { [K in keyof T as string extends K ? never : K extends X ? never : K]: T[K] };
-
-export const swiftDefaults: Known<SwiftVars, 'swiftHashPathSuffix' | 'swiftHashPathPrefix' | 'swiftAuth'> = {
+export const swiftDefaults: Omit<SwiftVars, 'swiftHashPathSuffix' | 'swiftHashPathPrefix' | 'swiftAuth'> = {
   swiftStep: 'nodes',
   swiftProxies: 'controllers',
   swiftStorage: 'storage',
@@ -126,110 +50,75 @@ export const swiftDefaults: Known<SwiftVars, 'swiftHashPathSuffix' | 'swiftHashP
   swiftTestObjects: [],
 };
 
-const port = { type: 'integer', minimum: 1, maximum: 65535 };
+const port = (note: { description?: string } = {}) => Type.Integer({ minimum: 1, maximum: 65535, ...note });
 const NAME = '^[A-Za-z0-9_.-]+$';
 const WORD = '^[A-Za-z0-9]+$';
 const URL_RE = '^https?://[A-Za-z0-9.:/_-]+$';
-const names = { type: 'array', items: { type: 'string', pattern: NAME } };
+const names = (note: { description?: string } = {}) => Type.Array(Type.String({ pattern: NAME }), note);
 
-export const swiftSchema = {
-  type: 'object',
-  properties: {
-    swiftStep: { enum: ['rings', 'nodes'] },
-    swiftProxies: { type: 'string', minLength: 1 },
-    swiftStorage: { type: 'string', minLength: 1 },
-    swiftRingHost: { type: 'string', pattern: NAME },
-    swiftPartPower: { type: 'integer', minimum: 1, maximum: 32 },
-    swiftReplicas: { type: 'integer', minimum: 1, maximum: 10 },
-    swiftMinPartHours: { type: 'integer', minimum: 0 },
-    swiftDevices: {
-      type: 'array',
-      minItems: 1,
-      items: {
-        type: 'object',
-        properties: { name: { type: 'string', pattern: '^[A-Za-z0-9_-]+$' }, weight: { type: 'number', exclusiveMinimum: 0 }, blockDevice: { type: 'string', pattern: '^/dev/[A-Za-z0-9/_.-]+$' } },
-        required: ['name', 'weight'],
-        additionalProperties: false,
-      },
-    },
-    swiftMountCheck: { type: 'boolean' },
-    swiftPorts: {
-      type: 'object',
-      properties: { account: port, container: port, object: port, proxy: port },
-      required: ['account', 'container', 'object', 'proxy'],
-      additionalProperties: false,
-    },
-    swiftHashPathSuffix: { secret: true },
-    swiftHashPathPrefix: { secret: true },
-    swiftAuth: {
-      oneOf: [
-        {
-          type: 'object',
-          properties: {
-            type: { const: 'tempauth' },
-            users: {
-              type: 'array',
-              minItems: 1,
-              items: {
-                type: 'object',
-                // tempauth splits `user_<account>_<user>` on underscores: names are letters and digits only.
-                properties: { account: { type: 'string', pattern: WORD }, user: { type: 'string', pattern: WORD }, password: { secret: true }, roles: { type: 'array', items: { enum: ['.admin', '.reseller_admin'] } } },
-                required: ['account', 'user', 'password', 'roles'],
-                additionalProperties: false,
-              },
-            },
-          },
-          required: ['type', 'users'],
-          additionalProperties: false,
-        },
-        {
-          type: 'object',
-          properties: {
-            type: { const: 'keystone' },
-            authUrl: { type: 'string', pattern: URL_RE },
-            wwwAuthenticateUri: { type: 'string', pattern: URL_RE },
-            project: { type: 'string', pattern: NAME },
-            username: { type: 'string', pattern: NAME },
-            password: { secret: true },
-            region: { type: 'string', pattern: NAME },
-            operatorRoles: { type: 'array', minItems: 1, items: { type: 'string', pattern: NAME } },
-          },
-          required: ['type', 'authUrl', 'wwwAuthenticateUri', 'project', 'username', 'password', 'region', 'operatorRoles'],
-          additionalProperties: false,
-        },
-      ],
-    },
-    swiftWorkers: { type: 'integer', minimum: 1, maximum: 64 },
-    swiftMemcachedPort: port,
-    swiftRsyncMaxConnections: { type: 'integer', minimum: 1 },
-    swiftStorageDaemons: names,
-    swiftPackages: {
-      type: 'object',
-      properties: { storage: names, proxy: names, keystone: names },
-      required: ['storage', 'proxy', 'keystone'],
-      additionalProperties: false,
-    },
-    swiftReplicationInterval: { type: 'integer', minimum: 1 },
-    swiftProxyOptions: { type: 'object', propertyNames: { pattern: '^[a-z0-9_]+$' }, additionalProperties: { type: 'string', pattern: '^[^\\n%]*$' } },
-    swiftHaproxy: {
-      oneOf: [
-        { const: false },
-        {
-          type: 'object',
-          properties: { hosts: { type: 'string', minLength: 1 }, backends: { type: 'array', minItems: 1, items: { type: 'string', pattern: NAME } } },
-          required: ['hosts', 'backends'],
-          additionalProperties: false,
-        },
-      ],
-    },
-    swiftTestObjects: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+$' } },
-  },
-  required: [
-    'swiftStep', 'swiftProxies', 'swiftStorage', 'swiftPartPower', 'swiftReplicas', 'swiftMinPartHours', 'swiftDevices', 'swiftMountCheck',
-    'swiftPorts', 'swiftHashPathSuffix', 'swiftHashPathPrefix', 'swiftAuth', 'swiftWorkers', 'swiftMemcachedPort', 'swiftRsyncMaxConnections',
-    'swiftStorageDaemons', 'swiftPackages', 'swiftProxyOptions', 'swiftHaproxy', 'swiftTestObjects', 'swiftReplicationInterval',
-  ],
-};
+export const swiftSchema = Type.Object({
+  swiftStep: Type.Enum(['rings', 'nodes'], { description: '`rings` (the ring host builds and exports the rings) or `nodes` (every swift host).' }),
+  swiftProxies: Type.String({ minLength: 1, description: 'Host pattern of the proxies. @default \'controllers\'' }),
+  swiftStorage: Type.String({ minLength: 1, description: 'Host pattern of the storage nodes (inventory order = zones 1, 2, …). @default \'storage\'' }),
+  swiftRingHost: Type.Optional(Type.String({ pattern: NAME, description: 'The host building the rings. @default the first storage node' })),
+  swiftPartPower: Type.Integer({ minimum: 1, maximum: 32, description: 'Partition power: ≥100 partitions per drive at the largest planned drive count, rounded up to 2^n. @default 10' }),
+  swiftReplicas: Type.Integer({ minimum: 1, maximum: 10, description: '@default 3 ("the only value that has been tested")' }),
+  swiftMinPartHours: Type.Integer({ minimum: 0, description: '@default 1' }),
+  swiftDevices: Type.Array(Type.Object({
+    name: Type.String({ pattern: '^[A-Za-z0-9_-]+$' }),
+    weight: Type.Number({ exclusiveMinimum: 0 }),
+    blockDevice: Type.Optional(Type.String({ pattern: '^/dev/[A-Za-z0-9/_.-]+$' })),
+  }, { additionalProperties: false }), { minItems: 1, description: 'Devices of every storage node (a host variable `swiftDevices` overrides it per node).' }),
+  swiftMountCheck: Type.Boolean({ description: '`mount_check`: true with block devices; false for directory devices (labs).' }),
+  swiftPorts: Type.Object({
+    account: port(),
+    container: port(),
+    object: port(),
+    proxy: port(),
+  }, { additionalProperties: false }),
+  swiftHashPathSuffix: SecretVar({ description: 'Never changes once objects are stored (the hash guard fails a deploy that would change it).' }),
+  swiftHashPathPrefix: SecretVar(),
+  swiftAuth: OneOf([Type.Object({
+      type: Const('tempauth'),
+      users: Type.Array(Type.Object({
+        // tempauth splits `user_<account>_<user>` on underscores: names are letters and digits only.
+        account: Type.String({ pattern: WORD }),
+        user: Type.String({ pattern: WORD }),
+        password: SecretVar(),
+        roles: Type.Array(Type.Enum(['.admin', '.reseller_admin']), { description: '`.admin`, `.reseller_admin`.' }),
+      }, { additionalProperties: false }), { minItems: 1 }),
+    }, { additionalProperties: false }), Type.Object({
+      type: Const('keystone'),
+      authUrl: Type.String({ pattern: URL_RE }),
+      wwwAuthenticateUri: Type.String({ pattern: URL_RE }),
+      project: Type.String({ pattern: NAME, description: 'The swift service user\'s project, name and password.' }),
+      username: Type.String({ pattern: NAME }),
+      password: SecretVar(),
+      region: Type.String({ pattern: NAME }),
+      operatorRoles: Type.Array(Type.String({ pattern: NAME }), { minItems: 1, description: 'Roles allowed to own accounts. @default [\'admin\', \'member\']' }),
+    }, { additionalProperties: false })]),
+  swiftWorkers: Type.Integer({ minimum: 1, maximum: 64, description: 'Workers per server. @default 2' }),
+  swiftMemcachedPort: port(),
+  swiftRsyncMaxConnections: Type.Integer({ minimum: 1 }),
+  swiftStorageDaemons: Type.Array(Type.String({ pattern: NAME }), { description: 'Background services started on storage nodes besides the three servers.' }),
+  swiftPackages: Type.Object({
+    storage: names(),
+    proxy: names(),
+    keystone: names(),
+  }, { additionalProperties: false }),
+  swiftReplicationInterval: Type.Integer({ minimum: 1, description: 'Seconds between the replicators\' passes (`interval`; a rolled node is done after one pass). @default 30 (swift\'s)' }),
+  swiftProxyOptions: MapOf(Type.String({ pattern: '^[^\\n%]*$' }), { propertyNames: { pattern: '^[a-z0-9_]+$' }, description: 'More `[app:proxy-server]` options (e.g. `strict_cors_mode`); reach the proxies by a seamless reload. @default {}' }),
+  swiftHaproxy: OneOf([Const(false), Type.Object({
+      hosts: Type.String({ minLength: 1 }),
+      backends: Type.Array(Type.String({ pattern: NAME }), { minItems: 1 }),
+    }, { additionalProperties: false })], { description: 'The HAProxy nodes (host pattern) and listeners whose server for a proxy is drained before its restart (rolling contract; `false`: no HAProxy in front of the proxies). @default { hosts: \'haproxy\', backends: [\'swift_proxy\'] }' }),
+  swiftTestObjects: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/[A-Za-z0-9_./-]+$' }), { description: 'Test objects (`<account>/<container>/<object>`, e.g. `AUTH_admin/canary/obj`) whose copies the rolling gates count on the object servers (direct HEAD, no proxy): every copy must be found before and after each node. @default []' }),
+});
+export type SwiftVars = Static<typeof swiftSchema>;
+/** Authentication of the proxies: tempauth (labs) or keystone (production: authtoken + keystoneauth). */
+export type SwiftAuth = SwiftVars['swiftAuth'];
+/** A tempauth user (`user_<account>_<user> = <password> <roles>`): lab and test clusters. */
+export type SwiftTempauthUser = Extract<SwiftVars['swiftAuth'], { type: 'tempauth' }>['users'][number];
 
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 const member = (pattern: string) => (ctx: TaskContext): boolean => ctx.hostsOf(pattern).some((h) => h.name === ctx.host);
@@ -479,7 +368,7 @@ const reloadHandler = (kind: ServerKind): string => `reload swift-${kind} (seaml
 const startedKey = (kind: ServerKind): string => `swiftStarted_${kind}`;
 const RESTART_DAEMONS = 'restart swift storage daemons';
 
-export default defineRole<SwiftVars>({
+export default defineRole({
   name: 'swift',
   defaults: swiftDefaults,
   schema: swiftSchema,

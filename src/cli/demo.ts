@@ -5,27 +5,27 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { HaplayError } from '../errors.js';
 import { startLoopbackHosts } from '../lab/loopback.js';
-import { intOption, parseCommand } from './args.js';
+import { intOption } from './args.js';
 import { EXIT, exitCodeForHosts } from './exit-codes.js';
 import { main, type CommandIo } from './main.js';
+import { defineOptions, HELP_OPTION, optionsHelp, parseOptions } from './options.js';
+
+const DEMO_OPTIONS = defineOptions({
+  hosts: { type: 'string', arg: 'N', help: 'number of hosts (default 5)' },
+  dir: { type: 'string', arg: 'DIR', help: 'state directory (default: a new directory under the system temp dir)' },
+  keep: { type: 'boolean', help: 'leave the hosts running and print how to reach them (stop them with: kill the pids in DIR/state.json)' },
+  ...HELP_OPTION,
+});
 
 export const DEMO_HELP = `Usage: haplay demo [--hosts N] [--dir DIR] [--keep]
 
 Starts N real OpenSSH servers on loopback addresses (127.0.1.x, one sshd each, generated host keys, a non-root user
 with sudo), writes an Ansible INI inventory and a known_hosts file for them, and runs haplay against them:
 inventory --graph, ping (with sudo), and ad-hoc commands. Needs root (creates the user and binds 127.0.1.x:22).
-  --hosts N    number of hosts (default 5)
-  --dir DIR    state directory (default: a new directory under the system temp dir)
-  --keep       leave the hosts running and print how to reach them (stop them with: kill the pids in DIR/state.json)
-`;
+${optionsHelp(DEMO_OPTIONS)}`;
 
 export async function demoMain(argv: string[], io: CommandIo): Promise<number> {
-  const { values } = parseCommand<{ hosts?: string; dir?: string; keep?: boolean; help?: boolean }>('demo', argv, {
-    hosts: { type: 'string' },
-    dir: { type: 'string' },
-    keep: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
-  });
+  const { values } = parseOptions('demo', argv, DEMO_OPTIONS);
   if (values.help) {
     io.out(DEMO_HELP);
     return EXIT.OK;

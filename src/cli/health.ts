@@ -7,16 +7,23 @@ import { renderReport } from '../health/format.js';
 import { planHealth } from '../health/setup.js';
 import { escapeControl } from '../text/escape.js';
 import { redactValue } from '../secret.js';
-import { parseCommand, usage } from './args.js';
+import { usage } from './args.js';
 import { defaultPlaybook } from './deploy.js';
-import { CONNECT_HELP, CONNECT_OPTIONS, openSession, type ConnectValues } from './connect-options.js';
+import { CONNECT_HELP, CONNECT_OPTIONS, openSession } from './connect-options.js';
 import { EXIT } from './exit-codes.js';
+import { defineOptions, optionsHelp, parseOptions } from './options.js';
 import type { CommandIo } from './main.js';
 
 /** Per-command limit unless --timeout says otherwise: a probe that hangs (crm_mon in a partition) must not stall the report. */
 export const HEALTH_TIMEOUT_S = 30;
 /** Connect limit unless --connect-timeout says otherwise: an unreachable host is reported, not waited on for long. */
 export const HEALTH_CONNECT_TIMEOUT_S = 10;
+
+const HEALTH_OPTIONS = defineOptions({
+  playbook: { type: 'string', arg: 'FILE', help: "the playbook telling which roles run where, and their variables (default ./playbooks/site.ts, else haplay's own)" },
+  role: { type: 'string', arg: 'R[,R]', help: 'check only these roles' },
+  json: { type: 'boolean', help: 'one JSON document: { healthy, problems, unreachable, roles: [{ role, hosts, tables, gates, problems }], durationMs }' },
+});
 
 export const HEALTH_HELP = `Usage: haplay health <inventory> [pattern] [--playbook FILE] [--role R[,R]] [--json] [options]
 
@@ -26,26 +33,12 @@ partitions and alarms, Swift recon, nova-network bridge and dnsmasq, MySQL repli
 contract, once. Prints one table per role, then one line per problem. See docs/health.md.
 
 Options:
-      --playbook FILE   the playbook telling which roles run where, and their variables (default ./playbooks/site.ts, else haplay's own)
-      --role R[,R]      check only these roles
-      --json            one JSON document: { healthy, problems, unreachable, roles: [{ role, hosts, tables, gates, problems }], durationMs }
-Exit codes: 0 healthy, 2 bad input (nothing contacted), 3 not healthy (a problem, or a host unreachable).
+${optionsHelp(HEALTH_OPTIONS)}Exit codes: 0 healthy, 2 bad input (nothing contacted), 3 not healthy (a problem, or a host unreachable).
 Defaults here: --timeout ${HEALTH_TIMEOUT_S}, --connect-timeout ${HEALTH_CONNECT_TIMEOUT_S}.
 ${CONNECT_HELP}`;
 
-interface HealthValues extends ConnectValues {
-  playbook?: string;
-  role?: string;
-  json?: boolean;
-}
-
 export async function healthMain(argv: string[], io: CommandIo): Promise<number> {
-  const { values, positionals } = parseCommand<HealthValues>('health', argv, {
-    ...CONNECT_OPTIONS,
-    playbook: { type: 'string' },
-    role: { type: 'string' },
-    json: { type: 'boolean' },
-  });
+  const { values, positionals } = parseOptions('health', argv, { ...CONNECT_OPTIONS, ...HEALTH_OPTIONS });
   if (values.help) {
     io.out(HEALTH_HELP);
     return EXIT.OK;

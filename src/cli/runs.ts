@@ -2,7 +2,6 @@
 // self-contained HTML file. Runs are recorded under .haplay/runs/<id>/ of the working directory (src/report/runs.ts).
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { renderReport } from '../report/html.js';
 import { listRuns, loadRun, type RunMeta } from '../report/runs.js';
 import { intOption, usage } from './args.js';
 import { defineOptions, HELP_OPTION, optionsHelp, parseOptions } from './options.js';
@@ -57,6 +56,8 @@ export async function runsMain(argv: string[], io: CommandIo): Promise<number> {
 export async function writeReport(ref: string, output?: string): Promise<string> {
   const run = await loadRun(ref);
   const file = resolve(output ?? resolve(run.file, '..', 'report.html'));
+  // Loaded when a report is asked for, not on every deploy's start-up.
+  const { renderReport } = await import('../report/html.js');
   await writeFile(file, renderReport(run.events, run.meta), { mode: 0o600 });
   return file;
 }

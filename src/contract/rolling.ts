@@ -121,7 +121,10 @@ export interface StepRecord {
   status: 'ok' | 'failed' | 'skipped';
   ms: number;
   message?: string;
+  /** The gate that failed (failed gate steps). */
   gate?: string;
+  /** The gates a gate step checked and passed, by name (ok gate steps): the report lists them. */
+  gates?: string[];
 }
 
 export interface NodeRecord {
@@ -165,7 +168,7 @@ export interface RollingJournal {
 export type RollingEvent =
   | { type: 'rolling-start'; at: number; id: string; order: string[]; active: string[]; resumed: boolean }
   | { type: 'node-start'; at: number; node: string; active: boolean }
-  | { type: 'step-end'; at: number; node: string; step: RollingStep; status: StepRecord['status']; ms: number; message?: string; gate?: string }
+  | { type: 'step-end'; at: number; node: string; step: RollingStep; status: StepRecord['status']; ms: number; message?: string; gate?: string; gates?: string[] }
   | { type: 'node-end'; at: number; node: string; status: 'done' | 'failed' }
   | { type: 'notice'; at: number; message: string; node?: string }
   | {

@@ -5,7 +5,9 @@ import { HaplayError } from '../errors.js';
 import { protectVars } from './connection-vars.js';
 import { shlexSplit } from './ini-values.js';
 import type { VaultSecret } from './vault.js';
-import { parseVarsFile } from './yaml-vars.js';
+
+// The YAML parser (~70 modules) is loaded only when a value needs it: start-up is part of every run's cost.
+const yamlVars = (): Promise<typeof import('./yaml-vars.js')> => import('./yaml-vars.js');
 
 function usage(message: string): never {
   throw new HaplayError('E_USAGE', `--extra-vars: ${message}`);
@@ -21,11 +23,10 @@ async function one(option: string, vault: readonly VaultSecret[]): Promise<Recor
       const code = (error as NodeJS.ErrnoException).code;
       return usage(`${file}: ${code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
     }
-    return parseVarsFile(text, file, vault);
+    return (await yamlVars()).parseVarsFile(text, file, vault);
   }
   if (/^\s*[[{]/.test(option)) {
-    const vars = parseVarsFile(option, '--extra-vars', vault);
-    return vars;
+    return (await yamlVars()).parseVarsFile(option, '--extra-vars', vault);
   }
   const words = shlexSplit(option);
   if (typeof words === 'string') return usage(`${words}: ${option}`);

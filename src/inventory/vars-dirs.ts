@@ -6,7 +6,6 @@ import { extname, join } from 'node:path';
 import { HaplayError } from '../errors.js';
 import { protectVars } from './connection-vars.js';
 import type { VaultSecret } from './vault.js';
-import { parseVarsFile } from './yaml-vars.js';
 
 const EXTENSIONS = ['', '.yml', '.yaml', '.json'];
 
@@ -45,6 +44,8 @@ async function filesUnder(dir: string): Promise<string[]> {
 async function readVars(files: string[], vault: readonly VaultSecret[]): Promise<Record<string, unknown> | undefined> {
   if (files.length === 0) return undefined;
   const merged: Record<string, unknown> = {};
+  // Loaded only when there are vars files: the YAML parser is ~70 modules of start-up.
+  const { parseVarsFile } = await import('./yaml-vars.js');
   // ansible_password & co. are secrets wherever they are set.
   for (const file of files) Object.assign(merged, protectVars(parseVarsFile(await readFile(file, 'utf8'), file, vault), file));
   return merged;

@@ -24,7 +24,7 @@ import {
 } from './network.js';
 import { ensureClientKey, ensureHostKeys, findInit, findNspawn, mountNodeRoot, nspawnsUnder, sshBanner, startNode, writeNodeIdentity } from './nodes.js';
 import { runSteps } from './progress.js';
-import { DEFAULT_LAB, labPaths, LAB_ROOT, newLabState, readLabState, writeLabState, type LabState } from './state.js';
+import { checkLabDir, DEFAULT_LAB, ensureLabDir, labPaths, LAB_ROOT, newLabState, readLabState, writeLabState, type LabState } from './state.js';
 import { childrenOf, commandExists, mountsUnder, trySignal, unmountUnder, waitGone } from './sys.js';
 
 export const DEFAULT_BOOT_TIMEOUT_S = 120;
@@ -89,6 +89,7 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
   const root = opts.root ?? LAB_ROOT;
   const paths = labPaths(opts.name, root);
   await checkPreconditions(['systemd-nspawn', 'ip', 'ssh', 'ssh-keygen']);
+  checkLabDir(opts.name, root); // before anything is started, removed or written
   const flag = opts.name === DEFAULT_LAB ? '' : ` --name ${opts.name}`;
   const running = nspawnsUnder(paths.nodesDir);
   if (running.length > 0) {
@@ -118,7 +119,7 @@ export async function labUp(opts: UpOptions): Promise<UpResult> {
   const image = await ensureImage({ out: opts.out, ...(opts.tty !== undefined ? { tty: opts.tty } : {}), ...(opts.rebuildImage ? { rebuild: true } : {}) });
   const state = newLabState(opts.name, opts.count, { hash: image.hash, rootfs: image.rootfs }, opts.groups, root);
   const bootMs: Record<string, number> = {};
-  await mkdir(paths.dir, { recursive: true, mode: 0o700 });
+  ensureLabDir(opts.name, root);
   await mkdir(paths.logsDir, { recursive: true, mode: 0o700 });
   await mkdir(paths.nodesDir, { recursive: true, mode: 0o700 });
   for (const node of state.nodes) await writeFile(node.consoleLog, '');
@@ -237,6 +238,7 @@ export async function labDown(opts: DownOptions): Promise<DownResult> {
   const started = Date.now();
   const root = opts.root ?? LAB_ROOT;
   const paths = labPaths(opts.name, root);
+  checkLabDir(opts.name, root); // root deletes below it: not in a directory someone else prepared
   const removed: string[] = [];
   // 1. Nodes: clean poweroff in parallel, then force.
   const nspawns = nspawnsUnder(paths.dir);

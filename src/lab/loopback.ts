@@ -14,6 +14,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import pLimit from 'p-limit';
 import { HaplayError } from '../errors.js';
+import { checkPrivateDir, ensurePrivateDir, type PrivateDirPolicy } from './private-dir.js';
 import { isSecret, revealSecret, type Secret } from '../secret.js';
 import { cmdlineOf, descendants, isAlive, procTable, readTail, run, runOk, sleep, trySignal, waitGone } from './sys.js';
 
@@ -657,13 +658,12 @@ export async function startLoopbackHosts(opts: LoopbackOptions): Promise<Loopbac
   }
 
   const dir = path.resolve(opts.dir);
-  await checkStateDir(dir);
+  checkPrivateDir(dir, STATE_DIR_POLICY);
   const addresses = loopbackAddresses(opts.firstAddress ?? 0x000101, count);
   await checkBindable(addresses[0] as string);
 
-  await mkdir(dir, { recursive: true });
-  await chmod(dir, 0o755);
-  await writeFile(path.join(dir, STATE_DIR_MARKER), 'created by the haplay loopback harness\n', { mode: 0o644 });
+  ensurePrivateDir(dir, STATE_DIR_POLICY, 'created by the haplay loopback harness\n');
+  await chmod(dir, 0o755); // only widens (a umask of 077): the login user must reach authorized_keys
   await mkdir(PRIVSEP_DIR, { recursive: true, mode: 0o755 });
   await chmod(PRIVSEP_DIR, 0o755);
   const skel = path.join(dir, '.empty-skel');
@@ -796,27 +796,16 @@ export const STATE_DIR_MARKER = '.haplay-loopback';
  * The harness runs as root and writes sshd configs, keys and sudoers-relevant files into the state directory: it
  * refuses one that another user could have prepared or can change (not root's, writable by group or others, a
  * symlink) and one with content it did not create (no marker). New, empty, or earlier harness directories are fine.
+ * Mode 0755, not 0700: sshd reads authorized_keys there as the (non-root) login user.
  */
-async function checkStateDir(dir: string): Promise<void> {
-  const refuse = (why: string): never => {
-    throw new HaplayError('E_LAB', `loopback state directory ${dir}: ${why}; use a new or empty directory owned by root`);
-  };
-  let st;
-  try {
-    st = await lstat(dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
-  if (st.isSymbolicLink()) refuse('is a symbolic link');
-  if (!st.isDirectory()) refuse('is not a directory');
-  if (st.uid !== 0) refuse(`is owned by uid ${st.uid}, not root`);
-  if ((st.mode & 0o022) !== 0) refuse(`is writable by group or others (mode ${(st.mode & 0o7777).toString(8)})`);
-  const entries = await readdir(dir);
+const STATE_DIR_POLICY: PrivateDirPolicy = {
+  what: 'loopback state directory',
+  marker: STATE_DIR_MARKER,
+  modeRule: 'no-write-by-others',
+  mode: 0o755,
   // state.json: a directory of a harness from before the marker (bench and demo directories are reused).
-  if (entries.length > 0 && !entries.includes(STATE_DIR_MARKER) && !entries.includes('state.json')) {
-    refuse(`holds files the harness did not create (no ${STATE_DIR_MARKER})`);
-  }
-}
+  legacy: (entries) => entries.includes('state.json'),
+  hint: 'use a new or empty directory owned by root',
+};
 
 export const _internal = { procTable, descendants, isAlive, cmdlineOf, sshdConfig };

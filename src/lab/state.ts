@@ -7,14 +7,47 @@
 //   nodes/<node>/{upper,work,root}   overlayfs upper/work dirs and the mounted root (removed by `down`)
 //   logs/<node>.console.log          the node's console (systemd-nspawn's output), kept by `down`
 import { readFileSync } from 'node:fs';
-import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
+import { readdir, rename, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { HaplayError } from '../errors.js';
+import { checkPrivateDir, ensurePrivateDir, type PrivateDirPolicy } from './private-dir.js';
 import { LAB_NAME_RE, MAX_NODES, bridgeName, netnsName, nodeAddress, vethName } from './network.js';
 
 export const LAB_ROOT = '/var/lib/haplay/lab';
 export const DEFAULT_LAB = 'haplay';
 export const DEFAULT_NODES = 3;
+
+/** Written into every lab directory `lab up` creates (issue #16 item 10): only such directories are reused. */
+export const LAB_DIR_MARKER = '.haplay-lab';
+/** What a lab directory held before the marker existed (a directory holding only these is adopted and marked). */
+const LEGACY_ENTRIES = /^(state\.json(\.\d+\.tmp)?|inventory\.ts|known_hosts|keys|nodes|logs|secrets|main-topology)$/;
+const HINT = 'move it away (haplay creates /var/lib/haplay/lab/<name> itself, root-owned with mode 0700)';
+/** The lab root (shared by every lab): root's and writable by nobody else. */
+const LAB_ROOT_POLICY: PrivateDirPolicy = { what: 'lab root', modeRule: 'no-write-by-others', mode: 0o700, hint: HINT };
+/** One lab's directory: root's, mode 0700, created by haplay. */
+export const LAB_DIR_POLICY: PrivateDirPolicy = {
+  what: 'lab state directory',
+  marker: LAB_DIR_MARKER,
+  modeRule: 'exact',
+  mode: 0o700,
+  legacy: (entries) => entries.every((e) => LEGACY_ENTRIES.test(e)),
+  hint: HINT,
+};
+
+/**
+ * Refuses (E_LAB, exit 5) a lab directory, or lab root, that is a symlink, not root's, not mode 0700 (the root: writable
+ * by others) or, when not empty, not created by haplay. Returns false when the lab has no directory.
+ */
+export function checkLabDir(name: string, root = LAB_ROOT): boolean {
+  checkPrivateDir(root, LAB_ROOT_POLICY);
+  return checkPrivateDir(labPaths(name, root).dir, LAB_DIR_POLICY) !== 'absent';
+}
+
+/** Checks, then creates the lab root and the lab's directory if absent (mode 0700 at mkdir, then the marker). */
+export function ensureLabDir(name: string, root = LAB_ROOT): string {
+  ensurePrivateDir(root, LAB_ROOT_POLICY);
+  return ensurePrivateDir(labPaths(name, root).dir, LAB_DIR_POLICY, `created by haplay lab up (lab ${name})\n`);
+}
 
 export interface NodeState {
   name: string;
@@ -138,7 +171,7 @@ export function newLabState(
 
 export async function writeLabState(state: LabState): Promise<void> {
   const file = labPaths(state.name, path.dirname(state.dir)).stateFile;
-  await mkdir(state.dir, { recursive: true, mode: 0o700 });
+  ensureLabDir(state.name, path.dirname(state.dir));
   const tmp = `${file}.${process.pid}.tmp`;
   await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
   await rename(tmp, file);
@@ -146,6 +179,8 @@ export async function writeLabState(state: LabState): Promise<void> {
 
 /** The lab's state, or undefined when it has none (never brought up, or torn down). */
 export function readLabState(name: string, root = LAB_ROOT): LabState | undefined {
+  // Its paths (keys, nodes) are used by root: never from a directory someone else could have prepared.
+  if (!checkLabDir(name, root)) return undefined;
   let text: string;
   try {
     text = readFileSync(labPaths(name, root).stateFile, 'utf8');

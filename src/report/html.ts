@@ -220,7 +220,7 @@ function rollingSection(m: Model): string {
   }
   const table = (b: Block): string => {
     const rows = [...b.steps.entries()].flatMap(([node, steps]) =>
-      steps.map((s, i) => `<tr class="${s.status}">${i === 0 ? `<th scope="rowgroup" rowspan="${steps.length}">${esc(node)}</th>` : ''}<td>${esc(s.step)}</td><td>${s.status}</td><td>${secs(s.ms)}</td><td>${esc(s.gate ?? '')}</td><td>${esc(s.message ?? '')}</td></tr>`),
+      steps.map((s, i) => `<tr class="${s.status}">${i === 0 ? `<th scope="rowgroup" rowspan="${steps.length}">${esc(node)}</th>` : ''}<td>${esc(s.step)}</td><td>${s.status}</td><td>${secs(s.ms)}</td><td>${esc(s.gate ?? s.gates?.join(', ') ?? '')}</td><td>${esc(s.message ?? '')}</td></tr>`),
     );
     return (
       `<table><caption>Steps per node (gates, drain, stop, start, enable; steps with nothing to do left out)</caption><thead><tr><th scope="col">node</th><th scope="col">step</th><th scope="col">status</th><th scope="col">time</th><th scope="col">gate</th><th scope="col">message</th></tr></thead><tbody>` +

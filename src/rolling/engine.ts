@@ -36,6 +36,14 @@ class StepFailure extends Error {
 
 const defaultSleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The gates a gate step waits for: before the stop the cluster's, after the start the node's then the cluster's. */
+function gatesOf(step: RollingStep, plan: NodePlan): RollingGate[] {
+  if (step === 'gate-before') return plan.clusterGates;
+  if (step === 'gate-after') return [...plan.nodeGates, ...plan.clusterGates];
+  return [];
+}
+const gateNames = (step: RollingStep, plan: NodePlan): string[] => gatesOf(step, plan).map((g) => g.name);
+
 /** Every exit code 0 (the default gate check); else the first host's reason. */
 export function allZero(outputs: ProbeOutput[]): string | undefined {
   const bad = outputs.find((o) => o.exitCode !== 0);
@@ -128,13 +136,13 @@ class Rollout {
   #bodies(node: string, rec: NodeRecord, plan: NodePlan): Record<RollingStep, (() => Promise<void>) | undefined> {
     const { r } = this;
     return {
-      'gate-before': plan.clusterGates.length ? () => this.#waitGates(node, plan.clusterGates) : undefined,
+      'gate-before': plan.clusterGates.length ? () => this.#waitGates(node, gatesOf('gate-before', plan)) : undefined,
       'move-away': rec.active && plan.moveAway.length ? () => this.#commands(node, plan.moveAway) : undefined,
       drain: plan.haproxy.length ? () => this.#drain(node, plan) : undefined,
       stop: r.restart ? () => r.restart!(node) : plan.stop.length ? () => this.#commands(node, plan.stop) : undefined,
       upgrade: this.#journal.mode === 'upgrade' && !r.restart ? () => this.#upgrade(node, plan) : undefined,
       start: plan.start.length && !r.restart ? () => this.#commands(node, plan.start) : undefined,
-      'gate-after': plan.nodeGates.length || plan.clusterGates.length ? () => this.#waitGates(node, [...plan.nodeGates, ...plan.clusterGates]) : undefined,
+      'gate-after': plan.nodeGates.length || plan.clusterGates.length ? () => this.#waitGates(node, gatesOf('gate-after', plan)) : undefined,
       enable: plan.haproxy.length ? () => this.#enable(node, plan) : undefined,
       'move-back': rec.active && plan.moveBack.length ? () => this.#commands(node, plan.moveBack) : undefined,
     };
@@ -158,7 +166,8 @@ class Rollout {
       const t0 = Date.now();
       try {
         await body();
-        this.#record(node, rec, { step, status: 'ok', ms: Date.now() - t0 });
+        const gates = gateNames(step, this.r.plans.get(node)!);
+        this.#record(node, rec, { step, status: 'ok', ms: Date.now() - t0, ...(gates.length ? { gates } : {}) });
       } catch (error) {
         const message = redact(error instanceof Error ? error.message : String(error));
         const gate = error instanceof StepFailure ? error.gate : undefined;

@@ -9,6 +9,7 @@
 // `head -c` (exact on a pipe) into a pipe of its own: scripts that read to EOF (awk, the user's command) see EOF at
 // the end of their bytes, and whatever a script leaves unread is drained so the next task starts at its own bytes.
 import { randomBytes } from 'node:crypto';
+import { definitionRanges, LIBRARY_END } from './protocol.js';
 
 export interface BatchPart {
   /** A complete module script (PRELUDE …). */
@@ -26,14 +27,16 @@ export const GO = 'go\n';
 /** The host-side driver running `parts` in order (see the header). */
 export function batchScript(parts: readonly BatchPart[], marker: string): string {
   if (!/^@@HPB[0-9a-f]+$/.test(marker)) throw new Error('bad batch marker');
+  const { shared, scripts } = hoistDefinitions(parts.map((p) => p.script));
   const lines = [
     `hp_bm=${marker}`,
     // `read` reads a pipe byte by byte, so it never takes a byte of the task's stdin that follows the go line.
     `hp_go() { IFS= read -r hp_g || exit 0; [ "$hp_g" = go ] || exit 0; }`,
     `hp_fr() { printf '\\n%s %s %s\\n' "$hp_bm" "$1" "$2"; printf '\\n%s %s\\n' "$hp_bm" "$1" >&2; }`,
+    ...shared,
   ];
   parts.forEach((p, i) => {
-    const script = p.script.endsWith('\n') ? p.script : `${p.script}\n`;
+    const script = scripts[i]!.endsWith('\n') ? scripts[i]! : `${scripts[i]!}\n`;
     lines.push('hp_go');
     if (p.stdinLength > 0) {
       const n = Math.floor(p.stdinLength);
@@ -44,6 +47,37 @@ export function batchScript(parts: readonly BatchPart[], marker: string): string
     lines.push(`hp_fr ${i} $?`);
   });
   return lines.join('\n') + '\n';
+}
+
+/**
+ * Moves the library function definitions of module scripts (the lines above LIBRARY_END) into the driver, once: each
+ * part runs in a forked subshell, which inherits them. A name defined with different texts by two parts, or not in
+ * the library part, stays where it is (a part's own definition then wins in its subshell); the driver's own names
+ * (hp_go, hp_fr) are never hoisted. Scripts without LIBRARY_END are left as they are.
+ */
+export function hoistDefinitions(scripts: readonly string[]): { shared: string[]; scripts: string[] } {
+  const texts = new Map<string, string | null>(); // name → its one text, or null when the parts disagree
+  const split = scripts.map((script) => {
+    const lines = script.split('\n');
+    const end = lines.indexOf(LIBRARY_END);
+    const ranges = end < 0 ? undefined : definitionRanges(lines.slice(0, end));
+    for (const r of ranges ?? []) {
+      const text = lines.slice(r.start, r.end + 1).join('\n');
+      const known = texts.get(r.name);
+      texts.set(r.name, known === undefined || known === text ? text : null);
+    }
+    return { lines, ranges: ranges ?? [] };
+  });
+  const hoisted = (name: string): boolean => typeof texts.get(name) === 'string' && name !== 'hp_go' && name !== 'hp_fr';
+  return {
+    shared: [...texts].flatMap(([name, text]) => (text !== null && hoisted(name) ? [text] : [])),
+    scripts: split.map(({ lines, ranges }, i) => {
+      const drop = ranges.filter((r) => hoisted(r.name));
+      if (drop.length === 0) return scripts[i]!;
+      const gone = new Set(drop.flatMap((r) => Array.from({ length: r.end - r.start + 1 }, (_, k) => r.start + k)));
+      return lines.filter((_, l) => !gone.has(l)).join('\n');
+    }),
+  };
 }
 
 /** One task's output on one stream; `exitCode` only on stdout frames. */

@@ -1,30 +1,25 @@
 // blockinfile: keep a multi-line block between BEGIN/END marker lines (edited on the host by awk, see edit.ts).
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { isSecret, revealSecret, secret, type Secret } from '../secret.js';
 import { toEre } from './ere.js';
 import { editSchema, planEdit } from './edit.js';
-import { pickAttrs, type FileAttrs } from './fsops.js';
+import { pickAttrs } from './fsops.js';
 import type { ModuleDef } from './types.js';
 
-export interface BlockInFileArgs extends FileAttrs {
-  /** Absolute path of the file. */
-  path: string;
-  /** The block (one trailing newline is ignored). Empty or missing with state=present removes the block. */
-  block?: string | Secret;
-  /** Marker line template; `{mark}` becomes markerBegin/markerEnd. Default `# {mark} HAPLAY MANAGED BLOCK`. */
-  marker?: string;
-  markerBegin?: string;
-  markerEnd?: string;
-  state?: 'present' | 'absent';
-  /** Where a NEW block goes: 'EOF' (default), 'BOF' or an ERE (after the last matching line). */
-  insertAfter?: string;
-  /** 'BOF' or an ERE (before the last matching line). */
-  insertBefore?: string;
-  firstMatch?: boolean;
-  /** Create the file when missing (default false: fail). */
-  create?: boolean;
-  backup?: boolean;
-}
+// The arguments, declared once: the type and the ajv schema.
+const BlockInFileSchema = editSchema({
+  // Any value for ajv (a Secret is an object); plan() checks what it got.
+  block: Type.Optional(Type.Unsafe<string | Secret>({ description: 'The block (one trailing newline is ignored). Empty or missing with state=present removes the block.' })),
+  marker: Type.Optional(Type.String({ pattern: '\\{mark\\}', description: 'Marker line template; `{mark}` becomes markerBegin/markerEnd. Default `# {mark} HAPLAY MANAGED BLOCK`.' })),
+  markerBegin: Type.Optional(Type.String({ minLength: 1 })),
+  markerEnd: Type.Optional(Type.String({ minLength: 1 })),
+  insertAfter: Type.Optional(Type.String({ minLength: 1, description: "Where a NEW block goes: 'EOF' (default), 'BOF' or an ERE (after the last matching line)." })),
+  insertBefore: Type.Optional(Type.String({ minLength: 1, description: "'BOF' or an ERE (before the last matching line)." })),
+  firstMatch: Type.Optional(Type.Boolean()),
+});
+export type BlockInFileArgs = Static<typeof BlockInFileSchema>;
 
 const PROGRAM = `
 function main(   i, b, e, k, blk, text, cur, present) {
@@ -53,15 +48,7 @@ const anchor = (v: string | undefined): string => (v === undefined || v === 'BOF
 
 export const blockinfile: ModuleDef<BlockInFileArgs> = {
   name: 'blockinfile',
-  schema: editSchema({
-    block: {},
-    marker: { type: 'string', pattern: '\\{mark\\}' },
-    markerBegin: { type: 'string', minLength: 1 },
-    markerEnd: { type: 'string', minLength: 1 },
-    insertAfter: { type: 'string', minLength: 1 },
-    insertBefore: { type: 'string', minLength: 1 },
-    firstMatch: { type: 'boolean' },
-  }),
+  schema: BlockInFileSchema,
   plan(args, ctx) {
     const fail = (msg: string): never => {
       throw new HaplayError('E_TASK', `blockinfile ${args.path}: ${msg}`, { host: ctx.host });
@@ -97,6 +84,8 @@ export const blockinfile: ModuleDef<BlockInFileArgs> = {
         backup: args.backup === true,
         create: args.create === true,
         absentOk: state === 'absent',
+        // The removed block's text is not known to the run: hidden in diffs.
+        hideRemoved: state === 'absent',
       },
       ctx,
       (changes) => changes.map((c) => (c === 'content' ? 'block' : c)).join(', '),

@@ -1,58 +1,41 @@
 // command and shell: run a command once per task, with creates/removes/unless guards. Not run in check mode
 // (status skipped) unless `checkSafe`. `command` never expands anything: argv words are quoted with shq (a string is
 // split like a shell would, without expansion); `shell` runs its script string verbatim with `executable -c`.
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
-import { redact, type Secret } from '../secret.js';
+import { StringMap, TextOrSecret } from '../schema.js';
+import { redact } from '../secret.js';
 import { shq } from '../ssh/quote.js';
 import { commandOutput, execFragment, exitMessage, splitArgs, stdinBytes, type ExecSpec } from './exec.js';
 import { checkPath, parseProtocol, PRELUDE, sh, toOutcome } from './protocol.js';
 import type { ModuleContext, ModuleDef, ModuleOutcome, RemoteOutput, RemotePlan } from './types.js';
 
-export interface CommandArgs {
-  /** argv (each word quoted) or a string (command: split into words; shell: the script, verbatim). */
-  cmd: string | string[];
-  /** Skip (status ok) when this path exists. */
-  creates?: string;
-  /** Skip (status ok) when this path does NOT exist. */
-  removes?: string;
-  /** A shell command; skip (status ok) when it succeeds. Not evaluated in check mode. */
-  unless?: string;
-  /** Working directory. */
-  chdir?: string;
-  /** Extra environment variables (visible in `ps`: not for secrets; use stdin). */
-  env?: Record<string, string>;
-  /** Text fed to the command's stdin; the only way to hand it a Secret. */
-  stdin?: string | Secret;
-  /** Run even in check mode (the command changes nothing). */
-  checkSafe?: boolean;
-  /** Decides `changed` from the command's output (default: always changed). */
-  changedWhen?: (o: RemoteOutput) => boolean;
-  /** Decides `failed` (default: exit code ≠ 0). */
-  failedWhen?: (o: RemoteOutput) => boolean;
-  /** shell only: interpreter for the script (default /bin/sh). */
-  executable?: string;
-}
+/** argv (each word quoted) or a string (command: split into words; shell: the script, verbatim); probe shares it. */
+export const CmdSchema = Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String(), { minItems: 1 })], {
+  description: 'argv (each word quoted) or a string (command: split into words; shell: the script, verbatim).',
+});
+/** A callback deciding from the command's output: any value for ajv, the type says what it is. */
+export const OutputTest = (description: string) => Type.Optional(Type.Unsafe<(o: RemoteOutput) => boolean>({ description }));
 
-const cmdSchema = { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string' }, minItems: 1 }] };
-
-export const commandSchema = {
-  type: 'object',
-  properties: {
-    cmd: cmdSchema,
-    creates: { type: 'string', pattern: '^/' },
-    removes: { type: 'string', pattern: '^/' },
-    unless: { type: 'string', minLength: 1 },
-    chdir: { type: 'string', minLength: 1 },
-    env: { type: 'object', additionalProperties: { type: 'string' } },
-    stdin: {},
-    checkSafe: { type: 'boolean' },
-    changedWhen: {},
-    failedWhen: {},
-    executable: { type: 'string', minLength: 1 },
+// The arguments, declared once: the type and the ajv schema.
+export const commandSchema = Type.Object(
+  {
+    cmd: CmdSchema,
+    creates: Type.Optional(Type.String({ pattern: '^/', description: 'Skip (status ok) when this path exists.' })),
+    removes: Type.Optional(Type.String({ pattern: '^/', description: 'Skip (status ok) when this path does NOT exist.' })),
+    unless: Type.Optional(Type.String({ minLength: 1, description: 'A shell command; skip (status ok) when it succeeds. Not evaluated in check mode.' })),
+    chdir: Type.Optional(Type.String({ minLength: 1, description: 'Working directory.' })),
+    env: Type.Optional(StringMap({ description: 'Extra environment variables (visible in `ps`: not for secrets; use stdin).' })),
+    stdin: Type.Optional(TextOrSecret({ description: "Text fed to the command's stdin; the only way to hand it a Secret." })),
+    checkSafe: Type.Optional(Type.Boolean({ description: 'Run even in check mode (the command changes nothing).' })),
+    changedWhen: OutputTest("Decides `changed` from the command's output (default: always changed)."),
+    failedWhen: OutputTest('Decides `failed` (default: exit code ≠ 0).'),
+    executable: Type.Optional(Type.String({ minLength: 1, description: 'shell only: interpreter for the script (default /bin/sh).' })),
   },
-  required: ['cmd'],
-  additionalProperties: false,
-} as const;
+  { additionalProperties: false },
+);
+export type CommandArgs = Static<typeof commandSchema>;
 
 function planCommand(kind: 'command' | 'shell', args: CommandArgs, ctx: ModuleContext): RemotePlan {
   const stdin = stdinBytes(args.stdin);

@@ -1,24 +1,28 @@
 // copy: put literal content or a controller-side file at `dest` (sha256 compare, atomic install).
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { HaplayError } from '../errors.js';
 import { isSecret, revealSecret, type Secret } from '../secret.js';
-import { attrsSchema, pickAttrs, type FileAttrs } from './fsops.js';
+import { attrsSchema, pickAttrs } from './fsops.js';
 import { planPutContent } from './put-content.js';
 import type { ModuleContext, ModuleDef } from './types.js';
 
-export interface CopyArgs extends FileAttrs {
-  /** Absolute destination path on the host (a symlink is followed). */
-  dest: string;
-  /** Literal content; a Secret is written as its real value and its diff is hidden. */
-  content?: string | Buffer | Secret;
-  /** Controller-side file, relative to `<roleDir>/files/` (or absolute). Exactly one of content/src. */
-  src?: string;
-  /** Keep the replaced file as `<dest>.<timestamp>.<pid>~`. */
-  backup?: boolean;
-  /** Command validating the candidate before it replaces `dest`, `%s` = its path (e.g. `haproxy -c -f %s`). */
-  validate?: string;
-}
+// The arguments, declared once: the type and the ajv schema.
+const CopySchema = Type.Object(
+  {
+    dest: Type.String({ pattern: '^/', description: 'Absolute destination path on the host (a symlink is followed).' }),
+    // Any value for ajv (a Buffer or a Secret is an object); plan() checks what it got.
+    content: Type.Optional(Type.Unsafe<string | Buffer | Secret>({ description: 'Literal content; a Secret is written as its real value and its diff is hidden.' })),
+    src: Type.Optional(Type.String({ minLength: 1, description: 'Controller-side file, relative to `<roleDir>/files/` (or absolute). Exactly one of content/src.' })),
+    backup: Type.Optional(Type.Boolean({ description: 'Keep the replaced file as `<dest>.<timestamp>.<pid>~`.' })),
+    validate: Type.Optional(Type.String({ pattern: '%s', description: 'Command validating the candidate before it replaces `dest`, `%s` = its path (e.g. `haproxy -c -f %s`).' })),
+    ...attrsSchema,
+  },
+  { additionalProperties: false },
+);
+export type CopyArgs = Static<typeof CopySchema>;
 
 /** Resolves a role-relative controller path (`files/` or `templates/`). */
 export function rolePath(ctx: ModuleContext, sub: 'files' | 'templates', src: string): string {
@@ -31,12 +35,7 @@ export function rolePath(ctx: ModuleContext, sub: 'files' | 'templates', src: st
 
 export const copy: ModuleDef<CopyArgs> = {
   name: 'copy',
-  schema: {
-    type: 'object',
-    properties: { dest: { type: 'string', pattern: '^/' }, content: {}, src: { type: 'string', minLength: 1 }, backup: { type: 'boolean' }, validate: { type: 'string', pattern: '%s' }, ...attrsSchema },
-    required: ['dest'],
-    additionalProperties: false,
-  },
+  schema: CopySchema,
   plan(args, ctx) {
     let content: Buffer;
     let secretContent = false;

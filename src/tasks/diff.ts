@@ -18,8 +18,9 @@ const isBinary = (b: Buffer): boolean => b.includes(0);
  * Binary content gives a one-line note; secrets are masked. When the new content holds a secret (one of `secrets`,
  * or any registered secret in any escaped form), the removed side of every changed line is hidden: the old content
  * may hold a previous value of that secret (rotation), which is no longer known and so cannot be masked by value.
+ * `hideRemoved`: hide it anyway (a removal by pattern: the removed text is not known to the run, and may be a secret).
  */
-export function contentDiff(path: string, before: Buffer | undefined, after: Buffer | undefined, secrets: readonly string[] = []): string {
+export function contentDiff(path: string, before: Buffer | undefined, after: Buffer | undefined, secrets: readonly string[] = [], hideRemoved = false): string {
   const b = before ?? Buffer.alloc(0);
   const a = after ?? Buffer.alloc(0);
   if (isBinary(b) || isBinary(a)) return `Binary files ${path} differ\n`;
@@ -33,7 +34,7 @@ export function contentDiff(path: string, before: Buffer | undefined, after: Buf
     after === undefined ? '(absent)' : 'after',
   );
   const holdsSecret = secrets.some((s) => s !== '') || redact(newText) !== newText;
-  return redact(maskSecretLines(holdsSecret ? hideRemovedLines(patch) : patch, secrets));
+  return redact(maskSecretLines(holdsSecret || hideRemoved ? hideRemovedLines(patch) : patch, secrets));
 }
 
 /** Replaces the text of every removed line of a unified diff (after its first hunk header) by the mask. */

@@ -7,6 +7,8 @@
 // then, the new content is written to the file named by ENVIRON["HP_OUT"], if any, created under umask 077), 4 =
 // refused (reason on stderr), 5 = stdin ended early. Every output line ends with "\n" — a missing final newline is
 // only added when the file changes anyway. An unchanged file costs one process: awk (plus stat for attributes).
+import type { TProperties } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { isSecret, revealSecret, type Secret } from '../secret.js';
 import { shq } from '../ssh/quote.js';
@@ -75,6 +77,11 @@ export interface EditOptions {
   create: boolean;
   /** A missing file already satisfies the task (state=absent). */
   absentOk: boolean;
+  /**
+   * The edit removes lines by pattern (a regexp, an option, a block): their text is not known to the run and may be
+   * a secret it never loaded (a password line being dropped), so a diff hides the removed side (`-********`).
+   */
+  hideRemoved?: boolean;
 }
 
 /** Script fragment: probe, edit into a temp file, install unless check mode. Leaves hp_changes set, no hp_done. */
@@ -165,7 +172,7 @@ export function editOutcome(p: ProtocolResult, o: EditOptions, ctx: ModuleContex
     const parts: string[] = [];
     if (changes.includes('content')) {
       const before = p.data['exists'] === '1' ? (p.old ?? Buffer.alloc(0)) : undefined;
-      parts.push(contentDiff(o.path, before, p.new ?? Buffer.alloc(0), secretParams(o)));
+      parts.push(contentDiff(o.path, before, p.new ?? Buffer.alloc(0), secretParams(o), o.hideRemoved === true));
     }
     if (changes.some((c) => c === 'mode' || c === 'owner' || c === 'group')) {
       const { before, after } = attrsBeforeAfter(p.data, o.attrs);
@@ -176,19 +183,17 @@ export function editOutcome(p: ProtocolResult, o: EditOptions, ctx: ModuleContex
   return outcome;
 }
 
-/** The ajv schema of a file-editing module: its own properties plus path, state, create, backup and attributes. */
-export function editSchema(properties: Record<string, object>): object {
-  return {
-    type: 'object',
-    properties: {
-      path: { type: 'string', pattern: '^/' },
+/** The arguments schema of a file-editing module: its own properties plus path, state, create, backup and attributes. */
+export function editSchema<P extends TProperties>(properties: P, createNote = 'Create the file when missing (default false: fail).') {
+  return Type.Object(
+    {
+      path: Type.String({ pattern: '^/', description: 'Absolute path of the file.' }),
       ...properties,
-      state: { enum: ['present', 'absent'] },
-      create: { type: 'boolean' },
-      backup: { type: 'boolean' },
+      state: Type.Optional(Type.Enum(['present', 'absent'])),
+      create: Type.Optional(Type.Boolean({ description: createNote })),
+      backup: Type.Optional(Type.Boolean()),
       ...attrsSchema,
     },
-    required: ['path'],
-    additionalProperties: false,
-  };
+    { additionalProperties: false },
+  );
 }

@@ -1,7 +1,11 @@
 // facts: gather the host's Facts in one exec (os-release, hostname, addresses, cpus, memory, init, package manager).
 import { parseProtocol, PRELUDE, sh, shraw, toOutcome } from './protocol.js';
+import { Type } from '../schema-type.js';
 import type { Facts, ModuleDef, ModuleOutcome, RemoteOutput } from './types.js';
 
+/** facts takes no arguments: declared once, the empty object ajv validates (any argument is refused). */
+export const FactsSchema = Type.Object({}, { additionalProperties: false });
+// Not Static<typeof FactsSchema>: that is `{}`, which TypeScript lets any value satisfy; this refuses every key.
 export type FactsArgs = Record<string, never>;
 
 const SCRIPT = shraw`hp_to=
@@ -81,7 +85,7 @@ export function factsFrom(data: Record<string, string>): Facts {
 
 export const facts: ModuleDef<FactsArgs> = {
   name: 'facts',
-  schema: { type: 'object', properties: {}, additionalProperties: false },
+  schema: FactsSchema,
   plan() {
     return {
       script: sh(PRELUDE, SCRIPT),

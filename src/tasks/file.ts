@@ -1,4 +1,6 @@
 // file: make a path a file (existing), directory, symlink, absent, or touched file, with mode/owner/group.
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
 import { textDiff } from './diff.js';
@@ -6,22 +8,25 @@ import { attrApply, attrCheck as checkAttrs, attrsSchema, attrVars, FS_FUNCS, no
 import { changeList, checkPath, parseProtocol, PRELUDE, sh, shraw, toOutcome, FINISH } from './protocol.js';
 import type { ModuleDef } from './types.js';
 
-export interface FileArgs extends FileAttrs {
-  /** Absolute path. For file/directory/touch a symlink is followed; link/absent act on the path itself. */
-  path: string;
-  /**
-   * Omitted: the path must exist, whatever it is; only its attributes are managed.
-   * file: must exist as a regular file; directory: mkdir -p; link: symlink to `src`; absent: rm -rf;
-   * touch: create an empty file if missing (an existing file's times are NOT bumped: idempotent).
-   */
-  state?: 'file' | 'directory' | 'link' | 'absent' | 'touch';
-  /** Symlink target (state=link), written verbatim (may be relative). */
-  src?: string;
-  /** directory: apply mode/owner/group to everything below as well. */
-  recurse?: boolean;
-  /** link: replace an existing regular file (never a directory). */
-  force?: boolean;
-}
+// The arguments, declared once: the type and the ajv schema.
+const FileSchema = Type.Object(
+  {
+    path: Type.String({ pattern: '^/', description: 'Absolute path. For file/directory/touch a symlink is followed; link/absent act on the path itself.' }),
+    state: Type.Optional(
+      Type.Enum(['file', 'directory', 'link', 'absent', 'touch'], {
+        description:
+          'Omitted: the path must exist, whatever it is; only its attributes are managed. file: must exist as a regular file; directory: mkdir -p; ' +
+          'link: symlink to `src`; absent: rm -rf; touch: create an empty file if missing (an existing file\'s times are NOT bumped: idempotent).',
+      }),
+    ),
+    src: Type.Optional(Type.String({ minLength: 1, description: 'Symlink target (state=link), written verbatim (may be relative).' })),
+    recurse: Type.Optional(Type.Boolean({ description: 'directory: apply mode/owner/group to everything below as well.' })),
+    force: Type.Optional(Type.Boolean({ description: 'link: replace an existing regular file (never a directory).' })),
+    ...attrsSchema,
+  },
+  { additionalProperties: false },
+);
+export type FileArgs = Static<typeof FileSchema>;
 
 const STATE_PROBE = shraw`if [ -L "$hp_p" ]; then hp_cur=link
 elif [ -d "$hp_p" ]; then hp_cur=directory
@@ -121,19 +126,7 @@ file|directory)`,
 
 export const file: ModuleDef<FileArgs> = {
   name: 'file',
-  schema: {
-    type: 'object',
-    properties: {
-      path: { type: 'string', pattern: '^/' },
-      state: { enum: ['file', 'directory', 'link', 'absent', 'touch'] },
-      src: { type: 'string', minLength: 1 },
-      recurse: { type: 'boolean' },
-      force: { type: 'boolean' },
-      ...attrsSchema,
-    },
-    required: ['path'],
-    additionalProperties: false,
-  },
+  schema: FileSchema,
   plan(args, ctx) {
     const path = checkPath(args.path).replace(/(.)\/+$/, '$1');
     const state = args.state ?? 'keep';

@@ -1,23 +1,18 @@
 // Shared host-side file fragments: stat, attribute checks, and the atomic install (same-dir temp, fsync, rename).
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
 import { shellLibrary, shraw } from './protocol.js';
 
-/** Owner/group/mode wanted for a path. */
-export interface FileAttrs {
-  /** Octal string such as '0644' or '644' (numbers are refused: YAML reads 0644 as decimal). */
-  mode?: string;
-  /** User name or numeric uid. */
-  owner?: string;
-  /** Group name or numeric gid. */
-  group?: string;
-}
-
+/** Owner/group/mode wanted for a path: properties spread into each file-writing module's arguments schema. */
 export const attrsSchema = {
-  mode: { type: 'string', pattern: '^0?[0-7]{3,4}$' },
-  owner: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*\\$?$' },
-  group: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*\\$?$' },
-} as const;
+  mode: Type.Optional(Type.String({ pattern: '^0?[0-7]{3,4}$', description: "Octal string such as '0644' or '644' (numbers are refused: YAML reads 0644 as decimal)." })),
+  owner: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*\\$?$', description: 'User name or numeric uid.' })),
+  group: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*\\$?$', description: 'Group name or numeric gid.' })),
+};
+const FileAttrsSchema = Type.Object(attrsSchema);
+export type FileAttrs = Static<typeof FileAttrsSchema>;
 
 /** '0644' → '644', '04755' → '4755' (the form `stat -c %a` prints). */
 export function normalizeMode(mode: unknown): string {

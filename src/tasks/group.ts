@@ -1,34 +1,29 @@
 // group: a local group (groupadd/groupmod/groupdel from shadow-utils).
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
 import { changeList, parseProtocol, PRELUDE, sh, shraw, toOutcome, FINISH } from './protocol.js';
 import type { ModuleDef } from './types.js';
 
-export interface GroupArgs {
-  name: string;
-  /** Numeric gid (changed with groupmod when it differs). */
-  gid?: number;
-  /** A system group (groupadd -r) when created. */
-  system?: boolean;
-  state?: 'present' | 'absent';
-}
-
 export const NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_.-]*\\$?$';
+
+// The arguments, declared once: the type and the ajv schema.
+const GroupSchema = Type.Object(
+  {
+    name: Type.String({ pattern: NAME_PATTERN, maxLength: 32 }),
+    gid: Type.Optional(Type.Integer({ minimum: 0, description: 'Numeric gid (changed with groupmod when it differs).' })),
+    system: Type.Optional(Type.Boolean({ description: 'A system group (groupadd -r) when created.' })),
+    state: Type.Optional(Type.Enum(['present', 'absent'])),
+  },
+  { additionalProperties: false },
+);
+export type GroupArgs = Static<typeof GroupSchema>;
 const NAME_RE = new RegExp(NAME_PATTERN);
 
 export const group: ModuleDef<GroupArgs> = {
   name: 'group',
-  schema: {
-    type: 'object',
-    properties: {
-      name: { type: 'string', pattern: NAME_PATTERN, maxLength: 32 },
-      gid: { type: 'integer', minimum: 0 },
-      system: { type: 'boolean' },
-      state: { enum: ['present', 'absent'] },
-    },
-    required: ['name'],
-    additionalProperties: false,
-  },
+  schema: GroupSchema,
   plan(args, ctx) {
     if (!NAME_RE.test(args.name)) throw new HaplayError('E_TASK', `group: invalid name ${JSON.stringify(args.name)}`, { host: ctx.host });
     const act = (s: string): string => (ctx.check ? '' : s);

@@ -1,27 +1,25 @@
 // ini: set or remove one `option = value` in a section of an INI file (edited on the host by awk, see edit.ts).
 // Section and option names are compared literally (trimmed), never as regexes.
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { isSecret, revealSecret, secret, type Secret } from '../secret.js';
 import { editSchema, planEdit } from './edit.js';
-import { pickAttrs, type FileAttrs } from './fsops.js';
+import { pickAttrs } from './fsops.js';
 import type { ModuleDef } from './types.js';
 
-export interface IniArgs extends FileAttrs {
-  /** Absolute path of the file. */
-  path: string;
-  /** Section name; omitted = the global part before the first section header. */
-  section?: string;
-  /** Option name; omitted with state=absent removes the whole section. */
-  option?: string;
-  /** Value; omitted writes a bare `option` line. A Secret travels on stdin only. */
-  value?: string | number | boolean | Secret;
-  state?: 'present' | 'absent';
-  /** Write `option=value` instead of `option = value`. */
-  noExtraSpaces?: boolean;
-  /** Create the file when missing (default true, like Ansible). */
-  create?: boolean;
-  backup?: boolean;
-}
+// The arguments, declared once: the type and the ajv schema.
+const IniSchema = editSchema(
+  {
+    section: Type.Optional(Type.String({ description: 'Section name; omitted = the global part before the first section header.' })),
+    option: Type.Optional(Type.String({ minLength: 1, description: 'Option name; omitted with state=absent removes the whole section.' })),
+    // Any value for ajv (a Secret is an object); plan() checks what it got.
+    value: Type.Optional(Type.Unsafe<string | number | boolean | Secret>({ description: 'Value; omitted writes a bare `option` line. A Secret travels on stdin only.' })),
+    noExtraSpaces: Type.Optional(Type.Boolean({ description: 'Write `option=value` instead of `option = value`.' })),
+  },
+  'Create the file when missing (default true, like Ansible).',
+);
+export type IniArgs = Static<typeof IniSchema>;
 
 // The first occurrence of the option in the section is replaced, later duplicates removed (exclusive).
 export const INI_PROGRAM = `
@@ -62,12 +60,7 @@ export function iniLine(option: string, value: IniArgs['value'], noExtraSpaces: 
 
 export const ini: ModuleDef<IniArgs> = {
   name: 'ini',
-  schema: editSchema({
-    section: { type: 'string' },
-    option: { type: 'string', minLength: 1 },
-    value: {},
-    noExtraSpaces: { type: 'boolean' },
-  }),
+  schema: IniSchema,
   plan(args, ctx) {
     const fail = (msg: string): never => {
       throw new HaplayError('E_TASK', `ini ${args.path}: ${msg}`, { host: ctx.host });
@@ -95,6 +88,8 @@ export const ini: ModuleDef<IniArgs> = {
         backup: args.backup === true,
         create: args.create !== false,
         absentOk: state === 'absent',
+        // The removed option's value (or section) is not known to the run: hidden in diffs.
+        hideRemoved: state === 'absent',
       },
       ctx,
       (changes) => changes.map((c) => (c === 'content' ? `[${args.section ?? ''}] ${args.option ?? '(section)'}` : c)).join(', '),

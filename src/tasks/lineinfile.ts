@@ -1,30 +1,24 @@
 // lineinfile: make sure one line is present (replacing the last line matching `regexp`) or absent. Edited on the
 // host by awk (see edit.ts); regexps are POSIX ERE (see ere.ts), compared byte-wise.
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { isSecret, revealSecret, type Secret } from '../secret.js';
 import { toEre } from './ere.js';
 import { editSchema, planEdit } from './edit.js';
-import { pickAttrs, type FileAttrs } from './fsops.js';
+import { pickAttrs } from './fsops.js';
 import type { ModuleDef } from './types.js';
 
-export interface LineInFileArgs extends FileAttrs {
-  /** Absolute path of the file. */
-  path: string;
-  /** The line (no newline). Required for state=present; for absent it is matched exactly unless `regexp` is given. */
-  line?: string | Secret;
-  /** ERE: for present, the LAST matching line is replaced by `line`; for absent, every matching line is removed. */
-  regexp?: string;
-  state?: 'present' | 'absent';
-  /** 'EOF' (default), 'BOF' or an ERE: insert after the last matching line (EOF when none matches). */
-  insertAfter?: string;
-  /** 'BOF' or an ERE: insert before the last matching line (EOF when none matches). */
-  insertBefore?: string;
-  /** insertAfter/insertBefore use the first matching line instead of the last. */
-  firstMatch?: boolean;
-  /** Create the file when missing (default false: fail). */
-  create?: boolean;
-  backup?: boolean;
-}
+// The arguments, declared once: the type and the ajv schema.
+const LineInFileSchema = editSchema({
+  // Any value for ajv (a Secret is an object); plan() checks what it got.
+  line: Type.Optional(Type.Unsafe<string | Secret>({ description: 'The line (no newline). Required for state=present; for absent it is matched exactly unless `regexp` is given.' })),
+  regexp: Type.Optional(Type.String({ minLength: 1, description: 'ERE: for present, the LAST matching line is replaced by `line`; for absent, every matching line is removed.' })),
+  insertAfter: Type.Optional(Type.String({ minLength: 1, description: "'EOF' (default), 'BOF' or an ERE: insert after the last matching line (EOF when none matches)." })),
+  insertBefore: Type.Optional(Type.String({ minLength: 1, description: "'BOF' or an ERE: insert before the last matching line (EOF when none matches)." })),
+  firstMatch: Type.Optional(Type.Boolean({ description: 'insertAfter/insertBefore use the first matching line instead of the last.' })),
+});
+export type LineInFileArgs = Static<typeof LineInFileSchema>;
 
 // awk: rep/del/insert decided in main(); AWK_LIB prints the result.
 const PROGRAM = `
@@ -51,13 +45,7 @@ const anchor = (v: string | undefined): string => (v === undefined || v === 'BOF
 
 export const lineinfile: ModuleDef<LineInFileArgs> = {
   name: 'lineinfile',
-  schema: editSchema({
-    line: {},
-    regexp: { type: 'string', minLength: 1 },
-    insertAfter: { type: 'string', minLength: 1 },
-    insertBefore: { type: 'string', minLength: 1 },
-    firstMatch: { type: 'boolean' },
-  }),
+  schema: LineInFileSchema,
   plan(args, ctx) {
     const state = args.state ?? 'present';
     const fail = (msg: string): never => {
@@ -85,6 +73,8 @@ export const lineinfile: ModuleDef<LineInFileArgs> = {
         backup: args.backup === true,
         create: args.create === true,
         absentOk: state === 'absent',
+        // Lines removed by `regexp` hold text the run does not know (a dropped password line): hidden in diffs.
+        hideRemoved: state === 'absent' && args.regexp !== undefined,
       },
       ctx,
       (changes) => changes.map((c) => (c === 'content' ? (state === 'present' ? 'line' : 'removed lines') : c)).join(', '),

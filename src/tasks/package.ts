@@ -2,23 +2,27 @@
 // The manager comes from ctx.facts.pkgManager, else it is detected on the host. Version pins: `name=1.2-3` (apt; a
 // glob like `name=1.2*` is matched against the installed version) — for dnf/yum `name=1.2-3` is rewritten to the
 // native `name-1.2-3`, which may also be written directly. The package-manager cache refresh is not a change.
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
 import { parseProtocol, PRELUDE, sh, shraw, toOutcome } from './protocol.js';
 import type { ModuleDef } from './types.js';
 
-export interface PackageArgs {
-  /** One or more package names, optionally pinned (`nginx=1.24*`). */
-  name: string | string[];
-  /** present (default): installed (at the pinned version); latest: upgraded too; absent: removed. */
-  state?: 'present' | 'latest' | 'absent';
-  /** Refresh the package index first (apt-get update / dnf makecache); skipped in check mode. */
-  updateCache?: boolean;
-  /** apt: skip the refresh when the index is younger than this many seconds. */
-  cacheValidTime?: number;
-  /** apt: remove with --purge (configuration files too). */
-  purge?: boolean;
-}
+// The arguments, declared once: the type and the ajv schema.
+const PackageSchema = Type.Object(
+  {
+    name: Type.Union([Type.String({ minLength: 1 }), Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })], {
+      description: 'One or more package names, optionally pinned (`nginx=1.24*`).',
+    }),
+    state: Type.Optional(Type.Enum(['present', 'latest', 'absent'], { description: 'present (default): installed (at the pinned version); latest: upgraded too; absent: removed.' })),
+    updateCache: Type.Optional(Type.Boolean({ description: 'Refresh the package index first (apt-get update / dnf makecache); skipped in check mode.' })),
+    cacheValidTime: Type.Optional(Type.Integer({ minimum: 0, description: 'apt: skip the refresh when the index is younger than this many seconds.' })),
+    purge: Type.Optional(Type.Boolean({ description: 'apt: remove with --purge (configuration files too).' })),
+  },
+  { additionalProperties: false },
+);
+export type PackageArgs = Static<typeof PackageSchema>;
 
 // A name never starts with `-` and holds no glob character (`*` only in an apt version pin: `name=1.2*`).
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.+:~@-]*(=[A-Za-z0-9_.+:~*-]+)?$/;
@@ -82,18 +86,7 @@ function dnfLoop(state: string): string {
 
 export const pkg: ModuleDef<PackageArgs> = {
   name: 'package',
-  schema: {
-    type: 'object',
-    properties: {
-      name: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }] },
-      state: { enum: ['present', 'latest', 'absent'] },
-      updateCache: { type: 'boolean' },
-      cacheValidTime: { type: 'integer', minimum: 0 },
-      purge: { type: 'boolean' },
-    },
-    required: ['name'],
-    additionalProperties: false,
-  },
+  schema: PackageSchema,
   plan(args, ctx) {
     const names = typeof args.name === 'string' ? [args.name] : args.name;
     const state = args.state ?? 'present';

@@ -1,40 +1,30 @@
 // probe: a read-only command whose output feeds later tasks. Runs in check mode too; never `changed`.
-import type { Secret } from '../secret.js';
-import { commandOutcome } from './command.js';
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
+import { StringMap, TextOrSecret } from '../schema.js';
+import { CmdSchema, commandOutcome, OutputTest } from './command.js';
 import { execFragment, splitArgs, stdinBytes, type ExecSpec } from './exec.js';
 import { PRELUDE, sh } from './protocol.js';
 import type { ModuleDef, RemoteOutput, RemotePlan } from './types.js';
 
-export interface ProbeArgs {
-  /** argv (quoted word by word) or a shell script string run with /bin/sh -c. */
-  cmd: string | string[];
-  /** Split a string `cmd` into words instead of running it as a script. */
-  noShell?: boolean;
-  chdir?: string;
-  env?: Record<string, string>;
-  stdin?: string | Secret;
-  /** Decides `failed` (default: exit code ≠ 0 unless ignoreErrors). */
-  failedWhen?: (o: RemoteOutput) => boolean;
-  /** A non-zero exit code is data, not a failure. */
-  ignoreErrors?: boolean;
-}
+// The arguments, declared once: the type and the ajv schema.
+const ProbeSchema = Type.Object(
+  {
+    cmd: CmdSchema,
+    noShell: Type.Optional(Type.Boolean({ description: 'Split a string `cmd` into words instead of running it as a script.' })),
+    chdir: Type.Optional(Type.String({ minLength: 1 })),
+    env: Type.Optional(StringMap()),
+    stdin: Type.Optional(TextOrSecret()),
+    failedWhen: OutputTest('Decides `failed` (default: exit code ≠ 0 unless ignoreErrors).'),
+    ignoreErrors: Type.Optional(Type.Boolean({ description: 'A non-zero exit code is data, not a failure.' })),
+  },
+  { additionalProperties: false },
+);
+export type ProbeArgs = Static<typeof ProbeSchema>;
 
 export const probe: ModuleDef<ProbeArgs> = {
   name: 'probe',
-  schema: {
-    type: 'object',
-    properties: {
-      cmd: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string' }, minItems: 1 }] },
-      noShell: { type: 'boolean' },
-      chdir: { type: 'string', minLength: 1 },
-      env: { type: 'object', additionalProperties: { type: 'string' } },
-      stdin: {},
-      failedWhen: {},
-      ignoreErrors: { type: 'boolean' },
-    },
-    required: ['cmd'],
-    additionalProperties: false,
-  },
+  schema: ProbeSchema,
   plan(args) {
     const stdin = stdinBytes(args.stdin);
     const spec: ExecSpec = { stdin: stdin !== undefined };

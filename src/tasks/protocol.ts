@@ -120,8 +120,36 @@ export const sh = (...parts: (string | false | undefined | null)[]): string => {
   }
   const body = join(present.slice(n));
   const text = pruneLibrary(lib, body);
-  return body === '' ? text + '\n' : `${text}\n${body}\n`;
+  return body === '' ? `${text}\n${LIBRARY_END}\n` : `${text}\n${LIBRARY_END}\n${body}\n`;
 };
+
+/**
+ * The line ending the library part of a module script built by `sh` (a comment: the shell skips it). A batch hoists
+ * the function definitions above it into its driver, so a host's shell parses each library function once per batch
+ * instead of once per task (see hoistDefinitions).
+ */
+export const LIBRARY_END = '# haplay: end of library';
+
+/** Top-level function definitions of `lines`, in the two forms the libraries use (see parseLibrary). */
+export function definitionRanges(lines: readonly string[]): { name: string; start: number; end: number }[] | undefined {
+  const ranges: { name: string; start: number; end: number }[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i] ?? '';
+    const one = FN_ONE_LINE.exec(line);
+    if (one && count(line, '{') === count(line, '}')) {
+      ranges.push({ name: one[1]!, start: i, end: i });
+      continue;
+    }
+    const open = FN_OPEN.exec(line);
+    if (open) {
+      const end = lines.indexOf('}', i + 1);
+      if (end < 0) return undefined;
+      ranges.push({ name: open[1]!, start: i, end });
+      i = end;
+    }
+  }
+  return ranges;
+}
 
 const LIBRARIES = new Map<string, number>();
 /** Registers a constant block of shell function definitions whose unused functions `sh` may drop (see sh). */
@@ -154,22 +182,8 @@ const parsedLibraries = new Map<string, ParsedLibrary | string>();
  */
 function parseLibrary(text: string): ParsedLibrary | string {
   const lines = text.split('\n');
-  const ranges: { name: string; start: number; end: number }[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i] ?? '';
-    const one = FN_ONE_LINE.exec(line);
-    if (one && count(line, '{') === count(line, '}')) {
-      ranges.push({ name: one[1]!, start: i, end: i });
-      continue;
-    }
-    const open = FN_OPEN.exec(line);
-    if (open) {
-      const end = lines.indexOf('}', i + 1);
-      if (end < 0) return text;
-      ranges.push({ name: open[1]!, start: i, end });
-      i = end;
-    }
-  }
+  const ranges = definitionRanges(lines);
+  if (ranges === undefined) return text;
   const index = new Map(ranges.map((r, i) => [r.name, i]));
   if (index.size !== ranges.length) return text; // a name defined twice: keep everything
   const namesIn = (t: string): number[] => [...new Set([...t.matchAll(FN_NAME)].map((m) => index.get(m[0])))].filter((i) => i !== undefined);

@@ -1,19 +1,24 @@
 // service: started/stopped/restarted/reloaded + enabled, through systemctl (or the SysV `service` command when the
 // host does not run systemd; `enabled` then fails). A pending daemon-reload (NeedDaemonReload=yes, or a unit that is
 // not loaded yet) is done automatically and is not counted as a change. restarted/reloaded always report changed.
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
 import { textDiff } from './diff.js';
 import { changeList, parseProtocol, PRELUDE, sh, shraw, toOutcome, FINISH } from './protocol.js';
 import type { ModuleDef } from './types.js';
 
-export interface ServiceArgs {
-  /** Unit name (`nginx`, `nginx.service`, `getty@tty1`). */
-  name: string;
-  state?: 'started' | 'stopped' | 'restarted' | 'reloaded';
-  /** Start at boot (systemd only). */
-  enabled?: boolean;
-}
+// The arguments, declared once: the type and the ajv schema.
+const ServiceSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9@_.:\\\\-]*$', description: 'Unit name (`nginx`, `nginx.service`, `getty@tty1`).' }),
+    state: Type.Optional(Type.Enum(['started', 'stopped', 'restarted', 'reloaded'])),
+    enabled: Type.Optional(Type.Boolean({ description: 'Start at boot (systemd only).' })),
+  },
+  { additionalProperties: false },
+);
+export type ServiceArgs = Static<typeof ServiceSchema>;
 
 const PROBE = shraw`if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then hp_init=systemd
 elif command -v service >/dev/null 2>&1; then hp_init=sysv
@@ -31,16 +36,7 @@ hp_prop() { hp_pv=$(systemctl show -p "$1" "$hp_unit" 2>/dev/null); printf '%s' 
 
 export const service: ModuleDef<ServiceArgs> = {
   name: 'service',
-  schema: {
-    type: 'object',
-    properties: {
-      name: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9@_.:\\\\-]*$' },
-      state: { enum: ['started', 'stopped', 'restarted', 'reloaded'] },
-      enabled: { type: 'boolean' },
-    },
-    required: ['name'],
-    additionalProperties: false,
-  },
+  schema: ServiceSchema,
   plan(args, ctx) {
     if (!/^[A-Za-z0-9_][A-Za-z0-9@_.:\\-]*$/.test(args.name)) throw new HaplayError('E_TASK', `service: invalid unit name ${JSON.stringify(args.name)}`, { host: ctx.host });
     if (args.state === undefined && args.enabled === undefined) throw new HaplayError('E_TASK', `service ${args.name}: give state and/or enabled`, { host: ctx.host });

@@ -1,4 +1,6 @@
 // sysctl: persist `name = value` in a sysctl.d file AND apply it live (`sysctl -w`); ok when both already match.
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
 import { textDiff } from './diff.js';
@@ -8,35 +10,24 @@ import { INI_PROGRAM } from './ini.js';
 import { FINISH, parseProtocol, PRELUDE, sh, shraw } from './protocol.js';
 import type { ModuleDef } from './types.js';
 
-export interface SysctlArgs {
-  /** Key such as `net.ipv4.ip_forward`. */
-  name: string;
-  /** Wanted value (whitespace runs are compared as one space, as the kernel prints tabs). */
-  value?: string | number;
-  /** Persist file (default `/etc/sysctl.d/99-haplay.conf`). */
-  file?: string;
-  /** absent removes the key from the file (the live value is left alone). */
-  state?: 'present' | 'absent';
-  /** Apply the value live as well (default true). */
-  apply?: boolean;
-}
+// The arguments, declared once: the type and the ajv schema.
+const SysctlSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_.*/-]*$', description: 'Key such as `net.ipv4.ip_forward`.' }),
+    value: Type.Optional(Type.Union([Type.String(), Type.Number()], { description: 'Wanted value (whitespace runs are compared as one space, as the kernel prints tabs).' })),
+    file: Type.Optional(Type.String({ pattern: '^/', description: 'Persist file (default `/etc/sysctl.d/99-haplay.conf`).' })),
+    state: Type.Optional(Type.Enum(['present', 'absent'], { description: 'absent removes the key from the file (the live value is left alone).' })),
+    apply: Type.Optional(Type.Boolean({ description: 'Apply the value live as well (default true).' })),
+  },
+  { additionalProperties: false },
+);
+export type SysctlArgs = Static<typeof SysctlSchema>;
 
 const norm = (v: string): string => v.trim().replace(/[ \t]+/g, ' ');
 
 export const sysctl: ModuleDef<SysctlArgs> = {
   name: 'sysctl',
-  schema: {
-    type: 'object',
-    properties: {
-      name: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_.*/-]*$' },
-      value: { anyOf: [{ type: 'string' }, { type: 'number' }] },
-      file: { type: 'string', pattern: '^/' },
-      state: { enum: ['present', 'absent'] },
-      apply: { type: 'boolean' },
-    },
-    required: ['name'],
-    additionalProperties: false,
-  },
+  schema: SysctlSchema,
   plan(args, ctx) {
     const fail = (msg: string): never => {
       throw new HaplayError('E_TASK', `sysctl ${args.name}: ${msg}`, { host: ctx.host });

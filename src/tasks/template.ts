@@ -1,39 +1,30 @@
 // template: render an EJS template on the controller (see template-engine.ts for the syntax) and install it like copy.
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
-import { attrsSchema, pickAttrs, type FileAttrs } from './fsops.js';
+import { attrsSchema, pickAttrs } from './fsops.js';
 import { rolePath } from './copy.js';
 import { planPutContent } from './put-content.js';
 import { compileTemplate } from './template-engine.js';
 import type { ModuleDef } from './types.js';
 
-export interface TemplateArgs extends FileAttrs {
-  /** Template file, relative to `<roleDir>/templates/` (or absolute). */
-  src: string;
-  /** Absolute destination path on the host. */
-  dest: string;
-  /** Extra variables, merged over the context vars. */
-  vars?: Record<string, unknown>;
-  /** Keep the replaced file as `<dest>.<timestamp>.<pid>~`. */
-  backup?: boolean;
-  /** Command validating the candidate before it replaces `dest`, `%s` = its path (e.g. `haproxy -c -f %s`). */
-  validate?: string;
-}
+// The arguments, declared once: the type and the ajv schema.
+const TemplateSchema = Type.Object(
+  {
+    src: Type.String({ minLength: 1, description: 'Template file, relative to `<roleDir>/templates/` (or absolute).' }),
+    dest: Type.String({ pattern: '^/', description: 'Absolute destination path on the host.' }),
+    vars: Type.Optional(Type.Unsafe<Record<string, unknown>>({ type: 'object', description: 'Extra variables, merged over the context vars.' })),
+    backup: Type.Optional(Type.Boolean({ description: 'Keep the replaced file as `<dest>.<timestamp>.<pid>~`.' })),
+    validate: Type.Optional(Type.String({ pattern: '%s', description: 'Command validating the candidate before it replaces `dest`, `%s` = its path (e.g. `haproxy -c -f %s`).' })),
+    ...attrsSchema,
+  },
+  { additionalProperties: false },
+);
+export type TemplateArgs = Static<typeof TemplateSchema>;
 
 export const template: ModuleDef<TemplateArgs> = {
   name: 'template',
-  schema: {
-    type: 'object',
-    properties: {
-      src: { type: 'string', minLength: 1 },
-      dest: { type: 'string', pattern: '^/' },
-      vars: { type: 'object' },
-      backup: { type: 'boolean' },
-      validate: { type: 'string', pattern: '%s' },
-      ...attrsSchema,
-    },
-    required: ['src', 'dest'],
-    additionalProperties: false,
-  },
+  schema: TemplateSchema,
   plan(args, ctx) {
     const file = rolePath(ctx, 'templates', args.src);
     const vars: Record<string, unknown> = { ...ctx.vars, ...(args.vars ?? {}) };

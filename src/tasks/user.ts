@@ -1,60 +1,41 @@
 // user: a local account (useradd/usermod/userdel from shadow-utils). The password is a crypt(3) HASH, compared with
 // /etc/shadow (needs become) and set with `chpasswd -e`; it travels on stdin only, so a Secret is fine.
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
-import { isSecret, revealSecret, type Secret } from '../secret.js';
+import { TextOrSecret } from '../schema.js';
+import { isSecret, revealSecret } from '../secret.js';
 import { shq } from '../ssh/quote.js';
 import { NAME_PATTERN } from './group.js';
 import { changeList, parseProtocol, PRELUDE, readParams, sh, shraw, stdinBundle, toOutcome, FINISH } from './protocol.js';
 import type { ModuleDef, RemotePlan } from './types.js';
 
-export interface UserArgs {
-  name: string;
-  state?: 'present' | 'absent';
-  uid?: number;
-  /** Primary group (name or gid); must exist. */
-  group?: string;
-  /** Supplementary groups; exactly these unless `append`. */
-  groups?: string[];
-  /** Only add the listed supplementary groups, never remove others. */
-  append?: boolean;
-  shell?: string;
-  home?: string;
-  /** useradd -m (default true) when the account is created. */
-  createHome?: boolean;
-  /** A system account (useradd -r) when created. */
-  system?: boolean;
-  /** GECOS comment. */
-  comment?: string;
-  /** crypt(3) hash such as `$6$…` (not a clear-text password). */
-  password?: string | Secret;
-  /** state=absent: remove the home directory too (userdel -r). */
-  remove?: boolean;
-}
+// The arguments, declared once: the type and the ajv schema.
+const UserSchema = Type.Object(
+  {
+    name: Type.String({ pattern: NAME_PATTERN, maxLength: 32 }),
+    state: Type.Optional(Type.Enum(['present', 'absent'])),
+    uid: Type.Optional(Type.Integer({ minimum: 0 })),
+    group: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*\\$?$', description: 'Primary group (name or gid); must exist.' })),
+    groups: Type.Optional(Type.Array(Type.String({ pattern: NAME_PATTERN }), { description: 'Supplementary groups; exactly these unless `append`.' })),
+    append: Type.Optional(Type.Boolean({ description: 'Only add the listed supplementary groups, never remove others.' })),
+    shell: Type.Optional(Type.String({ pattern: '^/' })),
+    home: Type.Optional(Type.String({ pattern: '^/' })),
+    createHome: Type.Optional(Type.Boolean({ description: 'useradd -m (default true) when the account is created.' })),
+    system: Type.Optional(Type.Boolean({ description: 'A system account (useradd -r) when created.' })),
+    comment: Type.Optional(Type.String({ description: 'GECOS comment.' })),
+    password: Type.Optional(TextOrSecret({ description: 'crypt(3) hash such as `$6$…` (not a clear-text password); travels on stdin only.' })),
+    remove: Type.Optional(Type.Boolean({ description: 'state=absent: remove the home directory too (userdel -r).' })),
+  },
+  { additionalProperties: false },
+);
+export type UserArgs = Static<typeof UserSchema>;
 
 const NAME_RE = new RegExp(NAME_PATTERN);
 
 export const user: ModuleDef<UserArgs> = {
   name: 'user',
-  schema: {
-    type: 'object',
-    properties: {
-      name: { type: 'string', pattern: NAME_PATTERN, maxLength: 32 },
-      state: { enum: ['present', 'absent'] },
-      uid: { type: 'integer', minimum: 0 },
-      group: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9_.-]*\\$?$' },
-      groups: { type: 'array', items: { type: 'string', pattern: NAME_PATTERN } },
-      append: { type: 'boolean' },
-      shell: { type: 'string', pattern: '^/' },
-      home: { type: 'string', pattern: '^/' },
-      createHome: { type: 'boolean' },
-      system: { type: 'boolean' },
-      comment: { type: 'string' },
-      password: {},
-      remove: { type: 'boolean' },
-    },
-    required: ['name'],
-    additionalProperties: false,
-  },
+  schema: UserSchema,
   plan(args, ctx) {
     const fail = (msg: string): never => {
       throw new HaplayError('E_TASK', `user ${args.name}: ${msg}`, { host: ctx.host });

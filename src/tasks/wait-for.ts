@@ -1,31 +1,33 @@
 // waitFor: poll on the host until a TCP port is open/closed, a path exists/is gone, or a command succeeds.
 // Port probes, in order of preference: bash's /dev/tcp (bounded by `timeout` when available), `nc -z -w`, python3.
 // Skipped in check mode (what it waits for would not have been started).
+import type { Static } from 'typebox';
+import { Type } from '../schema-type.js';
 import { HaplayError } from '../errors.js';
 import { shq } from '../ssh/quote.js';
 import { checkPath, parseProtocol, PRELUDE, sh, shraw, toOutcome } from './protocol.js';
 import type { ModuleDef } from './types.js';
 
-export interface WaitForArgs {
-  /** TCP port to probe (with `host`). */
-  port?: number;
-  /** Host for `port` (default 127.0.0.1, as seen from the managed host). */
-  host?: string;
-  /** Path to watch. */
-  path?: string;
-  /** Shell command to retry until it exits 0. */
-  command?: string;
-  /** port: started (open, default) | stopped (closed); path: present (default) | absent; started/stopped alias them. */
-  state?: 'started' | 'stopped' | 'present' | 'absent';
-  /** Give up after this many seconds (default 300). */
-  timeout?: number;
-  /** Seconds between attempts (default 1; fractions need GNU or busybox sleep). */
-  interval?: number;
-  /** Seconds to wait before the first attempt. */
-  delay?: number;
-  /** Seconds allowed per connection attempt (default 2). */
-  connectTimeout?: number;
-}
+// The arguments, declared once: the type and the ajv schema.
+const WaitForSchema = Type.Object(
+  {
+    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, description: 'TCP port to probe (with `host`).' })),
+    host: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:%-]+$', description: 'Host for `port` (default 127.0.0.1, as seen from the managed host).' })),
+    path: Type.Optional(Type.String({ pattern: '^/', description: 'Path to watch.' })),
+    command: Type.Optional(Type.String({ minLength: 1, description: 'Shell command to retry until it exits 0.' })),
+    state: Type.Optional(
+      Type.Enum(['started', 'stopped', 'present', 'absent'], {
+        description: 'port: started (open, default) | stopped (closed); path: present (default) | absent; started/stopped alias them.',
+      }),
+    ),
+    timeout: Type.Optional(Type.Number({ minimum: 0, description: 'Give up after this many seconds (default 300).' })),
+    interval: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Seconds between attempts (default 1; fractions need GNU or busybox sleep).' })),
+    delay: Type.Optional(Type.Number({ minimum: 0, description: 'Seconds to wait before the first attempt.' })),
+    connectTimeout: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Seconds allowed per connection attempt (default 2).' })),
+  },
+  { additionalProperties: false },
+);
+export type WaitForArgs = Static<typeof WaitForSchema>;
 
 const PORT_PROBE = shraw`if command -v bash >/dev/null 2>&1; then hp_method=bash
 elif command -v nc >/dev/null 2>&1; then hp_method=nc
@@ -45,21 +47,7 @@ hp_open() {
 
 export const waitFor: ModuleDef<WaitForArgs> = {
   name: 'waitFor',
-  schema: {
-    type: 'object',
-    properties: {
-      port: { type: 'integer', minimum: 1, maximum: 65535 },
-      host: { type: 'string', pattern: '^[A-Za-z0-9_.:%-]+$' },
-      path: { type: 'string', pattern: '^/' },
-      command: { type: 'string', minLength: 1 },
-      state: { enum: ['started', 'stopped', 'present', 'absent'] },
-      timeout: { type: 'number', minimum: 0 },
-      interval: { type: 'number', exclusiveMinimum: 0 },
-      delay: { type: 'number', minimum: 0 },
-      connectTimeout: { type: 'number', exclusiveMinimum: 0 },
-    },
-    additionalProperties: false,
-  },
+  schema: WaitForSchema,
   plan(args, ctx) {
     const fail = (msg: string): never => {
       throw new HaplayError('E_TASK', `waitFor: ${msg}`, { host: ctx.host });

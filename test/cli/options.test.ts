@@ -1,6 +1,8 @@
 // Options declared once: the parser, the help text and the values' type come from one definition.
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import { DEMO_HELP } from '../../src/cli/demo.js';
 import { DEPLOY_HELP } from '../../src/cli/deploy.js';
+import { HEALTH_HELP } from '../../src/cli/health.js';
 import { defineOptions, optionsHelp, parseOptions, type ValuesOf } from '../../src/cli/options.js';
 
 const OPTS = defineOptions({
@@ -39,5 +41,7 @@ describe('defineOptions', () => {
     expect(DEPLOY_HELP).toContain('  -C, --check                  change nothing; report what would change\n');
     expect(DEPLOY_HELP).toContain('      --detailed-exitcode      exit 2 when a task changed');
     expect(DEPLOY_HELP).toContain('  -K, --ask-become-pass        prompt for the sudo password\n');
+    expect(HEALTH_HELP).toContain('      --role R[,R]             check only these roles\n');
+    expect(DEMO_HELP).toContain('      --hosts N                number of hosts (default 5)\n');
   });
 });

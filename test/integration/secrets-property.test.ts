@@ -2,7 +2,8 @@
 // characters, unicode, one a prefix of another) are deployed to a real loopback sshd host through copy, template (raw
 // and through the roles' own SQL and XML escapers), ini and lineinfile; with --diff -vvv, --json, a task that fails
 // after printing every file, a rotation to new values in a fresh process (which no longer knows the old ones), and a
-// rolling run whose gate fails after printing them (events, step messages, the journal .haplay/runs/*.json).
+// rolling run whose gate fails after printing them (events, step messages, the journal .haplay/runs/*.json), and a
+// lineinfile state=absent dropping the password line in a process that never loaded that value (--diff, --json).
 // No output contains a secret, any of its escaped forms, or its first line (which carries a unique tag).
 // Bounded: a handful of runs, each three deploys.
 import { randomBytes } from 'node:crypto';
@@ -58,7 +59,7 @@ describeLoopback('secrets: property over random values, every module and output 
   const lab = useLoopbackHosts({ count: 1 });
   let n = 0;
 
-  const inventory = async (s: Secrets, extra: { port: number; failLater: boolean }): Promise<{ file: string; roots: string }> => {
+  const inventory = async (s: Secrets, extra: { port: number; failLater: boolean; dropPassword?: boolean }): Promise<{ file: string; roots: string }> => {
     n += 1;
     const roots = path.join(lab().dir, 'matrix-roots');
     const vars = {
@@ -142,6 +143,22 @@ describeLoopback('secrets: property over random values, every module and output 
           expect(await main(['report', id, '-o', html], { out: () => undefined, err: () => undefined })).toBe(0);
           expectNoLeak(`report ${id}`, await readFile(html, 'utf8'), a, b);
         }
+
+        // 5. lineinfile state=absent drops the password line (holding B) in a fresh process that loaded A only, with
+        // --diff -vvv and then --json: the removed line is hidden, never printed.
+        const fifth = await inventory(a, { port: 8080, failLater: false, dropPassword: true });
+        const r5 = await runHaplayChild(['deploy', fifth.file, fixturePlaybook('secret-matrix'), ...flags], { env: { CI: 'true' }, timeoutMs: 60_000 });
+        expect(r5.code, r5.err).toBe(0);
+        expect(r5.out).toContain(`-${SECRET_MASK}`);
+        expectNoLeak('lineinfile absent', r5.out + r5.err, a, b);
+        expect(await readFile(path.join(dir, 'app.env'), 'utf8')).toBe('PORT=8080\n');
+        // Put it back (loading A) and drop it again, --json this time.
+        expect((await deploy(lab(), first.file, fixturePlaybook('secret-matrix'), [])).code).toBe(0);
+        const sixth = await inventory(b, { port: 8080, failLater: false, dropPassword: true });
+        const r6 = await runHaplayChild(['deploy', sixth.file, fixturePlaybook('secret-matrix'), ...flags, '--json'], { env: { CI: 'true' }, timeoutMs: 60_000 });
+        expect(r6.code, r6.err).toBe(0);
+        expect(r6.out).toContain(`-${SECRET_MASK}`);
+        expectNoLeak('lineinfile absent --json', r6.out + r6.err, a, b);
       }),
       {
         numRuns: 4,

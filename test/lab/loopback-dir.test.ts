@@ -1,5 +1,6 @@
 // Issue #16 item 10: the loopback harness (run as root) refuses a state directory another user could have prepared or
-// can change, or one holding files it did not create; its own directories (marker) are reused.
+// can change, or one holding files it did not create; its own directories (marker) are reused. Unlike the lab's
+// (0700, test/lab/lab-dir.test.ts), mode 0755 is allowed here: sshd reads authorized_keys there as the login user.
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -17,7 +18,7 @@ describeLoopback('loopback harness: state directory', () => {
   it.each([
     ['owned by another user', (d: string) => chownSync(d, 65534, 65534), /owned by uid 65534, not root/],
     ['writable by its group', (d: string) => chmodSync(d, 0o775), /writable by group or others \(mode 775\)/],
-    ['holding files the harness did not create', (d: string) => writeFileSync(path.join(d, 'sshd_config'), 'x'), /did not create/],
+    ['holding files the harness did not create', (d: string) => writeFileSync(path.join(d, 'sshd_config'), 'x'), /was not created by haplay \(no \.haplay-loopback; holds sshd_config\)/],
   ] as const)('refuses a directory %s (E_LAB)', async (_what, prepare, message) => {
     const dir = mkdtempSync(path.join(base, 'd-'));
     prepare(dir);

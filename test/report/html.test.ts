@@ -3,18 +3,17 @@
 // hosts, and a synthetic 500-host, 10-task run for size. DOM assertions: a timeline row and a recap row per host,
 // the failed task with its stderr, durations, the rolling steps; a screenshot is taken; no secret in the file.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import puppeteer, { type Browser } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { syntheticRun } from '../../bench/lib/report-events.mjs';
 import { main } from '../../src/cli/main.js';
-import type { RunEvent } from '../../src/engine/events.js';
 import { renderReport } from '../../src/report/html.js';
+import { browserDescribe, closeBrowser, openReport as open, tableRows, timelineLabels } from '../support/browser.js';
 import { describeLoopback, useLoopbackHosts } from '../support/loopback.js';
 import { code, deploy, fixturePlaybook, writeInventory } from '../fixtures/deploy/support.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ROLLING_PLAYBOOK = fileURLToPath(new URL('../fixtures/rolling/playbooks/marker.ts', import.meta.url));
 
 async function haplay(...argv: string[]): Promise<{ code: number; text: string }> {
@@ -24,40 +23,8 @@ async function haplay(...argv: string[]): Promise<{ code: number; text: string }
 }
 const CANARY = `CANARY-${randomBytes(12).toString('hex')}`;
 
-function browserDescribe(): typeof describe {
-  if (existsSync(CHROMIUM)) return describe;
-  if (process.env['CI'] === 'true') throw new Error(`report tests cannot run in CI: ${CHROMIUM} is missing (apt-get install chromium)`);
-  console.warn(`[haplay] skipping the browser report tests: ${CHROMIUM} is missing`);
-  return describe.skip as typeof describe;
-}
-
-let browser: Browser | undefined;
-const open = async (file: string) => {
-  browser ??= await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
-  const page = await browser.newPage();
-  await page.setJavaScriptEnabled(false); // the report must work without JavaScript
-  await page.setViewport({ width: 1280, height: 900 });
-  const started = performance.now();
-  await page.goto(`file://${file}`, { waitUntil: 'load' });
-  console.log(`[haplay] ${path.basename(file)}: ${(statSync(file).size / 1e6).toFixed(2)} MB, loaded in ${Math.round(performance.now() - started)} ms`);
-  return page;
-};
-
-/** The texts of the cells of a table found by its caption. */
-const tableRows = (page: Awaited<ReturnType<typeof open>>, caption: string): Promise<string[][]> =>
-  page.$$eval(
-    'table',
-    (tables, want) => {
-      const t = tables.find((x) => x.caption?.textContent?.startsWith(want as string));
-      return t ? [...t.tBodies[0]!.rows].map((r) => [...r.cells].map((c) => c.textContent ?? '')) : [];
-    },
-    caption,
-  );
-
-browserDescribe()('HTML run report in a browser', () => {
-  afterAll(async () => {
-    await browser?.close();
-  });
+browserDescribe('the browser report tests')('HTML run report in a browser', () => {
+  afterAll(closeBrowser);
 
   describeLoopback('of real runs on loopback hosts', () => {
     const lab = useLoopbackHosts({ count: 3 });
@@ -85,7 +52,7 @@ browserDescribe()('HTML run report in a browser', () => {
 
       const page = await open(file);
       const names = lab().hosts.map((h) => h.name);
-      const labels = await page.$$eval('svg text', (ts) => ts.map((t) => t.textContent));
+      const labels = await timelineLabels(page);
       for (const n of names) expect(labels).toContain(n);
       expect(await page.$$eval('svg rect', (rs) => rs.length)).toBeGreaterThanOrEqual(names.length * 3);
       const recap = await tableRows(page, 'Recap per host');
@@ -124,29 +91,18 @@ browserDescribe()('HTML run report in a browser', () => {
       expect(steps.filter((row) => row.includes('gate-after') && row.includes('failed'))).toHaveLength(1);
       expect(steps.flat()).toEqual(expect.arrayContaining([a, b, c, 'stop', 'start', 'app up']));
       for (const row of steps) expect(row.find((cell) => /^\d+\.\d+ s$/.test(cell)), row.join('|')).toBeDefined();
+      // The gates that passed are named too (a and b's gate-after).
+      expect(steps.filter((row) => row.includes('gate-after') && row.includes('ok')).map((row) => row.at(-2))).toEqual(['app up, every node up', 'app up, every node up']);
       const stopped = await page.$$eval('p.badline', (ps) => ps.map((p) => p.textContent ?? ''));
       expect(stopped.join('\n')).toMatch(new RegExp(`Failed at node ${c}, step gate-after, gate app up`));
-      const labels = await page.$$eval('svg text', (ts) => ts.map((t) => t.textContent));
+      const labels = await timelineLabels(page);
       for (const n of [a, b, c]) expect(labels).toContain(`${n} (rolling)`);
       await page.close();
     });
   });
 
   it('a 500-host, 10-task run: under 5 MB, a recap row and a bar per host and task, the one failure listed', async () => {
-    const hosts = Array.from({ length: 500 }, (_, i) => `h${i + 1}`);
-    const t0 = Date.parse('2026-12-03T10:00:00Z');
-    const events: RunEvent[] = [{ type: 'run-start', at: t0, playbook: '/x/site.ts', check: false, phases: ['base'] }];
-    events.push({ type: 'phase-start', at: t0, phase: 'base', index: 0, hosts });
-    for (const [i, host] of hosts.entries()) {
-      events.push({ type: 'host-start', at: t0 + i, phase: 'base', host });
-      for (let k = 0; k < 10; k++) {
-        const status = host === 'h7' && k === 9 ? 'failed' : k % 3 === 0 ? 'changed' : 'ok';
-        events.push({ type: 'task-end', at: t0 + i + (k + 1) * 100, result: { host, phase: 'base', role: 'base', task: `task ${k}`, module: 'command', status, changed: status === 'changed', exitCode: status === 'failed' ? 1 : 0, signal: null, durationMs: 90, ...(status === 'failed' ? { stderr: 'boom' } : {}) } });
-      }
-      events.push({ type: 'host-end', at: t0 + i + 1000, phase: 'base', host, status: host === 'h7' ? 'failed' : 'ok' });
-    }
-    events.push({ type: 'phase-end', at: t0 + 1600, phase: 'base', failedHosts: ['h7'] });
-    events.push({ type: 'run-end', at: t0 + 1700, durationMs: 1700, recap: hosts.map((host) => ({ host, ok: 6, changed: 4, failed: host === 'h7' ? 1 : 0, skipped: 0, unreachable: 0, durationMs: 900 })) });
+    const { events } = syntheticRun(500, 10);
     const file = path.join(process.env['TMPDIR'] ?? '/tmp', `haplay-report-500-${process.pid}.html`);
     writeFileSync(file, renderReport(events));
     expect(statSync(file).size).toBeLessThan(5e6);

@@ -7,11 +7,15 @@
 // - received: consumed; after stop(), `lost` = confirmed and never received (the caller may first collect messages
 //   stranded on a broker the client left: see drainQueue).
 import { connect, type Channel, type ChannelModel, type ConfirmChannel, type Options } from 'amqplib';
+import { waitFor } from '../support/lab.js';
 
 export interface Endpoint {
   hostname: string;
   port: number;
 }
+
+/** The broker user: name, password, vhost. */
+export type Auth = { username: string; password: string; vhost: string };
 
 export interface LoadStats {
   confirmed: number;
@@ -173,7 +177,7 @@ export class AmqpLoad {
 }
 
 /** Gets every message left in `queue` on one broker (messages stranded there when the client moved on). */
-export async function drainQueue(ep: Endpoint, auth: { username: string; password: string; vhost: string }, queue: string, into: Set<number>): Promise<number> {
+export async function drainQueue(ep: Endpoint, auth: Auth, queue: string, into: Set<number>): Promise<number> {
   const conn = await connect({ protocol: 'amqp', ...ep, ...auth }, { timeout: 3000 });
   conn.on('error', () => undefined);
   let n = 0;
@@ -191,4 +195,30 @@ export async function drainQueue(ep: Endpoint, auth: { username: string; passwor
     await conn.close().catch(() => undefined);
   }
   return n;
+}
+
+/**
+ * Runs `action` while an AMQP client publishes (confirmed) and consumes through `endpoints`; afterwards collects the
+ * messages left on `stranded` brokers (independent brokers: a client that moved on left them there, durable) and
+ * returns what the client saw. Printed, with the definition of each count (above).
+ */
+export async function underAmqpLoad(what: string, auth: Auth, endpoints: Endpoint[], queue: string, queueOptions: Options.AssertQueue, action: () => Promise<void>, stranded: Endpoint[] = []): Promise<LoadStats> {
+  const load = new AmqpLoad(endpoints, auth, queue, queueOptions);
+  load.start();
+  await waitFor('the client publishing', async () => load.confirmed.size, (n) => n >= 20, 60_000, 200);
+  const started = Date.now();
+  await action();
+  const actionMs = Date.now() - started;
+  const after = load.confirmed.size;
+  await waitFor('publishes after it', async () => load.confirmed.size, (n) => n >= after + 20, 60_000, 200);
+  await load.stop();
+  let collected = 0;
+  for (const ep of stranded) collected += await drainQueue(ep, auth, queue, load.received);
+  const st = load.stats();
+  console.log(
+    `[haplay] ${what} under AMQP load (${actionMs} ms): ${st.confirmed} confirmed, ${st.failed.length} failed (given up after 30 s of retries), ` +
+      `${st.lost.length} lost (confirmed, never consumed; ${collected} collected from the brokers afterwards), ${st.closes} connections ended, ${st.reconnects} reconnects, ` +
+      `${st.retried} publishes retried on a new connection, longest gap ${st.longestGapMs} ms; first errors: ${st.errors.join(' | ') || '-'}`,
+  );
+  return st;
 }

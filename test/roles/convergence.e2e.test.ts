@@ -27,16 +27,8 @@ const lab = L.run;
 const deploy = (...extra: string[]): Promise<Deploy> => deployJson(L.inventory, PLAYBOOK, '-T', '900', ...extra);
 const CLIENT = `mariadb --defaults-extra-file=/root/.hpl-client.cnf -h ${VIP} -N -B`;
 
-/** `cmd` on each node: `node → stdout` (the exec summary line removed). */
-async function onEach(cmd: string, nodes = NODES): Promise<Map<string, string>> {
-  const r = await lab('exec', nodes.join(','), '--', cmd);
-  const out = new Map<string, string>();
-  for (const block of r.out.split(/^(?=n\d+ \| )/m)) {
-    const m = /^(n\d+) \| [^\n]*\n([\s\S]*)$/.exec(block);
-    if (m) out.set(m[1]!, m[2]!.replace(/^\d+ nodes?: .*$/m, '').trim());
-  }
-  return out;
-}
+/** `cmd` on each node: `node → stdout`. */
+const onEach = (cmd: string, nodes = NODES): Promise<Map<string, string>> => L.outputs(nodes.join(','), cmd);
 
 /** Main PIDs of the units per node (a restart changes them). */
 const pids = (unit: string): Promise<string> => onEach(`systemctl show -p MainPID --value ${unit}`).then((m) => NODES.map((n) => `${n}=${m.get(n)}`).join(' '));
@@ -142,8 +134,8 @@ describeLab('convergence: config changes reach haproxy, keepalived, pacemaker an
     expect(d.results.filter((r) => r.task.startsWith('VIP vip-conv') || r.task.startsWith('fence device fence-')).filter((r) => r.changed).map((r) => r.task).sort()).toEqual([
       'VIP vip-conv (198.18.0.102)', 'fence device fence-n1 (fence_dummy for n1)', 'fence device fence-n2 (fence_dummy for n2)', 'fence device fence-n3 (fence_dummy for n3)',
     ]);
-    const vipAddr = await lab('exec', 'all', '--', `ip -o -4 addr show dev host0 | grep -o ' ${PCMK_VIP}/[0-9]*' || true`);
-    expect.soft(vipAddr.out).toContain(`${PCMK_VIP}/32`);
+    const vipAddr = await onEach(`ip -o -4 addr show dev host0 | grep -o '${PCMK_VIP}/[0-9]*' || true`);
+    expect.soft([...vipAddr.values()].filter((v) => v !== '')).toEqual([`${PCMK_VIP}/32`]); // one holder, the new mask
     expect(await pids('corosync')).toBe(before.corosync);
 
     // galera: rolled restarts (the writer last); every member runs the new max_connections.

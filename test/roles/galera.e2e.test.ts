@@ -2,7 +2,8 @@
 // playbook test/fixtures/roles/playbooks/galera.ts: VIP 198.18.0.100:3306, single writer, clustercheck :9200).
 // - bootstrap of a new cluster: wsrep_cluster_size 3 and Synced everywhere, the nodes joined one at a time (each
 //   Synced before the next starts), rows written through the VIP readable on every node, the password never printed;
-// - a second deploy reports 0 changed and restarts nothing; a config change restarts one node at a time through the
+// - a second deploy reports 0 changed and restarts nothing; the clustercheck disable file (root's
+//   /var/lib/haplay, not /var/tmp) drains a node from HAProxy and its removal brings it back; a config change restarts one node at a time through the
 //   join phase's `rolling` option (gate, out of HAProxy, restart, Synced, back UP; the writer last), then 0 changed;
 // - `haplay rolling --role galera` while a client inserts through the VIP: every member restarted (the writer n1
 //   last), every acknowledged row on every node, 3 Synced, and samples of every node during the run never show a
@@ -18,6 +19,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RollingEvent } from '../../src/contract/rolling.js';
 import { changedNonHandler, deployJson, labDescribe, rollingJson, testLab, useScratchCwd, waitFor, type Deploy } from '../support/lab.js';
 import { TEST_PASSWORD, VIP } from '../fixtures/roles/playbooks/galera.js';
+import { CHECK_DISABLE_FILE } from '../../roles/galera/index.js';
 
 const L = testLab('hplgal');
 const NODES = ['n1', 'n2', 'n3'];
@@ -29,16 +31,7 @@ const deploy = (...extra: string[]): Promise<Deploy> => deployJson(L.inventory, 
 const CLIENT = `mariadb --defaults-extra-file=/root/.hpl-client.cnf -h ${VIP} -N -B`;
 
 /** One query per node as root on the local socket: `node → output`. */
-async function onEach(query: string, nodes = NODES): Promise<Map<string, string>> {
-  const r = await lab('exec', nodes.join(','), '--', `mariadb -N -B -e "${query}" 2>&1`);
-  const out = new Map<string, string>();
-  for (const block of r.out.split(/^(?=n\d+ \| )/m)) {
-    const m = /^(n\d+) \| [^\n]*\n([\s\S]*)$/.exec(block);
-    // The last block ends with the summary line ("3 nodes: 3 ok, …").
-    if (m) out.set(m[1]!, m[2]!.replace(/^\d+ nodes?: .*$/m, '').trim());
-  }
-  return out;
-}
+const onEach = (query: string, nodes = NODES): Promise<Map<string, string>> => L.outputs(nodes.join(','), `mariadb -N -B -e "${query}" 2>&1`);
 
 const status = (name: string): Promise<Map<string, string>> => onEach(`SHOW GLOBAL STATUS LIKE '${name}'`).then(
   (m) => new Map([...m].map(([n, v]) => [n, v.split('\t')[1] ?? v])),
@@ -46,8 +39,8 @@ const status = (name: string): Promise<Map<string, string>> => onEach(`SHOW GLOB
 
 /** mariadb's main PID and start time per node (a restart changes them). */
 async function starts(): Promise<string> {
-  const r = await lab('exec', 'all', '--', 'echo $(hostname) $(systemctl show -p MainPID -p ActiveEnterTimestampMonotonic --value mariadb)');
-  return r.out.split('\n').filter((l) => /^n\d+ \d+/.test(l)).sort().join('\n');
+  const r = await L.outputs('all', 'echo $(systemctl show -p MainPID -p ActiveEnterTimestampMonotonic --value mariadb)');
+  return [...r].map(([node, v]) => `${node} ${v}`).sort().join('\n');
 }
 
 /** When a task started or ended on a host (the events' clock). */
@@ -81,8 +74,8 @@ async function expectHealthy(): Promise<void> {
   const synced = await status('wsrep_local_state_comment');
   expect(NODES.map((n) => synced.get(n))).toEqual(['Synced', 'Synced', 'Synced']);
   // clustercheck: HTTP 200 on every node's :9200 (what haproxy checks).
-  const check = await lab('exec', 'all', '--', 'curl -s -o /dev/null -w "code=%{http_code}\\n" http://$(hostname -I | cut -d" " -f1):9200/');
-  expect(check.out.match(/^code=200$/gm)?.length, check.out).toBe(3);
+  const check = await L.outputs('all', 'curl -s -o /dev/null -w "%{http_code}" http://$(hostname -I | cut -d" " -f1):9200/');
+  expect(Object.fromEntries(check)).toEqual({ n1: '200', n2: '200', n3: '200' });
 }
 
 /** Ids of hpltest.t on each node. */
@@ -149,6 +142,23 @@ describeLab('role galera on the lab (bootstrap, Synced gate, rolling restart, fu
     for (const [host, r] of d.recap) expect(r.changed, `${host}: ${JSON.stringify(changedNonHandler(d).map((x) => x.task))}`).toBe(0);
     expect(await starts()).toBe(before);
   }, 300_000);
+
+  it('the clustercheck disable file drains a node; it lives in root\'s state directory, and /var/tmp is not read', async () => {
+    const check = `curl -s -o /dev/null -w "code=%{http_code}\\n" http://$(hostname -I | cut -d" " -f1):9200/`;
+    // A local user's file in world-writable /var/tmp (the old place) no longer drains the node.
+    const old = await L.sh('n2', `runuser -u nobody -- touch /var/tmp/clustercheck.disabled && ${check}; rm -f /var/tmp/clustercheck.disabled`);
+    expect(old.out, old.out + old.err).toMatch(/^code=200$/m);
+    // The directory is root's, 0755: user nobody cannot create the file; root can, and the node answers 503.
+    const dir = await L.sh('n2', `stat -c 'dir=%U:%a' /var/lib/haplay; runuser -u nobody -- touch ${CHECK_DISABLE_FILE} 2>/dev/null || echo nobody=refused`);
+    expect(dir.out).toMatch(/^dir=root:755$/m);
+    expect(dir.out).toMatch(/^nobody=refused$/m);
+    const drained = await L.sh('n2', `touch ${CHECK_DISABLE_FILE} && ${check}`);
+    expect(drained.out, drained.out + drained.err).toMatch(/^code=503$/m);
+    await waitFor('n2 DOWN in every galera listener', () => listenerStatus('n2'), (s) => s.length === 3 && s.every((x) => x === 'DOWN'), 30_000, 500);
+    const back = await L.sh('n2', `rm -f ${CHECK_DISABLE_FILE} && ${check}`);
+    expect(back.out, back.out + back.err).toMatch(/^code=200$/m);
+    await waitFor('n2 UP again', () => listenerStatus('n2'), (s) => s.length === 3 && s.every((x) => x === 'UP'), 30_000, 500);
+  }, 120_000);
 
   it('applies a config change by rolling the restarts: one node at a time out of HAProxy, each Synced before the next, the writer last', async () => {
     process.env['HAPLAY_TEST_GALERA_MAXCONN'] = '250';
@@ -222,7 +232,7 @@ describeLab('role galera on the lab (bootstrap, Synced gate, rolling restart, fu
     }
 
     // Samples: `<ns> wsrep_cluster_size=N wsrep_cluster_status=Primary`; a stopped node's lines are empty.
-    const samples = (await lab('exec', 'all', '--', 'cat /root/roll-sampler.out')).out.split('\n').flatMap((l) => {
+    const samples = [...(await L.outputs('all', 'cat /root/roll-sampler.out')).values()].join('\n').split('\n').flatMap((l) => {
       const m = /^(\d{19}) (.*)$/.exec(l.trim());
       if (!m) return [];
       const size = /wsrep_cluster_size=(\d+)/.exec(m[2]!)?.[1];
@@ -243,7 +253,7 @@ describeLab('role galera on the lab (bootstrap, Synced gate, rolling restart, fu
 
   it('mariadb unable to start on n2 stops the rollout at its gate (n3, n1 untouched); --resume completes after the repair', async () => {
     const BROKEN = '/etc/mysql/mariadb.conf.d/99-zz-hpl-broken.cnf';
-    const broke = await lab('exec', 'n2', '--', `printf '[mysqld]\\nhpl_no_such_option = 1\\n' > ${BROKEN}`);
+    const broke = await L.sh('n2', `printf '[mysqld]\\nhpl_no_such_option = 1\\n' > ${BROKEN}`);
     expect(broke.code, broke.out + broke.err).toBe(0);
     const before = await starts();
     const r = await rollGalera('--gate-timeout', '120');
@@ -267,7 +277,7 @@ describeLab('role galera on the lab (bootstrap, Synced gate, rolling restart, fu
     expect(w.code, w.out + w.err).toBe(0);
     expect(w.out).toMatch(/^n[13]$/m);
 
-    const repair = await lab('exec', 'n2', '--', `rm -f ${BROKEN}`);
+    const repair = await L.sh('n2', `rm -f ${BROKEN}`);
     expect(repair.code, repair.out + repair.err).toBe(0);
     const resumed = await rollingJson('--resume', end.id);
     console.log(`[haplay] resume: ${resumed.end?.durationMs ?? '-'} ms`);
@@ -289,7 +299,7 @@ describeLab('role galera on the lab (bootstrap, Synced gate, rolling restart, fu
     await waitFor('writes through the VIP after n1 died', () => lab('exec', 'n2', '--', `${CLIENT} -e "SELECT @@hostname"`), (r) => r.code === 0, 60_000, 1000);
     const acked: number[] = [1, 2, 3];
     for (let id = 100; id < 110; id++) {
-      const r = await lab('exec', 'n2', '--', `${CLIENT} -e "INSERT INTO hpltest.t VALUES (${id}, 'after n1 died')"`);
+      const r = await L.sh('n2', `${CLIENT} -e "INSERT INTO hpltest.t VALUES (${id}, 'after n1 died')"`);
       if (r.code === 0) acked.push(id);
     }
     expect(acked.length).toBeGreaterThan(3);
@@ -299,15 +309,14 @@ describeLab('role galera on the lab (bootstrap, Synced gate, rolling restart, fu
     await Promise.all([lab('kill', 'n2'), lab('kill', 'n3')]);
     const start = await lab('start', 'all');
     expect(start.code, start.out + start.err).toBe(0);
-    const loop = await lab('exec', 'n2', '--', 'cat /root/acked');
+    const loop = await L.sh('n2', 'cat /root/acked');
     const loopAcked = loop.out.split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
     console.log(`[haplay] acknowledged before the power cut: ${acked.length} single inserts, ${loopAcked.length} by the writing loop`);
     expect(loopAcked.length).toBeGreaterThan(0);
     acked.push(...loopAcked);
     // Every node comes back with mariadb stopped and an unknown position (seqno -1): recovery needs --wsrep-recover.
-    const state = await lab('exec', 'all', '--', 'systemctl is-active mariadb; grep ^seqno /var/lib/mysql/grastate.dat');
-    expect(state.out.match(/^inactive$/gm)?.length, state.out).toBe(3);
-    expect(state.out.match(/^seqno:\s+-1$/gm)?.length, state.out).toBe(3);
+    const state = await L.outputs('all', 'systemctl is-active mariadb; grep ^seqno /var/lib/mysql/grastate.dat | tr -s " "');
+    expect(Object.fromEntries(state)).toEqual(Object.fromEntries(NODES.map((n) => [n, 'inactive\nseqno: -1'])));
 
     const refused = await deploy('--limit', 'n1,n2');
     expect(refused.code, refused.out.slice(-3000)).not.toBe(0);
@@ -315,8 +324,8 @@ describeLab('role galera on the lab (bootstrap, Synced gate, rolling restart, fu
     expect(refusal.length).toBeGreaterThan(0);
     for (const line of refusal) expect(line).toMatch(/:failed:refuse: n3 did not report; refusing to bootstrap/);
     expect(refused.results.filter((r) => r.task.startsWith('bootstrap') && r.status !== 'skipped')).toEqual([]);
-    const still = await lab('exec', 'all', '--', 'systemctl is-active mariadb');
-    expect(still.out.match(/^inactive$/gm)?.length, still.out).toBe(3);
+    const still = await L.outputs('all', 'systemctl is-active mariadb');
+    expect(Object.fromEntries(still)).toEqual(Object.fromEntries(NODES.map((n) => [n, 'inactive'])));
 
     const started = Date.now();
     const d = await deploy();

@@ -200,9 +200,8 @@ describeLab('role pacemaker on the lab (corosync 3 knet, IPaddr2 VIP, haproxy cl
     expect(notice.map((r) => `${r.host}:${r.status}`)).toEqual(['n1:changed']);
     expect(d.out).toContain('NOTICE: stonith-enabled=false (no fencing: lab only, never in production)');
     const sum = createHash('sha256').update(readFileSync(keyFile)).digest('hex');
-    const keys = await lab('exec', 'all', '--', 'stat -c %a:%U /etc/corosync/authkey; sha256sum </etc/corosync/authkey');
-    expect(keys.out.match(/^400:root$/gm)?.length, keys.out).toBe(3);
-    expect(keys.out.match(new RegExp(`^${sum}`, 'gm'))?.length, keys.out).toBe(3);
+    const keys = await L.outputs('all', 'stat -c %a:%U /etc/corosync/authkey; sha256sum </etc/corosync/authkey | cut -d" " -f1');
+    expect(Object.fromEntries(keys)).toEqual({ n1: `400:root\n${sum}`, n2: `400:root\n${sum}`, n3: `400:root\n${sum}` });
     const { value: holders, ms } = await waitFor('one VIP holder', () => vipHolders(), (h) => h.length === 1, 30_000);
     console.log(`[haplay] pacemaker VIP on ${holders[0]} ${ms} ms after the deploy`);
     // The clone may still be starting on a node when the deploy ends.
@@ -241,8 +240,8 @@ describeLab('role pacemaker on the lab (corosync 3 knet, IPaddr2 VIP, haproxy cl
   it('haplay rolling --role pacemaker: standby, cluster stop/start, unstandby node by node; the VIP holder last, never two holders', async () => {
     const [holder] = await vipHolders();
     expect(holder).toBeDefined();
-    const pids = async (): Promise<string> => (await lab('exec', 'all', '--', 'echo $(hostname) $(systemctl show -p MainPID --value pacemaker) $(systemctl show -p MainPID --value corosync)')).out
-      .split('\n').filter((l) => /^n\d \d+ \d+$/.test(l)).sort().join('\n');
+    const pids = async (): Promise<string> => [...(await L.outputs('all', 'echo $(systemctl show -p MainPID --value pacemaker) $(systemctl show -p MainPID --value corosync)'))]
+      .map(([node, v]) => `${node} ${v}`).sort().join('\n');
     const before = await pids();
     // VIP holders sampled (through the namespaces) while the rollout runs.
     let sampling = true;

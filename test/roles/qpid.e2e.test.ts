@@ -31,7 +31,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AMQP_PASSWORD, AMQP_USER, AMQP_VHOST, AMQP_VIP } from '../fixtures/roles/playbooks/qpid-independent.js';
 import type { RollingEvent } from '../../src/contract/rolling.js';
 import { changedNonHandler, deployJson, labDescribe, rollingJson, testLab, useScratchCwd, waitFor, type Deploy } from '../support/lab.js';
-import { AmqpLoad, drainQueue, type Endpoint } from './amqp-load.js';
+import { underAmqpLoad, type Endpoint, type LoadStats } from './amqp-load.js';
 
 const L = testLab('hplqp');
 const NODES = ['n1', 'n2', 'n3'];
@@ -132,40 +132,17 @@ const rollingEvents = (d: Deploy): RollingEvent[] => d.events.flatMap((e) => (e.
 
 /** `channel_max` as each running broker has it (application environment): { n1: '{ok,1000}', … }. */
 async function channelMax(): Promise<Record<string, string>> {
-  const r = await lab('exec', NODES.join(','), '--', `echo "CM=$(hostname)=$(rabbitmqctl -q eval 'application:get_env(rabbit, channel_max).')"`);
-  return Object.fromEntries([...r.out.matchAll(/^CM=(\S+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!.trim()]));
+  return Object.fromEntries(await L.outputs(NODES.join(','), "rabbitmqctl -q eval 'application:get_env(rabbit, channel_max).'"));
 }
 
-/**
- * Runs `action` while an AMQP client publishes (confirmed) and consumes through `endpoints`; afterwards collects the
- * messages left on `stranded` brokers (independent brokers: a client that moved on left them there, durable) and
- * returns what the client saw. Printed, with the definition of each count (amqp-load.ts).
- */
-async function underLoad(what: string, endpoints: Endpoint[], queue: string, queueOptions: Options.AssertQueue, action: () => Promise<void>, stranded: Endpoint[] = []): Promise<ReturnType<AmqpLoad['stats']>> {
-  const load = new AmqpLoad(endpoints, auth(), queue, queueOptions);
-  load.start();
-  await waitFor('the client publishing', async () => load.confirmed.size, (n) => n >= 20, 60_000, 200);
-  const started = Date.now();
-  await action();
-  const actionMs = Date.now() - started;
-  const after = load.confirmed.size;
-  await waitFor('publishes after it', async () => load.confirmed.size, (n) => n >= after + 20, 60_000, 200);
-  await load.stop();
-  let collected = 0;
-  for (const ep of stranded) collected += await drainQueue(ep, auth(), queue, load.received);
-  const st = load.stats();
-  console.log(
-    `[haplay] ${what} under AMQP load (${actionMs} ms): ${st.confirmed} confirmed, ${st.failed.length} failed (given up after 30 s of retries), ` +
-      `${st.lost.length} lost (confirmed, never consumed; ${collected} collected from the brokers afterwards), ${st.closes} connections ended, ${st.reconnects} reconnects, ` +
-      `${st.retried} publishes retried on a new connection, longest gap ${st.longestGapMs} ms; first errors: ${st.errors.join(' | ') || '-'}`,
-  );
-  return st;
-}
+/** underAmqpLoad (amqp-load.ts) as the suite's user. */
+const underLoad = (what: string, endpoints: Endpoint[], queue: string, queueOptions: Options.AssertQueue, action: () => Promise<void>, stranded: Endpoint[] = []): Promise<LoadStats> =>
+  underAmqpLoad(what, auth(), endpoints, queue, queueOptions, action, stranded);
 
 /** Nodes (of `targets`) with at least one AMQP client connection. */
 async function brokersWithConnections(targets: string[]): Promise<string[]> {
-  const r = await lab('exec', targets.join(','), '--', 'n=$(rabbitmqctl -q -s list_connections user | grep -c .); echo "CONN=$(hostname)=$n"');
-  return [...r.out.matchAll(/^CONN=(\S+)=(\d+)$/gm)].filter((m) => Number(m[2]) > 0).map((m) => m[1]!).sort();
+  const counts = await L.outputs(targets.join(','), 'rabbitmqctl -q -s list_connections user | grep -c .');
+  return [...counts].filter(([, n]) => Number(n) > 0).map(([node]) => node).sort();
 }
 
 describeLab('role qpid, independent brokers (RabbitMQ backend) behind the HAProxy amqp listener', () => {
@@ -186,9 +163,12 @@ describeLab('role qpid, independent brokers (RabbitMQ backend) behind the HAProx
     expect(d.out + d.err).toContain("Choose qpidBroker: 'rabbitmq'");
     expect(d.results.filter((r) => r.changed)).toEqual([]);
     expect(d.results.filter((r) => r.status !== 'failed').map((r) => r.task)).toEqual([]);
-    const state = await lab('exec', 'all', '--', 'systemctl is-active rabbitmq-server qpidd; test -e /etc/rabbitmq/rabbitmq.conf && echo CONF || echo NOCONF');
-    expect(state.out.match(/^NOCONF$/gm)?.length, state.out).toBe(3);
-    expect(state.out).not.toMatch(/^active$/m);
+    const state = await L.outputs('all', 'systemctl is-active rabbitmq-server qpidd; test -e /etc/rabbitmq/rabbitmq.conf && echo CONF || echo NOCONF');
+    for (const [node, out] of state) {
+      expect(out.split('\n').at(-1), node).toBe('NOCONF');
+      expect(out, node).not.toMatch(/^active$/m);
+    }
+    expect([...state.keys()].sort()).toEqual(NODES);
   }, 120_000);
 
   it('deploys three standalone brokers on <address>:15672 and the VIP:5672 listener; AMQP through the VIP works', async () => {
@@ -370,9 +350,8 @@ describeLab('role qpid, clustered RabbitMQ (cookie, join_cluster, pause_minority
     expect(d.out + d.err).not.toContain(cookie);
     expect(d.out + d.err).not.toContain(AMQP_PASSWORD);
     const sum = createHash('sha256').update(cookie).digest('hex');
-    const files = await lab('exec', 'all', '--', 'stat -c %a:%U /var/lib/rabbitmq/.erlang.cookie; sha256sum </var/lib/rabbitmq/.erlang.cookie');
-    expect(files.out.match(/^400:rabbitmq$/gm)?.length, files.out).toBe(3);
-    expect(files.out.match(new RegExp(`^${sum}`, 'gm'))?.length, files.out).toBe(3);
+    const files = await L.outputs('all', 'stat -c %a:%U /var/lib/rabbitmq/.erlang.cookie; sha256sum </var/lib/rabbitmq/.erlang.cookie | cut -d" " -f1');
+    expect(Object.fromEntries(files)).toEqual(Object.fromEntries(NODES.map((n) => [n, `400:rabbitmq\n${sum}`])));
     for (const n of NODES) {
       const s = await lab('exec', n, '--', "rabbitmqctl -q cluster_status --formatter json; echo; rabbitmqctl -q eval 'application:get_env(rabbit, cluster_partition_handling).'");
       const running = /"running_nodes":\[([^\]]*)\]/.exec(s.out)?.[1]?.split(',').sort();
@@ -405,8 +384,8 @@ describeLab('role qpid, clustered RabbitMQ (cookie, join_cluster, pause_minority
     expect(restarts.map((r) => `${r.host}:${r.status}`).sort()).toEqual(NODES.map((n) => `${n}:changed`));
     expect(await channelMax()).toEqual({ n1: '{ok,1000}', n2: '{ok,1000}', n3: '{ok,1000}' });
     // Every node revived (out of maintenance: its listener answers) and in the cluster.
-    const listeners = await lab('exec', NODES.join(','), '--', 'rabbitmq-diagnostics -q check_port_listener 5672 >/dev/null && echo LISTENING=$(hostname)');
-    expect(listeners.out.match(/^LISTENING=n\d$/gm)?.length, listeners.out).toBe(3);
+    const listeners = await L.each(NODES.join(','), 'rabbitmq-diagnostics -q check_port_listener 5672');
+    expect(Object.fromEntries([...listeners].map(([n, r]) => [n, r.code])), 'listener 5672 answers on every node').toEqual({ n1: 0, n2: 0, n3: 0 });
     expect(st.reconnects + st.retried, 'the client\'s connection was moved (its broker restarted under it)').toBeGreaterThan(0);
     expect(st.failed).toEqual([]);
     expect(st.lost).toEqual([]);
@@ -459,9 +438,9 @@ describeLab('role qpid, clustered RabbitMQ (cookie, join_cluster, pause_minority
       expect(d.out + d.err).not.toContain(other);
       expect(d.out + d.err).not.toContain(saved.trim());
       expect(d.results.filter((r) => r.changed)).toEqual([]);
-      const sums = await lab('exec', 'all', '--', 'sha256sum </var/lib/rabbitmq/.erlang.cookie');
+      const sums = await L.outputs('all', 'sha256sum </var/lib/rabbitmq/.erlang.cookie | cut -d" " -f1');
       const sum = createHash('sha256').update(saved.trim()).digest('hex');
-      expect(sums.out.match(new RegExp(`^${sum}`, 'gm'))?.length, sums.out).toBe(3); // untouched
+      expect(Object.fromEntries(sums)).toEqual(Object.fromEntries(NODES.map((n) => [n, sum]))); // untouched
     } finally {
       writeFileSync(cookieFile, saved);
     }

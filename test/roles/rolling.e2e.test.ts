@@ -1,7 +1,8 @@
 // End to end on the systemd-nspawn lab (lab "hplroll", 3 nodes): `haplay rolling` under load, with the fixture
 // playbook test/fixtures/rolling/playbooks/rolling.ts (fixture role hpl-http = an API backend on every node,
 // keepalived nopreempt + haproxy on the controllers, VIP 198.18.0.100:8080 → backend `web` on every node's :8000).
-// - rolling restart of the API backends while HTTP requests go through the VIP every 50 ms: 0 failed requests;
+// - rolling restart of the API backends while HTTP requests go through the VIP every 50 ms: 0 failed requests; its
+//   --report HTML opened in chromium (a row per node, each step with its duration and gates, no secret);
 // - `--upgrade hpl-http-app`: a package (1.0 installed, 2.0 in a file: apt repository on each node, built here with
 //   dpkg-deb) upgraded node by node under the same load: 0 failed requests, 2.0 everywhere;
 // - a playbook phase with `rolling: { role: 'hpl-http' }`: the restart handler notified on every node runs node by
@@ -10,16 +11,15 @@
 //   drained, the report names n2 and the gate; after the repair `--resume <id>` completes;
 // - rolling restart of the keepalived/HAProxy nodes: the VIP moves at most once and answers again within 5 s.
 // Needs root, systemd-nspawn and debootstrap (or the cached image); with CI=true a missing lab fails the suite.
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as http from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RollingEvent, RollingJournal } from '../../src/contract/rolling.js';
-import { shq } from '../../src/ssh/quote.js';
+import { AUTH_PASS } from '../fixtures/rolling/playbooks/rolling.js';
+import { closeBrowser, hasBrowser, openReport, tableRows, timelineLabels } from '../support/browser.js';
+import { fakePackageSetup, installedVersionCommand } from '../support/fake-deb.js';
 import { deployJson, labDescribe, rollingJson, testLab, useScratchCwd, waitFor } from '../support/lab.js';
 
 const L = testLab('hplroll');
@@ -70,8 +70,7 @@ const rolling = rollingJson;
 
 /** When each node's hpl-http last entered `active` (monotonic µs): changes exactly when the unit was restarted. */
 async function startTimes(): Promise<Record<string, string>> {
-  const r = await lab('exec', 'all', '--nsenter', '--', 'echo TS=$(hostname)=$(systemctl show -p ActiveEnterTimestampMonotonic --value hpl-http)');
-  return Object.fromEntries([...r.out.matchAll(/^TS=(\S+)=(\d+)$/gm)].map((m) => [m[1]!, m[2]!]));
+  return Object.fromEntries(await L.outputs('all', 'systemctl show -p ActiveEnterTimestampMonotonic --value hpl-http', { nsenter: true }));
 }
 
 /** Status of server `node` in backend web on every HAProxy node: { n1: 'UP', … }. */
@@ -79,32 +78,9 @@ const webStatus = (node: string): Promise<Record<string, string>> => L.serverSta
 
 const APP = 'hpl-http-app';
 
-/** The package's control fields (also the start of its `Packages` entry). */
-const control = (version: string): string =>
-  `Package: ${APP}\nVersion: ${version}\nArchitecture: all\nMaintainer: haplay tests <root@localhost>\nDescription: haplay rolling --upgrade fixture\n`;
-
-/** A tiny .deb of APP at `version`, built on the machine (dpkg-deb): it ships /srv/hpl-http/app-version. */
-function buildDeb(dir: string, version: string): { file: string; bytes: Buffer } {
-  const root = join(dir, `${APP}-${version}`);
-  mkdirSync(join(root, 'DEBIAN'), { recursive: true });
-  mkdirSync(join(root, 'srv/hpl-http'), { recursive: true });
-  writeFileSync(join(root, 'DEBIAN/control'), control(version));
-  writeFileSync(join(root, 'srv/hpl-http/app-version'), `${version}\n`);
-  const file = `${APP}_${version}_all.deb`;
-  execFileSync('dpkg-deb', ['--build', '--root-owner-group', root, join(dir, file)], { stdio: 'ignore' });
-  return { file, bytes: readFileSync(join(dir, file)) };
-}
-
-/** A flat apt repository entry (`Packages`) for one .deb. */
-function packagesEntry(deb: { file: string; bytes: Buffer }, version: string): string {
-  const sum = (alg: string): string => createHash(alg).update(deb.bytes).digest('hex');
-  return `${control(version)}Filename: ./${deb.file}\nSize: ${deb.bytes.length}\nMD5sum: ${sum('md5')}\nSHA256: ${sum('sha256')}\n\n`;
-}
-
 /** `${APP}`'s installed version per node. */
 async function appVersions(): Promise<Record<string, string>> {
-  const r = await lab('exec', 'all', '--', `echo V=$(hostname)=$(dpkg-query -W -f='\${Version}' ${APP} 2>/dev/null)`);
-  return Object.fromEntries([...r.out.matchAll(/^V=(\S+)=(\S*)$/gm)].map((m) => [m[1]!, m[2]!]));
+  return Object.fromEntries(await L.outputs('all', installedVersionCommand(APP)));
 }
 
 const summary = (samples: Sample[]): string => {
@@ -112,10 +88,46 @@ const summary = (samples: Sample[]): string => {
   return `${samples.length} requests, ${failed.length} failed${failed.length ? ` (first: ${failed[0]!.body})` : ''}`;
 };
 
+/**
+ * Issue #18: the HTML report of that lab rolling run, opened in chromium (JavaScript off): a timeline row per node,
+ * each node's steps with durations and the gates passed, no secret of the playbook (keepalived's auth_pass) in it.
+ */
+async function expectRollingReport(file: string): Promise<void> {
+  const html = readFileSync(file, 'utf8');
+  expect(html.includes(AUTH_PASS)).toBe(false);
+  expect(html).not.toMatch(/<script|https?:\/\//); // self-contained
+  if (!hasBrowser('the lab rolling report check')) return;
+  const page = await openReport(file);
+  const labels = await timelineLabels(page);
+  for (const n of NODES) expect(labels, n).toContain(`${n} (rolling)`);
+  // Rows carry the node only on its first step (rowspan): [node?, step, status, time, gate, message].
+  const steps = new Map<string, string[][]>();
+  let node = '';
+  for (const row of await tableRows(page, 'Steps per node')) {
+    if (row.length === 6) node = row.shift()!;
+    steps.set(node, [...(steps.get(node) ?? []), row]);
+  }
+  expect([...steps.keys()]).toEqual(NODES);
+  for (const n of NODES) {
+    const rows = steps.get(n)!;
+    expect(rows.map((row) => `${row[0]}:${row[1]}`), n).toEqual(['gate-before', 'drain', 'stop', 'start', 'gate-after', 'enable'].map((x) => `${x}:ok`));
+    for (const row of rows) expect(row[2], `${n} ${row[0]} duration`).toMatch(/^\d+\.\d+ s$/);
+    expect(rows.find((row) => row[0] === 'gate-before')![3]).toBe('hpl-http active everywhere');
+    expect(rows.find((row) => row[0] === 'gate-after')![3]).toBe('http answers, hpl-http active everywhere');
+  }
+  const summary = await page.$$eval('p.okline', (ps) => ps.map((p) => p.textContent ?? ''));
+  console.log(`[haplay] lab rolling report: ${summary.join(' | ')}`);
+  await page.screenshot({ path: file.replace(/\.html$/, '.png'), fullPage: true });
+  await page.close();
+}
+
 describeLab('haplay rolling on the lab', () => {
   useScratchCwd('hpl-rolling-');
   beforeAll(() => L.fresh(3), 1_800_000);
-  afterAll(() => L.down(), 120_000);
+  afterAll(async () => {
+    await closeBrowser();
+    await L.down();
+  }, 120_000);
 
   it('deploys the fixture (API backend on every node, keepalived + haproxy); a second deploy reports 0 changed', async () => {
     const first = await deployJson(L.inventory, PLAYBOOK);
@@ -132,7 +144,8 @@ describeLab('haplay rolling on the lab', () => {
     const before = await startTimes();
     const load = steadyLoad(50);
     const started = Date.now();
-    const r = await rolling(L.inventory, 'all', '--role', 'hpl-http', '--playbook', PLAYBOOK, '--restart');
+    const reportFile = join(process.cwd(), 'rolling-report.html');
+    const r = await rolling(L.inventory, 'all', '--role', 'hpl-http', '--playbook', PLAYBOOK, '--restart', '--report', reportFile);
     const ms = Date.now() - started;
     await new Promise((res) => setTimeout(res, 1000)); // keep the load on past the last node's return
     const samples = await load.stop();
@@ -148,27 +161,14 @@ describeLab('haplay rolling on the lab', () => {
     expect(samples.filter((s) => !s.ok)).toEqual([]);
     // Requests were served by every backend during the run (the balancer kept rotating over the UP ones).
     expect([...new Set(samples.map((s) => s.body))].sort()).toEqual(NODES);
+    await expectRollingReport(reportFile);
   }, 300_000);
 
   it('--upgrade: a package upgraded node by node from a local apt repository under steady HTTP, 0 failed requests', async () => {
     // Version 1.0 installed on every node; 2.0 in a file: repository on each node (no network: apt reads the disk).
-    const dir = mkdtempSync(join(tmpdir(), 'hpl-debs-'));
-    const v1 = buildDeb(dir, '1.0');
-    const v2 = buildDeb(dir, '2.0');
-    rmSync(dir, { recursive: true, force: true });
-    const setup = await lab('exec', 'all', '--', [
-      'set -e',
-      'mkdir -p /var/local/hpl-repo',
-      `echo ${v1.bytes.toString('base64')} | base64 -d > /tmp/${v1.file}`,
-      `dpkg -i /tmp/${v1.file} >/dev/null`,
-      `echo ${v2.bytes.toString('base64')} | base64 -d > /var/local/hpl-repo/${v2.file}`,
-      `printf '%s' ${shq(packagesEntry(v2, '2.0'))} > /var/local/hpl-repo/Packages`,
-      "echo 'deb [trusted=yes] file:/var/local/hpl-repo ./' > /etc/apt/sources.list.d/hpl-repo.list",
-      // Only this source is refreshed; the image's other lists stay as they are (nothing leaves the node).
-      'apt-get update -q -o Dir::Etc::sourcelist=/etc/apt/sources.list.d/hpl-repo.list -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0 >/dev/null',
-      'echo SETUP-OK',
-    ].join('\n'));
-    expect(setup.out.match(/^SETUP-OK$/gm)?.length, setup.out + setup.err).toBe(3);
+    const pkg = fakePackageSetup(APP, '/srv/hpl-http/app-version');
+    const setup = await L.each('all', pkg.script);
+    for (const n of NODES) expect(setup.get(n)?.code, `${n}: ${setup.get(n)?.err ?? 'no result'}`).toBe(0);
     expect(await appVersions()).toEqual({ n1: '1.0', n2: '1.0', n3: '1.0' });
 
     const load = steadyLoad(50, '/app-version');
@@ -185,7 +185,7 @@ describeLab('haplay rolling on the lab', () => {
     // Clients saw 1.0 then, once the last node was upgraded, only 2.0 — never a failed request in between.
     expect(new Set(samples.map((s) => s.body))).toEqual(new Set(['1.0', '2.0']));
     expect(samples.at(-1)!.body).toBe('2.0');
-    await lab('exec', 'all', '--', `rm -f /etc/apt/sources.list.d/hpl-repo.list /tmp/${v1.file}`);
+    await lab('exec', 'all', '--', pkg.cleanup);
   }, 300_000);
 
   it('a phase with rolling: the notified restart handler runs node by node through the gates, 0 failed requests', async () => {

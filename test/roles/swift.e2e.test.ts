@@ -174,8 +174,8 @@ describeLab('role swift on the lab (behind keepalived + HAProxy)', () => {
     // (the proxy answers at quorum, 2 of 3: the third write may land a moment later)
     await waitFor(
       'a replica on each of the 3 nodes',
-      () => L.run('exec', 'n1,n2,n3', '--', 'find /srv/node/d1/objects -name "*.data" | wc -l'),
-      (files) => files.out.match(/^1$/gm)?.length === 3,
+      async () => Object.fromEntries(await L.outputs('n1,n2,n3', 'find /srv/node/d1/objects -name "*.data" | wc -l')),
+      (files) => NODES.every((n) => files[n] === '1'),
       10_000,
       500,
     );
@@ -188,10 +188,10 @@ describeLab('role swift on the lab (behind keepalived + HAProxy)', () => {
     expect(r.out.match(/hosts matched, 0 error/g)?.length, r.out).toBe(2); // ring md5 and swift.conf md5
     expect(r.out).not.toMatch(/!! |[1-9][0-9]* error\[s\]/);
     expect(r.out).toMatch(/1024 partitions, 3\.000000 replicas, 1 regions, 3 zones, 3 devices/);
-    const sums = await L.run('exec', 'n1,n2,n3', '--', 'md5sum /etc/swift/*.ring.gz | cut -c1-32 | paste -sd" "');
-    const lines = sums.out.match(/^[0-9a-f]{32} [0-9a-f]{32} [0-9a-f]{32}$/gm) ?? [];
-    expect(lines.length, sums.out).toBe(3);
-    expect(new Set(lines).size).toBe(1);
+    const sums = await L.outputs('n1,n2,n3', 'md5sum /etc/swift/*.ring.gz | cut -c1-32 | paste -sd" "');
+    expect([...sums.keys()].sort()).toEqual(NODES);
+    for (const [n, line] of sums) expect(line, n).toMatch(/^[0-9a-f]{32} [0-9a-f]{32} [0-9a-f]{32}$/);
+    expect(new Set(sums.values()).size).toBe(1);
   }, 120_000);
 
   it('reports 0 changed on a second deploy, and does not rebalance the rings', async () => {
@@ -242,8 +242,8 @@ describeLab('role swift on the lab (behind keepalived + HAProxy)', () => {
     // Every running proxy serves the new value; every node's ring holds the new weight.
     for (const n of NODES) expect((await info(ADDRESS[n]!))['swift']?.['strict_cors_mode'], n).toBe(false);
     expect((await info(VIP))['swift']?.['strict_cors_mode']).toBe(false);
-    const weights = await L.run('exec', NODES.join(','), '--', `python3 -c "from swift.common.ring import Ring; print('W=' + ','.join(str(d['weight']) for d in Ring('/etc/swift', ring_name='object').devs if d))"`);
-    expect(weights.out.match(/^W=200\.0,200\.0,200\.0$/gm)?.length, weights.out + weights.err).toBe(3);
+    const weights = await L.outputs(NODES.join(','), `python3 -c "from swift.common.ring import Ring; print(','.join(str(d['weight']) for d in Ring('/etc/swift', ring_name='object').devs if d))"`);
+    expect(Object.fromEntries(weights)).toEqual(Object.fromEntries(NODES.map((n) => [n, '200.0,200.0,200.0'])));
     const again = await deploy();
     expect(again.code, again.out.slice(-4000) + again.err).toBe(0);
     for (const [host, r] of again.recap) expect(r.changed, `${host}: ${JSON.stringify(changedNonHandler(again))}`).toBe(0);
@@ -251,7 +251,7 @@ describeLab('role swift on the lab (behind keepalived + HAProxy)', () => {
 
   it('haplay rolling --role swift under GETs through the VIP: every node re-executed, recon-gated, 0 failed', async () => {
     const pids = async (): Promise<string[]> =>
-      ((await L.run('exec', NODES.join(','), '--', 'echo "P=$(hostname) $(systemctl show -p MainPID --value swift-proxy swift-object | paste -sd" ")"')).out.match(/^P=.*$/gm) ?? []).sort();
+      [...(await L.outputs(NODES.join(','), 'systemctl show -p MainPID --value swift-proxy swift-object | paste -sd" "'))].map(([n, p]) => `${n} ${p}`).sort();
     const before = await pids();
     const load = clientLoad();
     const r = await rollingJson(L.inventory, 'all', '--role', 'swift', '--playbook', PLAYBOOK);
@@ -266,8 +266,8 @@ describeLab('role swift on the lab (behind keepalived + HAProxy)', () => {
     // Re-executed in place (swift's reload-seamless keeps the main PID); the units never stopped.
     expect(before).toHaveLength(3);
     expect(await pids()).toEqual(before);
-    const logs = await L.run('exec', NODES.join(','), '--', 'journalctl -u swift-proxy --since "-10min" -o cat | grep -c "SIGUSR1 received" || true');
-    console.log(`[haplay] SIGUSR1 received (swift-proxy, per node): ${logs.out.replace(/\n/g, ' ')}`);
+    const logs = await L.outputs(NODES.join(','), 'journalctl -u swift-proxy --since "-10min" -o cat | grep -c "SIGUSR1 received" || true');
+    console.log(`[haplay] SIGUSR1 received (swift-proxy, per node): ${[...logs].map(([n, c]) => `${n}=${c}`).join(' ')}`);
   }, 480_000);
 
   it('GET through the VIP still works with one storage node powered off', async () => {

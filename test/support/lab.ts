@@ -114,6 +114,12 @@ export interface TestLab {
   serverStatus(targets: string, backend: string, server: string): Promise<Record<string, string>>;
   /** `lab exec <targets> --json [--nsenter] -- command`: one parsed result per node, keyed by node name. */
   execJson(targets: string, command: string, opts?: { nsenter?: boolean }): Promise<Map<string, LabExecResult>>;
+  /** `command` on each node of `targets` (read from `lab exec --json`): node → its exit code (-1: none) and output. */
+  each(targets: string, command: string, opts?: { nsenter?: boolean }): Promise<Map<string, Out>>;
+  /** Trimmed stdout of `command` on each node of `targets` (read from `lab exec --json`): node → text. */
+  outputs(targets: string, command: string, opts?: { nsenter?: boolean }): Promise<Map<string, string>>;
+  /** `command` on one node (read from `lab exec --json`): its exit code (-1: none), stdout and stderr. */
+  sh(node: string, command: string, opts?: { nsenter?: boolean }): Promise<Out>;
 }
 
 /** One node's line of `haplay lab exec --json`. */
@@ -127,8 +133,19 @@ export interface LabExecResult {
   durationMs: number;
 }
 
+/** A node's `lab exec --json` result in the shape the suites compare (`code` -1: no exit code, e.g. unreachable). */
+const asOut = (r: LabExecResult): Out => ({ code: r.exitCode ?? -1, out: r.stdout, err: r.unreachable ? `unreachable: ${r.stderr}` : r.stderr });
+
 export function testLab(name: string): TestLab {
   const run = (verb: string, ...args: string[]): Promise<Out> => haplay('lab', verb, '--name', name, ...args);
+  const execJson = async (targets: string, command: string, opts: { nsenter?: boolean } = {}): Promise<Map<string, LabExecResult>> => {
+    const r = await run('exec', targets, '--json', ...(opts.nsenter ? ['--nsenter'] : []), '--', command);
+    const rows = r.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LabExecResult);
+    if (rows.length === 0) throw new Error(`lab exec ${targets} returned no result (exit ${r.code}): ${r.err}`);
+    return new Map(rows.map((row) => [row.node, row]));
+  };
+  const each = async (targets: string, command: string, opts: { nsenter?: boolean } = {}): Promise<Map<string, Out>> =>
+    new Map([...(await execJson(targets, command, opts))].map(([node, r]) => [node, asOut(r)]));
   return {
     name,
     inventory: labPaths(name).inventoryFile,
@@ -142,20 +159,26 @@ export function testLab(name: string): TestLab {
     },
     down: () => run('down'),
     async holders(ip: string, targets: string[]) {
-      const r = await run('exec', targets.join(','), '--nsenter', '--', `ip -o -4 addr show dev host0 | grep -q ' ${ip}/' && echo HOLD=$(hostname) || :`);
-      return [...r.out.matchAll(/^HOLD=(\S+)$/gm)].map((m) => m[1]!).sort();
+      const held = await each(targets.join(','), `ip -o -4 addr show dev host0 | grep -q ' ${ip}/' && echo HOLD || :`, { nsenter: true });
+      return [...held].filter(([, r]) => r.out.trim() === 'HOLD').map(([node]) => node).sort();
     },
     async serverStatus(targets: string, backend: string, server: string) {
-      const r = await run(
-        'exec', targets, '--nsenter', '--',
-        `echo 'show stat' | socat stdio unix-connect:/run/haproxy/admin.sock | awk -F, -v h=$(hostname) '$1=="${backend}" && $2=="${server}" {print "ST=" h "=" $18}'`,
+      const stat = await each(
+        targets,
+        `echo 'show stat' | socat stdio unix-connect:/run/haproxy/admin.sock | awk -F, '$1=="${backend}" && $2=="${server}" {print $18}'`,
+        { nsenter: true },
       );
-      return Object.fromEntries([...r.out.matchAll(/^ST=(\S+)=(.+)$/gm)].map((m) => [m[1]!, m[2]!.trim()]));
+      return Object.fromEntries([...stat].filter(([, r]) => r.out.trim() !== '').map(([node, r]) => [node, r.out.trim()]));
     },
-    async execJson(targets, command, opts = {}) {
-      const r = await run('exec', targets, '--json', ...(opts.nsenter ? ['--nsenter'] : []), '--', command);
-      const rows = r.out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LabExecResult);
-      return new Map(rows.map((row) => [row.node, row]));
+    execJson,
+    each,
+    async outputs(targets: string, command: string, opts: { nsenter?: boolean } = {}) {
+      return new Map([...(await each(targets, command, opts))].map(([node, r]) => [node, r.out.trim()]));
+    },
+    async sh(node: string, command: string, opts: { nsenter?: boolean } = {}) {
+      const r = (await each(node, command, opts)).get(node);
+      if (r === undefined) throw new Error(`lab exec ${node}: no result for that node`);
+      return r;
     },
   };
 }

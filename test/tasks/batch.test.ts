@@ -3,8 +3,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { batchScript, FrameSplitter, GO, newBatchMarker, type BatchPart, type Frame } from '../../src/tasks/batch.js';
-import { PRELUDE, sh } from '../../src/tasks/protocol.js';
+import { batchScript, FrameSplitter, GO, hoistDefinitions, newBatchMarker, type BatchPart, type Frame } from '../../src/tasks/batch.js';
+import { LIBRARY_END, PRELUDE, sh } from '../../src/tasks/protocol.js';
 import { runScript, tempDir } from './helpers.js';
 
 interface Task extends BatchPart {
@@ -89,6 +89,33 @@ describe('batch driver', () => {
       [1, ['@@HAPLAY msg raw:broken', '@@HAPLAY status=failed']],
       [0, ['@@HAPLAY status=ok']],
     ]);
+  });
+
+  it('library functions are defined once in the driver, not once per task, and every task still runs them', async () => {
+    const script = (body: string): string => sh(PRELUDE, body);
+    const tasks = [task(script(`hp_data n "$(printf 'a b')"; hp_done ok`)), task(script(`hp_data n 'x\ny'; hp_done changed`)), task(script(`hp_fail 'no'`))];
+    const driver = batchScript(tasks, newBatchMarker());
+    const separate = tasks.reduce((n, t) => n + t.script.length, 0);
+    expect(driver.match(/^hp_put\(\) \{$/gm)?.length).toBe(1);
+    expect(driver.length).toBeLessThan(separate * 0.6);
+    const { out, marker } = await runBatch(tasks);
+    const frames = split(marker, bytesOf(out.stdout)).frames;
+    expect(frames.map((f) => [f.exitCode, f.body.toString().split('\n').filter(Boolean)])).toEqual([
+      [0, ['@@HAPLAY data n raw:a b', '@@HAPLAY status=ok']],
+      [0, [`@@HAPLAY data n n:${Buffer.from('x\ny\n').toString('base64')}`, '@@HAPLAY status=changed']],
+      [1, ['@@HAPLAY msg raw:no', '@@HAPLAY status=failed']],
+    ]);
+  });
+
+  it('hoists only library definitions all parts agree on; a part\'s own or differing definition stays in its subshell', async () => {
+    const lib = (text: string): string => `hp_same() { echo same; }\nhp_diff() { echo ${text}; }\n${LIBRARY_END}\n`;
+    const scripts = [`${lib('one')}hp_same; hp_diff`, `${lib('two')}hp_same; hp_diff`, `hp_same() { echo body; }\nhp_same`];
+    const { shared, scripts: parts } = hoistDefinitions(scripts);
+    expect(shared).toEqual(['hp_same() { echo same; }']);
+    expect(parts[0]).toBe(`hp_diff() { echo one; }\n${LIBRARY_END}\nhp_same; hp_diff`);
+    expect(parts[2]).toBe(scripts[2]); // no library part: untouched (its own definition wins)
+    const { out, marker } = await runBatch(scripts.map((s) => task(s)));
+    expect(split(marker, bytesOf(out.stdout)).frames.map((f) => f.body.toString())).toEqual(['same\none\n', 'same\ntwo\n', 'body\n']);
   });
 
   it('output that looks like a frame (without the random marker) stays in the task output, byte for byte', async () => {

@@ -100,6 +100,28 @@ describe('lineinfile: real execution', () => {
     expect(r.outcome.diff).not.toContain(canary);
   });
 
+  it('removals by pattern hide the removed text in diffs (a value this run never loaded); an exact `line` is shown', async () => {
+    const d = tempDir();
+    const p = join(d, 'r.conf');
+    const old = 'CANARY-unloaded-5511';
+    const cases: [ModuleDef<never>, object, string][] = [
+      [lineinfile as ModuleDef<never>, { regexp: '^token=', state: 'absent' }, `user=x\ntoken=${old}\n`],
+      [ini as ModuleDef<never>, { section: 'db', option: 'password', state: 'absent' }, `[db]\nuser = x\npassword = ${old}\n`],
+      [ini as ModuleDef<never>, { section: 'db', state: 'absent' }, `[db]\npassword = ${old}\n`],
+      [blockinfile as ModuleDef<never>, { state: 'absent' }, `a\n# BEGIN HAPLAY MANAGED BLOCK\ntoken=${old}\n# END HAPLAY MANAGED BLOCK\n`],
+    ];
+    for (const [mod, args, before] of cases) {
+      writeFileSync(p, before);
+      const r = await run(mod, { ...args, path: p } as never, ctx({ diff: true }));
+      expect(readFileSync(p, 'utf8')).not.toContain(old);
+      expect(r.outcome.diff, JSON.stringify(args)).toContain('-********');
+      expect(r.outcome.diff).not.toContain(old);
+    }
+    writeFileSync(p, 'user=x\nlisten=1\n');
+    const exact = await run(lineinfile, { path: p, line: 'listen=1', state: 'absent' }, ctx({ diff: true }));
+    expect(exact.outcome.diff).toContain('-listen=1');
+  });
+
   it('truncated stdin: fails (stdin ended early), file untouched, no temp file', async () => {
     const d = tempDir();
     const path = join(d, 'f.conf');
