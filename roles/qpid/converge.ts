@@ -86,8 +86,9 @@ export function applyFreshScript(v: QpidVars, files: string[], stamp = STAMP): s
   return [
     // Stopped (not starting): whoever starts it next reads the files now on disk.
     `case "$(systemctl is-active ${svc})" in inactive|failed) ${touch}; exit 0 ;; esac`,
-    `${CTL} -s list_users 2>/dev/null | cut -f1 | grep -Fxq -- ${shq(v.qpidUser)} && exit 0`,
+    // The file test first: a broker that read the current files needs no rabbitmqctl call (an Erlang VM start).
     `${staleTest(files, stamp)} || exit 0`,
+    `${CTL} -s list_users 2>/dev/null | cut -f1 | grep -Fxq -- ${shq(v.qpidUser)} && exit 0`,
     `${restart} || exit 1`,
     touch,
     'echo HPL_CHANGED=restarted',

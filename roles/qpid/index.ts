@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Const, defineRole, MapOf, secret, type Secret, SecretVar, shq, startedThisRun, type Static, type TaskContext, type TaskDef, tasks, Type, via } from 'haplay';
-import { hostsScript, nodeName, rabbit } from './rabbitmq.js';
+import { clusterStatusScript, defined, definitionsScript, hostsScript, nodeName, parseClusterStatus, parseDefinitions, rabbit, viewShows } from './rabbitmq.js';
 import { applyFreshScript, NO_COOKIE, pendingScript, refusalScript, saslUserScript } from './converge.js';
 import { brokerPort, qpidRolling, restartScript, serviceOf, STAMP_TOUCH } from './rolling.js';
 
@@ -180,34 +180,61 @@ function rabbitmqTasks(v: QpidVars): TaskDef[] {
     }), { when: () => clustered }),
     applyFresh(v, RABBIT_FILES),
     ...startTasks(v),
-    tasks.waitFor('broker running', { command: `timeout 20 ${rabbit.awaitStartup}`, timeout: v.qpidClusterTimeout, interval: 2 }),
+    // One rabbitmqctl call answers the three cluster checks below on a converged node (each skipped when it shows
+    // their condition); any other node runs them as before.
+    tasks.probe('cluster view (one rabbitmqctl call)', { cmd: clusterStatusScript, ignoreErrors: true }, { register: VIEW }),
+    tasks.waitFor('broker running', { command: `timeout 20 ${rabbit.awaitStartup}`, timeout: v.qpidClusterTimeout, interval: 2 }, {
+      when: (ctx) => !viewShows.running(viewOf(ctx), nodeName(ctx.host)),
+    }),
     ...(clustered
       ? [
           tasks.shell('join the cluster', (ctx) => {
             const members = membersOf(v, ctx).map((m) => nodeName(m.name));
             const mine = members.indexOf(nodeName(ctx.host));
             return { cmd: rabbit.join(members[0]!, members.slice(1, mine), v.qpidClusterTimeout), unless: rabbit.memberOf(members[0]!) };
-          }, { when: (ctx) => !isFirst(v)(ctx) && membersOf(v, ctx).some((m) => m.name === ctx.host), timeoutS: v.qpidClusterTimeout + 120 }),
+          }, {
+            when: (ctx) => !isFirst(v)(ctx) && membersOf(v, ctx).some((m) => m.name === ctx.host) && !viewShows.memberOf(viewOf(ctx), nodeName(membersOf(v, ctx)[0]!.name)),
+            timeoutS: v.qpidClusterTimeout + 120,
+          }),
           tasks.waitFor('every cluster member running', (ctx) => ({
             command: `timeout 20 sh -c ${shq(rabbit.allRunning(membersOf(v, ctx).map((m) => nodeName(m.name))))}`,
             timeout: v.qpidClusterTimeout, interval: 2,
-          })),
+          }), { when: (ctx) => !viewShows.allRunning(viewOf(ctx), membersOf(v, ctx).map((m) => nodeName(m.name))) }),
         ]
       : []),
-    tasks.command(`vhost ${v.qpidVhost}`, { cmd: rabbit.addVhost(v.qpidVhost), unless: rabbit.vhostPresent(v.qpidVhost) }, { when: accountsHere }),
-    tasks.shell(`user ${v.qpidUser}`, { cmd: rabbit.ensureUser(v.qpidUser), stdin: v.qpidPassword, changedWhen: changedMark }, { when: accountsHere }),
+    // One rabbitmqctl call reads what the four kinds of account task below check; a task whose state it shows in
+    // place is skipped, any other runs its own check (its `unless`) as before.
+    // No answer (check mode on a host without the broker yet): every account task runs its own check.
+    tasks.probe('broker definitions (one rabbitmqctl call)', { cmd: definitionsScript(v.qpidUser), stdin: v.qpidPassword, ignoreErrors: true }, { when: accountsHere, register: DEFS }),
+    tasks.command(`vhost ${v.qpidVhost}`, { cmd: rabbit.addVhost(v.qpidVhost), unless: rabbit.vhostPresent(v.qpidVhost) }, {
+      when: (ctx) => accountsHere(ctx) && !defined.vhost(defsOf(ctx), v.qpidVhost),
+    }),
+    tasks.shell(`user ${v.qpidUser}`, { cmd: rabbit.ensureUser(v.qpidUser), stdin: v.qpidPassword, changedWhen: changedMark }, {
+      when: (ctx) => accountsHere(ctx) && !defined.user(defsOf(ctx), v.qpidUser),
+    }),
     tasks.command(`permissions of ${v.qpidUser} on ${v.qpidVhost}`, {
       cmd: rabbit.setPermissions(v.qpidVhost, v.qpidUser, v.qpidPermissions),
       unless: rabbit.permissionsSet(v.qpidVhost, v.qpidUser, v.qpidPermissions),
-    }, { when: accountsHere }),
+    }, { when: (ctx) => accountsHere(ctx) && !defined.permissions(defsOf(ctx), v.qpidVhost, v.qpidUser, v.qpidPermissions) }),
     ...v.qpidPolicies.map((p) =>
       tasks.command(`policy ${p.name}`, { cmd: rabbit.setPolicy(v.qpidVhost, p), unless: rabbit.policySet(v.qpidVhost, p) }, {
-        when: (ctx) => clustered && isFirst(v)(ctx),
+        when: (ctx) => clustered && isFirst(v)(ctx) && !defined.policy(defsOf(ctx), v.qpidVhost, p),
       }),
     ),
     restartIfPending(v, RABBIT_FILES),
   ];
 }
+
+const VIEW = 'qpidClusterView';
+const viewOf = (ctx: TaskContext) => {
+  const out = ctx.results[VIEW];
+  return out?.['exitCode'] === 0 && typeof out['stdout'] === 'string' ? parseClusterStatus(out['stdout']) : null;
+};
+const DEFS = 'qpidDefinitions';
+const defsOf = (ctx: TaskContext) => {
+  const out = ctx.results[DEFS];
+  return out?.['exitCode'] === 0 && typeof out['stdout'] === 'string' ? parseDefinitions(out['stdout']) : null;
+};
 
 /** The handler: the rolling contract's stop and start (the messaging phase rolls it: one broker at a time, gated). */
 const RESTART = 'restart broker (one at a time, through the rolling contract)';

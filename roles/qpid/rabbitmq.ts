@@ -47,6 +47,113 @@ export function hostsScript(members: { name: string; address: string }[], file =
     .join('\n');
 }
 
+/** This node's view of its cluster (`rabbitmqctl cluster_status --formatter json`), null when unreadable. */
+export interface ClusterView {
+  running: string[];
+  disk: string[];
+  partitions: boolean;
+}
+
+/** Read-only, one rabbitmqctl call: the node's cluster view; exits non-zero when the node does not answer. */
+export const clusterStatusScript = `timeout 20 ${CTL} cluster_status --formatter json`;
+
+export function parseClusterStatus(stdout: string | undefined): ClusterView | null {
+  try {
+    const s = JSON.parse((stdout ?? '').trim()) as Record<string, unknown>;
+    const names = (k: string): string[] | null => (Array.isArray(s[k]) ? (s[k] as unknown[]).map(String) : null);
+    const running = names('running_nodes');
+    const disk = names('disk_nodes');
+    const p = s['partitions'];
+    if (running === null || disk === null || typeof p !== 'object' || p === null) return null;
+    return { running, disk, partitions: Object.keys(p).length > 0 };
+  } catch {
+    return null;
+  }
+}
+
+/** The same answers as rabbit.awaitStartup, rabbit.memberOf and rabbit.allRunning, from one view (false: run that check). */
+export const viewShows = {
+  running: (c: ClusterView | null, node: string): boolean => c?.running.includes(node) ?? false,
+  memberOf: (c: ClusterView | null, node: string): boolean => c?.disk.includes(node) ?? false,
+  allRunning: (c: ClusterView | null, nodes: string[]): boolean => c !== null && !c.partitions && nodes.every((n) => c.running.includes(n)),
+};
+
+/** The last line of definitionsScript: whether the user's password (stdin) matches the broker's stored hash. */
+export type PasswordState = 'ok' | 'stale' | 'unknown';
+
+/**
+ * Read-only, ONE rabbitmqctl call (an Erlang VM start each: the checks one by one cost ~1 s apiece): the broker's
+ * vhosts, users, permissions and policies from `export_definitions`, as JSON without the password hashes (reduced to
+ * those four sections when python3 is there: a broker's queues and bindings can be large), then a line
+ * `HPL_PASSWORD=ok|stale|unknown`: whether `user`'s password, the script's stdin, matches its stored hash (RabbitMQ's
+ * rabbit_password_hashing_sha256: base64 of a 4-byte salt then sha256(salt ‖ password), checked here on the host).
+ * `unknown` (another hashing algorithm, or an export laid out otherwise) makes the user task run its own check.
+ */
+export function definitionsScript(user: string): string {
+  const ere = `"hashing_algorithm":"rabbit_password_hashing_sha256"(,"limits":\\{[^{}]*\\})?,"name":"${user.replace(/[.[\]\\*^$+?(){}|]/g, '\\$&')}","password_hash":"[A-Za-z0-9+/=]*"`;
+  const py = 'import json, sys\nd = json.load(sys.stdin)\nprint(json.dumps({k: d.get(k, []) for k in ("vhosts", "users", "permissions", "policies")}))';
+  return [
+    'pw=$(cat)',
+    `d=$(${CTL} export_definitions -) || exit 1`,
+    `u=$(printf '%s\\n' "$d" | grep -Eo ${shq(ere)} | head -n1)`,
+    's=unknown',
+    'if [ -n "$u" ]; then',
+    '  h=${u##*\\"password_hash\\":\\"}; h=${h%\\"}',
+    // The salt as printf octal escapes (\ooo\ooo\ooo\ooo); the digest as hex.
+    `  salt=$(printf '%s' "$h" | base64 -d 2>/dev/null | head -c 4 | od -An -v -to1 | tr -d '\\n' | sed 's/^ *//; s/ *$//; s/^/\\\\/; s/  */\\\\/g')`,
+    `  want=$(printf '%s' "$h" | base64 -d 2>/dev/null | tail -c +5 | od -An -v -tx1 | tr -d ' \\n')`,
+    `  got=$({ printf "$salt"; printf '%s' "$pw"; } | sha256sum | cut -d' ' -f1)`,
+    '  if [ ${#want} -eq 64 ] && [ ${#salt} -eq 16 ] && [ "$got" = "$want" ]; then s=ok; else s=stale; fi',
+    'fi',
+    `printf '%s\\n' "$d" | sed 's/"password_hash":"[^"]*"/"password_hash":""/g' | if command -v python3 >/dev/null 2>&1; then python3 -c ${shq(py)}; else cat; fi || exit 1`,
+    'echo "HPL_PASSWORD=$s"',
+  ].join('\n');
+}
+
+/** What definitionsScript read: null when its output cannot be read (then every account task runs its own check). */
+export interface BrokerDefinitions {
+  vhosts: string[];
+  users: string[];
+  permissions: { user: string; vhost: string; configure: string; write: string; read: string }[];
+  policies: { vhost: string; name: string; pattern: string; 'apply-to': string; definition: Record<string, unknown>; priority: number }[];
+  password: PasswordState;
+}
+
+export function parseDefinitions(stdout: string | undefined): BrokerDefinitions | null {
+  if (stdout === undefined) return null;
+  const json = stdout.split('\n').find((l) => l.startsWith('{'));
+  const pw = /^HPL_PASSWORD=(ok|stale|unknown)$/m.exec(stdout)?.[1] as PasswordState | undefined;
+  if (json === undefined || pw === undefined) return null;
+  try {
+    const d = JSON.parse(json) as Record<string, unknown>;
+    const list = (k: string): Record<string, unknown>[] => (Array.isArray(d[k]) ? (d[k] as Record<string, unknown>[]) : []);
+    return {
+      vhosts: list('vhosts').map((x) => String(x['name'])),
+      users: list('users').map((x) => String(x['name'])),
+      permissions: list('permissions') as unknown as BrokerDefinitions['permissions'],
+      policies: list('policies') as unknown as BrokerDefinitions['policies'],
+      password: pw,
+    };
+  } catch {
+    return null;
+  }
+}
+
+/** Each answers from the definitions read once; false means "run the task" (whose own check then decides). */
+export const defined = {
+  vhost: (d: BrokerDefinitions | null, vhost: string): boolean => d?.vhosts.includes(vhost) ?? false,
+  user: (d: BrokerDefinitions | null, user: string): boolean => (d?.users.includes(user) ?? false) && d?.password === 'ok',
+  permissions: (d: BrokerDefinitions | null, vhost: string, user: string, p: RabbitPermissions): boolean =>
+    d?.permissions.some((x) => x.user === user && x.vhost === vhost && x.configure === p.configure && x.write === p.write && x.read === p.read) ?? false,
+  policy: (d: BrokerDefinitions | null, vhost: string, p: RabbitPolicy): boolean =>
+    d?.policies.some(
+      (x) =>
+        x.vhost === vhost && x.name === p.name && x.pattern === p.pattern && x['apply-to'] === p.applyTo && x.priority === p.priority &&
+        typeof x.definition === 'object' && x.definition !== null &&
+        canonicalJson(x.definition as Record<string, string | number | boolean>) === canonicalJson(p.definition),
+    ) ?? false,
+};
+
 export const rabbit = {
   awaitStartup: `${CTL} await_startup`,
   vhostPresent: (vhost: string): string => `${CTL} -s list_vhosts | grep -Fxq -- ${shq(vhost)}`,

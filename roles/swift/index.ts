@@ -11,8 +11,8 @@
 import { createHash } from 'node:crypto';
 import { Const, defineRole, type HostInfo, MapOf, OneOf, type RoleGuard, SecretVar, shq, startedThisRun, type Static, type TaskContext, type TaskDef, tasks, Type, via } from 'haplay';
 import {
-  parseRingExport, parseRingState, ringApplyScript, ringDevices, ringExportScript, ringPlan, RINGS, ringStateScript,
-  type RingName, type RingParams, type SwiftDevice,
+  parseRingExport, parseRingState, RECORDED, recordedShortcut, ringApplyScript, ringDevices, ringExportScript, ringInputsDigest, ringPlan, ringRecordScript, RINGS,
+  ringsSettled, ringStateScript, type RingDevice, type RingName, type RingParams, type SwiftDevice,
 } from './rings.js';
 import { seamlessReloadScript, SERVERS, swiftRolling } from './rolling.js';
 
@@ -171,11 +171,24 @@ export function healthcheckCommand(address: string, ports: number[]): string {
   return `python3 -c ${shq(`import urllib.request\nfor u in ${JSON.stringify(urls)}: urllib.request.urlopen(u, timeout=2)`)}`;
 }
 
-/** The plan for `ring` on the ring host from its registered builder state (ringPlan). */
-function planFor(v: SwiftVars, r: RingName, ctx: TaskContext): ReturnType<typeof ringPlan> {
+/** The registered builder state: RECORDED when the ring host's record showed them converged (nothing to plan). */
+function buildersOf(ctx: TaskContext): ReturnType<typeof parseRingState> {
   const stdout = ctx.results['swiftBuilders']?.['stdout'];
   if (typeof stdout !== 'string') throw new Error('swift: the ring builders were not read (task "ring builders")');
-  return ringPlan(r, ringParams(v), ringDevices(r, ringParams(v), ctx.hostsOf(v.swiftStorage), v.swiftDevices), parseRingState(stdout)[r]);
+  return parseRingState(stdout);
+}
+
+/** The plan for `ring` on the ring host from its registered builder state (ringPlan). */
+function planFor(v: SwiftVars, r: RingName, ctx: TaskContext): ReturnType<typeof ringPlan> {
+  const state = buildersOf(ctx);
+  if (state === RECORDED) return { commands: [] };
+  return ringPlan(r, ringParams(v), ringDevices(r, ringParams(v), ctx.hostsOf(v.swiftStorage), v.swiftDevices), state[r]);
+}
+
+/** The digest of what the rings are built from (the ring host's record holds it). */
+function inputsOf(v: SwiftVars, hostsOf: (p: string) => HostInfo[]): string {
+  const p = ringParams(v);
+  return ringInputsDigest(p, Object.fromEntries(RINGS.map((r) => [r, ringDevices(r, p, hostsOf(v.swiftStorage), v.swiftDevices)])) as Record<RingName, RingDevice[]>);
 }
 
 /**
@@ -188,10 +201,16 @@ export function swiftGuards(v: SwiftVars, ctx: { host: string; hostsOf(p: string
     {
       name: 'swift part power unchanged',
       // No swift installed yet, or no builder: nothing to compare.
-      command: [`python3 -c 'import swift' 2>/dev/null || { echo '{"account": null, "container": null, "object": null}'; exit 0; }`, ringStateScript()].join('\n'),
+      // The record (same inputs, so the same part power, and the builders untouched since) answers without Python.
+      command: [
+        recordedShortcut(inputsOf(v, (p) => ctx.hostsOf(p))),
+        `python3 -c 'import swift' 2>/dev/null || { echo '{"account": null, "container": null, "object": null}'; exit 0; }`,
+        ringStateScript(),
+      ].join('\n'),
       check: (o) => {
         if (o.exitCode !== 0) return `${ctx.host}: reading the ring builders failed (rc=${o.exitCode ?? 'none'}): ${o.stderr.trim().slice(0, 200)}`;
         const state = parseRingState(o.stdout);
+        if (state === RECORDED) return undefined;
         for (const r of RINGS) {
           const s = state[r];
           if (s && s.partPower !== v.swiftPartPower) return ringPlan(r, ringParams(v), [], s).refused;
@@ -206,7 +225,7 @@ function ringsStep(v: SwiftVars): TaskDef[] {
   const isRingHost = (ctx: TaskContext): boolean => ringHost(v, (p) => ctx.hostsOf(p)) === ctx.host;
   return [
     tasks.package('swift (ring builder)', { name: ['swift'], state: 'present' }, { when: isRingHost }),
-    tasks.probe('ring builders', { cmd: ringStateScript() }, { when: isRingHost, register: 'swiftBuilders' }),
+    tasks.probe('ring builders', (ctx) => ({ cmd: ringStateScript('/etc/swift', inputsOf(v, (p) => ctx.hostsOf(p))) }), { when: isRingHost, register: 'swiftBuilders' }),
     ...RINGS.map((r) =>
       tasks.shell(
         `${r} ring`,
@@ -219,6 +238,14 @@ function ringsStep(v: SwiftVars): TaskDef[] {
         { when: (ctx) => isRingHost(ctx) && (planFor(v, r, ctx).commands.length > 0 || planFor(v, r, ctx).refused !== undefined) },
       ),
     ),
+    // Bookkeeping, not a change: recorded only after a full read found every ring converged with nothing due later.
+    tasks.shell('record the converged rings', (ctx) => ({ cmd: ringRecordScript(inputsOf(v, (p) => ctx.hostsOf(p))), changedWhen: () => false }), {
+      when: (ctx) => {
+        if (!isRingHost(ctx)) return false;
+        const state = buildersOf(ctx);
+        return state !== RECORDED && ringsSettled(state, RINGS.map((r) => planFor(v, r, ctx)));
+      },
+    }),
     tasks.probe('export the rings', { cmd: ringExportScript() }, { when: isRingHost, register: 'swiftRings' }),
   ];
 }

@@ -3,6 +3,7 @@
 // set_min_part_hours, set_zone, set_info, set_weight, add; rebalance or write_ring only when something changed: a
 // second deploy changes nothing), and the transport of the built ring files from the ring host to every node (a
 // probe's output, read by the other hosts through ctx.resultsOf after the phase barrier).
+import { createHash } from 'node:crypto';
 import { shjoin, shq, type HostInfo } from 'haplay';
 
 export type RingName = 'account' | 'container' | 'object';
@@ -83,7 +84,7 @@ export interface BuilderState {
  * Read-only: every builder's parameters and devices as JSON `{ "account": state|null, … }`, through swift's own
  * RingBuilder (python3-swift is on every swift node): the plan is computed on the controller (ringPlan).
  */
-export function ringStateScript(dir = '/etc/swift'): string {
+export function ringStateScript(dir = '/etc/swift', inputs?: string): string {
   const py = [
     'import json, os, sys',
     'from swift.common.ring import RingBuilder',
@@ -105,14 +106,64 @@ export function ringStateScript(dir = '/etc/swift'): string {
     "              'balance': balance, 'ringFile': os.path.exists(ring) and os.path.getsize(ring) > 0, 'devs': devs}",
     'print(json.dumps(out))',
   ].join('\n');
-  return `python3 -c ${shq(py)} ${shq(dir)}`;
+  const read = `python3 -c ${shq(py)} ${shq(dir)}`;
+  // With the inputs digest: the record answers when it matches (see ringRecordMatches), else the builders are read.
+  return inputs === undefined ? read : `${recordedShortcut(inputs, dir)}\n${read}`;
 }
 
+/** Shell line: prints RECORDED and exits when the record in `dir` matches the inputs and the files now. */
+export function recordedShortcut(inputs: string, dir = '/etc/swift'): string {
+  return `if ( cd ${shq(dir)} 2>/dev/null && ${ringRecordMatches(inputs)} ); then echo ${RECORDED}; exit 0; fi`;
+}
+
+/** ringStateScript's answer when the record shows the builders converged as haplay left them (no Python started). */
+export const RECORDED = 'recorded';
+
 /** Parses ringStateScript's output; throws on anything but its JSON shape. */
-export function parseRingState(stdout: string): Record<RingName, BuilderState | null> {
+export function parseRingState(stdout: string): Record<RingName, BuilderState | null> | typeof RECORDED {
+  if (stdout.trim() === RECORDED) return RECORDED;
   const parsed = JSON.parse(stdout.trim()) as Record<string, unknown>;
   for (const r of RINGS) if (!(r in parsed)) throw new Error(`ring builder state: ${r} missing`);
   return parsed as Record<RingName, BuilderState | null>;
+}
+
+// The record of a converged ring host (issue 19: a no-change deploy must not start Python and load three builders
+// to learn nothing changed): beside the builders, the digest of the inputs haplay converged them to and the sha256
+// of every builder and ring file as they were then. It is written only after a full read found nothing to do, and it
+// answers only while the inputs and all six files are byte-identical: a builder or ring changed behind haplay's back
+// (swift-ring-builder by hand, a restored backup, a deleted file) no longer matches and the builders are read again.
+
+/** The record's file, beside the builders. */
+export const RING_RECORD = '.haplay-rings';
+const RING_FILES = RINGS.flatMap((r) => [`${r}.builder`, `${r}.ring.gz`]);
+
+/** What the rings are built from, as one digest: the parameters, every ring's declared devices, the plan's rules. */
+export function ringInputsDigest(p: RingParams, devices: Record<RingName, RingDevice[]>): string {
+  const inputs = JSON.stringify({ v: 1, rebalanceBalance: REBALANCE_BALANCE, p, devices: RINGS.map((r) => [r, devices[r]]) });
+  return createHash('sha256').update(inputs).digest('hex');
+}
+
+/** The record's expected content, computed on the host: the inputs digest, then sha256sum of the six files. */
+const recordNow = (inputs: string): string => `{ printf 'inputs %s\\n' ${shq(inputs)}; sha256sum ${RING_FILES.map(shq).join(' ')}; }`;
+
+/** Shell test (run in the builders' directory): true when the record matches the inputs and the files now. */
+export function ringRecordMatches(inputs: string): string {
+  return `[ -f ${shq(RING_RECORD)} ] && [ "$(cat ${shq(RING_RECORD)})" = "$(${recordNow(inputs)} 2>/dev/null)" ]`;
+}
+
+/** Writes the record atomically (a temporary file renamed over it). */
+export function ringRecordScript(inputs: string, dir = '/etc/swift'): string {
+  return [
+    `cd ${shq(dir)} || exit 1`,
+    `t=$(mktemp ${shq(`${RING_RECORD}.XXXXXX`)}) || exit 1`,
+    `${recordNow(inputs)} >"$t" && mv -f "$t" ${shq(RING_RECORD)} || { rm -f "$t"; exit 1; }`,
+  ].join('\n');
+}
+
+/** True when nothing is left to do and nothing may become due later (no rebalance waiting for min_part_hours). */
+export function ringsSettled(states: Record<RingName, BuilderState | null>, plans: RingPlan[]): boolean {
+  return plans.every((p) => p.commands.length === 0 && p.refused === undefined) &&
+    RINGS.every((r) => states[r] !== null && states[r].ringFile && (states[r].balance ?? 0) <= REBALANCE_BALANCE);
 }
 
 /** What one deploy does to one builder: swift-ring-builder argv (after the builder file), or a refusal. */

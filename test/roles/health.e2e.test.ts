@@ -8,7 +8,7 @@
 // Needs root, systemd-nspawn and debootstrap (or the cached image); with CI=true a missing lab fails the suite.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { HealthReport } from '../../src/contract/health.js';
-import { deployJson, haplay, labDescribe, testLab, waitFor } from '../support/lab.js';
+import { deployJson, haplay, labDescribe, testLab, waitFor, type Deploy } from '../support/lab.js';
 
 const L = testLab('hplhe');
 const describeLab = labDescribe('the health lab suite');
@@ -27,6 +27,18 @@ async function health(...extra: string[]): Promise<Health> {
   expect(r.err, r.err).toBe('');
   const report = JSON.parse(r.out) as HealthReport;
   return { code: r.code, report, text: `exit ${r.code}\n${report.problems.join('\n')}` };
+}
+
+/** Per-phase wall time of a deploy (phase-start to phase-end), and the run's. */
+function phaseTimes(d: Deploy): string {
+  const start = new Map<string, number>();
+  const rows: string[] = [];
+  for (const e of d.events) {
+    if (e.type === 'phase-start') start.set(e.phase, e.at);
+    if (e.type === 'phase-end') rows.push(`  ${((e.at - (start.get(e.phase) ?? e.at)) / 1000).toFixed(2).padStart(6)} s  ${e.phase}`);
+    if (e.type === 'run-end') rows.push(`  ${(e.durationMs / 1000).toFixed(2).padStart(6)} s  total`);
+  }
+  return rows.join('\n');
 }
 
 const has = (h: Health, re: RegExp): boolean => h.report.problems.some((p) => re.test(p));
@@ -71,6 +83,55 @@ describeLab('haplay health on the lab', () => {
     const rabbit = h.report.roles.find((r) => r.role === 'qpid')!.tables[0]!;
     for (const row of rabbit.rows) expect(row[2]).toBe('rabbit@n1, rabbit@n2, rabbit@n3');
   }, 120_000);
+
+  // Issue 19 (cheap probes): a no-change deploy of the main job answers RabbitMQ's checks from one rabbitmqctl call
+  // per host (cluster_status; export_definitions on the accounts' node) and the swift rings from the record beside the
+  // builders — and still detects what was changed behind haplay's back.
+  it('no-change deploys: 0 changed, one rabbitmqctl call per check group, the ring record answers; a vhost, password, policy and ring builder changed by hand are repaired, then 0 changed', async () => {
+    const changedTasks = (d: Deploy): string[] => d.results.filter((r) => r.changed).map((r) => `${r.host} ${r.phase}: ${r.task}`);
+    const once = async (what: string): Promise<Deploy> => {
+      const d = await deployJson(INVENTORY, 'playbooks/site.ts');
+      expect(d.code, d.out.slice(-3000) + d.err).toBe(0);
+      console.log(`[haplay] ${what}:\n${phaseTimes(d)}`);
+      return d;
+    };
+    const task = (d: Deploy, host: string, name: string) => d.results.find((r) => r.host === host && r.task === name);
+    // The first no-change deploy reads the builders with Python (the main job's first deploy built them) and records them.
+    const first = await once('no-change deploy (rings read, record written)');
+    expect(changedTasks(first)).toEqual([]);
+    expect(String(task(first, 'n1', 'ring builders')?.data?.['stdout'])).not.toMatch(/^recorded$/m);
+    expect(task(first, 'n1', 'record the converged rings')?.status).toBe('ok');
+    const untouched = await once('no-change deploy (recorded rings)');
+    expect(changedTasks(untouched)).toEqual([]);
+    expect(String(task(untouched, 'n1', 'ring builders')?.data?.['stdout']).trim()).toBe('recorded');
+    for (const n of ['n1', 'n2', 'n3']) {
+      // The cluster view answered the startup wait, the join and the cluster wait.
+      for (const t of ['broker running', 'join the cluster', 'every cluster member running']) expect(task(untouched, n, t)?.status ?? 'skipped', `${n} ${t}`).toBe('skipped');
+    }
+    const defs = String(task(untouched, 'n1', 'broker definitions (one rabbitmqctl call)')?.data?.['stdout']);
+    console.log(`[haplay] broker definitions as read: ${defs.slice(0, 400)}`);
+    expect(defs).toMatch(/^HPL_PASSWORD=ok$/m); // the password checked on the host against RabbitMQ's hash
+    for (const t of ['vhost openstack', 'user openstack', 'permissions of openstack on openstack', 'policy ha-all']) expect(task(untouched, 'n1', t)?.status, t).toBe('skipped');
+
+    // Behind haplay's back: the vhost (with the user's permissions and the policy) removed, the user's password
+    // changed, a device weight changed in the object builder (the ring host is n1).
+    const hand = await L.run('exec', 'n1', '--', [
+      'rabbitmqctl -q delete_vhost openstack',
+      'rabbitmqctl -q change_password openstack changed-behind-haplays-back',
+      'swift-ring-builder /etc/swift/object.builder set_weight d0 55 >/dev/null',
+    ].join(' && '));
+    expect(hand.code, hand.out + hand.err).toBe(0);
+    const repaired = await once('deploy after the changes by hand');
+    const changed = changedTasks(repaired);
+    console.log(`[haplay] repaired: ${changed.join('; ')}`);
+    for (const t of ['vhost openstack', 'user openstack', 'permissions of openstack on openstack', 'policy ha-all', 'object ring']) {
+      expect(changed, t).toContain(`n1 ${t === 'object ring' ? 'swift rings' : 'messaging'}: ${t}`);
+    }
+    expect((await L.run('exec', 'n1', '--', 'rabbitmqctl -q list_policies -p openstack')).out).toContain('ha-all');
+    // Read with Python again (the files no longer match the record): every ring back to its declaration.
+    const again = await once('no-change deploy after the repair');
+    expect(changedTasks(again)).toEqual([]);
+  }, 900_000);
 
   it('a stopped unit: haproxy on n2 named, exit 3; started again: healthy', async () => {
     expect((await L.run('exec', 'n2', '--', 'systemctl stop haproxy')).code).toBe(0);
