@@ -55,6 +55,10 @@ const ALLOWED: Record<string, Record<string, string>> = {
     "before\n        .map((n) => ` && ${CTL} -n ${shq(primary)} cluster_status --formatter json | grep -o '\"running_nodes\":\\\\[[^]]*\\\\]' | grep -Fq ${shq(`\"${n}\"`)}`)\n        .join('')":
       'each part quotes its values with shq',
   },
+  'roles/swift/rings.ts': {
+    'ringRecordMatches(inputs)': 'ringRecordMatches() quotes the record path and the inputs digest with shq (via recordNow)',
+    'recordNow(inputs)': 'recordNow() quotes the inputs digest and every ring file name with shq',
+  },
   'src/tasks/batch.ts': { script: 'a module script (code), not a value' },
   'src/tasks/edit.ts': {
     program: 'awk source, not shell: editFragment passes the whole program through shq',
