@@ -102,20 +102,32 @@ async function secondDeployChangesNothing(name: string): Promise<void> {
   for (const [host, r] of d.recap) expect(r.changed, `${host}: ${JSON.stringify(changedNonHandler(d))}`).toBe(0);
 }
 
-/** One `basic.get` on a fresh connection, bounded by 5 s; never throws. */
+/**
+ * One `basic.get` on a fresh connection, bounded by 5 s; never throws. The message is acknowledged only by an attempt
+ * that answers in time: a get still waiting on a dead queue leader when the 5 s pass may complete later, and without
+ * acknowledgement its message goes back to the queue when the connection closes (a `noAck` get would take it away
+ * from every later attempt: lab run 17:30, the mirrored queue "never" readable).
+ */
 async function getOnce(host: string, queue: string): Promise<{ ok: boolean; body: string }> {
   let c: ChannelModel | undefined;
+  let late = false;
   const attempt = (async () => {
     c = await amqp(host, 5672);
     const ch = await c.createChannel();
     ch.on('error', () => undefined);
-    const m = await ch.get(queue, { noAck: true });
-    return m === false ? { ok: false, body: 'empty' } : { ok: true, body: m.content.toString() };
+    const m = await ch.get(queue, { noAck: false });
+    if (m === false) return { ok: false, body: 'empty' };
+    if (late) return { ok: false, body: 'late' }; // not acknowledged: requeued when the connection closes
+    ch.ack(m);
+    return { ok: true, body: m.content.toString() };
   })();
   const timeout = new Promise<{ ok: boolean; body: string }>((r) => setTimeout(() => r({ ok: false, body: 'timeout' }), 5000));
   const r = await Promise.race([attempt.catch((e: Error) => ({ ok: false, body: e.message })), timeout]);
-  // Not awaited: closing a connection whose call still waits on a dead queue leader can itself wait.
-  void (c as ChannelModel | undefined)?.close().catch(() => undefined);
+  late = true;
+  // Closed when the attempt settles (after its ack), or now for one still waiting; neither close is awaited: closing
+  // a connection whose call waits on a dead queue leader can itself wait.
+  void attempt.catch(() => undefined).finally(() => void (c as ChannelModel | undefined)?.close().catch(() => undefined));
+  if (!r.ok) void (c as ChannelModel | undefined)?.close().catch(() => undefined);
   return r;
 }
 
