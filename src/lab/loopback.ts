@@ -777,7 +777,8 @@ export async function readStateFile(dir: string): Promise<LoopbackState> {
 
 /** Pids from the state whose process still is the sshd started with that host's config (guards against pid reuse). */
 export function liveStatePids(state: LoopbackState): number[] {
-  return state.hosts.filter((h) => isAlive(h.pid) && cmdlineOf(h.pid).includes(h.configFile)).map((h) => h.pid);
+  // Joined: a running sshd listener re-titles itself ("sshd: /usr/sbin/sshd -D -e -f <config> [listener] …"), one string.
+  return state.hosts.filter((h) => isAlive(h.pid) && cmdlineOf(h.pid).join(' ').includes(h.configFile)).map((h) => h.pid);
 }
 
 /** Stops hosts started by another process (`loopback-cli up`): kills each listener's tree. Returns how many were running. */
